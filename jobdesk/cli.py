@@ -1,0 +1,542 @@
+"""The command line: the scripting face of jobdesk.
+
+Names, exit codes and JSON fields are a contract with users' scripts: add, never rename.
+Every command exits 0 on success and otherwise prints one line `jobdesk: error: ...` on
+stderr; `run --until-done` exits 3 when `--max-seconds` passes first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from peewee import PeeweeException
+
+from jobdesk import __version__, paths
+from jobdesk.domain.inventory import InventoryError, make_device, parse_inventory_csv
+from jobdesk.domain.jobtypes import JobType
+from jobdesk.domain.payloads import PayloadError
+from jobdesk.domain.rules import ActionRefused
+from jobdesk.domain.schedule import FireAndForget, Scheduled, ScheduleError, local_zone_name
+from jobdesk.domain.states import JobState
+from jobdesk.runtime.actions import JobRequest, JobService
+from jobdesk.runtime.clock import SystemClock
+from jobdesk.settings import Settings, SettingsError, load_settings
+from jobdesk.store import Store
+from jobdesk.store.devices import DeviceError
+from jobdesk.store.jobs import NotFound
+from jobdesk.store.migrations import SchemaTooNew
+from jobdesk.store.queue import RuntimeBusy
+from jobdesk.store.sqlite import DatabaseFileError
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_NOT_DONE = 3
+
+USER_ERRORS = (
+    ActionRefused,
+    PayloadError,
+    ScheduleError,
+    InventoryError,
+    DeviceError,
+    NotFound,
+    SettingsError,
+    DatabaseFileError,
+    SchemaTooNew,
+    RuntimeBusy,
+)
+
+
+class CliError(Exception):
+    pass
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line on stderr, as every other error
+        self.exit(EXIT_USAGE, f"jobdesk: error: {message} (see `{self.prog} --help`)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = Parser(prog="jobdesk", description=__doc__.splitlines()[0])
+    parser.add_argument("--db", type=Path, help="database file (default: the data folder)")
+    parser.add_argument("--config", type=Path, help="settings file (TOML)")
+    parser.add_argument("--version", action="version", version=f"jobdesk {__version__}")
+    commands = parser.add_subparsers(dest="command", parser_class=Parser, metavar="COMMAND")
+
+    devices = commands.add_parser("devices", help="the device inventory")
+    device_commands = devices.add_subparsers(dest="action", required=True, parser_class=Parser)
+    add = device_commands.add_parser("add", help="add one device")
+    add.add_argument("name")
+    add.add_argument("--host", required=True)
+    add.add_argument("--port", type=int)
+    add.add_argument("--user")
+    add.add_argument("--profile")
+    add.add_argument("--tag", action="append", default=[], dest="tags")
+    add.add_argument("--key", type=Path, help="private key file for SSH")
+    add.add_argument("--json", action="store_true")
+    imp = device_commands.add_parser("import", help="import devices from a CSV file")
+    imp.add_argument("file", type=Path)
+    imp.add_argument(
+        "--skip-invalid", action="store_true",
+        help="import the valid lines and report the rejected ones (default: all or nothing)",
+    )
+    imp.add_argument("--json", action="store_true")
+    lst = device_commands.add_parser("list", help="list devices")
+    lst.add_argument("--json", action="store_true")
+    rm = device_commands.add_parser("remove", help="remove a device")
+    rm.add_argument("name")
+
+    jobs = commands.add_parser("jobs", help="create, list, show and cancel jobs")
+    job_commands = jobs.add_subparsers(dest="action", required=True, parser_class=Parser)
+    create = job_commands.add_parser("create", help="create a job")
+    create.add_argument("--type", required=True, choices=[t.value for t in JobType])
+    create.add_argument("--name", required=True)
+    create.add_argument("--device", action="append", default=[], dest="devices")
+    create.add_argument("--tag", action="append", default=[], dest="tags")
+    create.add_argument("--file", type=Path)
+    create.add_argument("--command", dest="command_line")
+    create.add_argument("--version", dest="target_version")
+    create.add_argument("--replace", action="store_true",
+                        help="replace unfinished jobs of the same type on these devices")
+    _add_schedule_arguments(create)
+    create.add_argument("--scheduled", action="store_true")
+    create.add_argument("--json", action="store_true")
+    listing = job_commands.add_parser("list", help="list jobs (system jobs hidden)")
+    which = listing.add_mutually_exclusive_group()
+    which.add_argument("--all", action="store_true", help="user and system jobs")
+    which.add_argument("--system", action="store_true", help="only system jobs")
+    listing.add_argument("--state")
+    listing.add_argument("--limit", type=int, default=200)
+    listing.add_argument("--offset", type=int, default=0)
+    listing.add_argument("--json", action="store_true")
+    show = job_commands.add_parser("show", help="a job with its tasks and steps")
+    show.add_argument("id", type=int)
+    show.add_argument("--json", action="store_true")
+    cancel = job_commands.add_parser("cancel", help="cancel a job")
+    cancel.add_argument("id", type=int)
+    cancel.add_argument("--json", action="store_true")
+
+    tasks = commands.add_parser("tasks", help="act on one device's task of a job")
+    task_commands = tasks.add_subparsers(dest="action", required=True, parser_class=Parser)
+    for name, text in (("cancel", "cancel a task"), ("retry", "retry a task now")):
+        sub = task_commands.add_parser(name, help=text)
+        sub.add_argument("job", type=int)
+        sub.add_argument("device")
+        sub.add_argument("--json", action="store_true")
+        if name == "retry":
+            sub.add_argument(
+                "--extend", action="store_true",
+                help="a fire-and-forget job that expired gets a new lifetime from now",
+            )
+    skip = task_commands.add_parser(
+        "skip-step", help="mark a failed or pending step Skipped (you fixed it by hand)"
+    )
+    skip.add_argument("job", type=int)
+    skip.add_argument("device")
+    skip.add_argument("step")
+    skip.add_argument("--json", action="store_true")
+
+    run = commands.add_parser("run", help="run the runtime headless")
+    run.add_argument("--until-done", action="store_true",
+                     help="exit 0 once every user job is finished")
+    run.add_argument("--max-seconds", type=float,
+                     help="stop after this long (exit 3 with --until-done)")
+
+    sched = commands.add_parser("schedule", help="schedule tools")
+    sched_commands = sched.add_subparsers(dest="action", required=True, parser_class=Parser)
+    preview = sched_commands.add_parser("preview", help="the next windows of a schedule")
+    _add_schedule_arguments(preview)
+    preview.add_argument("--count", type=int, default=5)
+    preview.add_argument("--now", help="ISO 8601 instant with offset (default: now)")
+    preview.add_argument("--json", action="store_true")
+
+    sim = commands.add_parser(
+        "sim", help="a simulated fleet of devices (see `jobdesk sim --help`)", add_help=False
+    )
+    sim.add_argument("sim_args", nargs=argparse.REMAINDER)
+    return parser
+
+
+def _add_schedule_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--from", dest="date_from", metavar="YYYY-MM-DD")
+    parser.add_argument("--to", dest="date_to", metavar="YYYY-MM-DD")
+    parser.add_argument("--window", metavar="HH:MM-HH:MM")
+    parser.add_argument("--weekdays", metavar="mon,tue,...")
+    parser.add_argument("--tz", metavar="ZONE", help="IANA time zone (default: this laptop's)")
+
+
+def _schedule(args: argparse.Namespace, required: bool) -> Scheduled | None:
+    given = [args.date_from, args.date_to, args.window, args.weekdays]
+    if not required and not any(given) and args.tz is None:
+        return None
+    names = ("--from", "--to", "--window", "--weekdays")
+    missing = [n for n, v in zip(names, given, strict=True) if not v]
+    if missing:
+        raise CliError(f"a scheduled job needs {', '.join(missing)}")
+    return Scheduled.parse(
+        args.date_from, args.date_to, args.window, args.weekdays, args.tz or local_zone_name()
+    )
+
+
+class Context:
+    """What every command needs, built once from the global options."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.config_path: Path = args.config or paths.default_config()
+        if args.config is not None and not args.config.exists():
+            raise CliError(f"no settings file at {args.config}")
+        self.settings: Settings = load_settings(self.config_path)
+        self.db_path: Path = args.db or paths.default_database()
+        self.clock = SystemClock()
+        self._store: Store | None = None
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = Store(self.db_path)
+        return self._store
+
+    @property
+    def service(self) -> JobService:
+        return JobService(self.store, self.settings, self.clock)
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+
+
+def _print_json(value: Any) -> None:
+    json.dump(value, sys.stdout, indent=2, ensure_ascii=False)
+    sys.stdout.write("\n")
+
+
+def _table(rows: Sequence[Sequence[Any]], header: Sequence[str]) -> None:
+    cells = [[str(c) if c is not None else "" for c in row] for row in rows]
+    widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h)
+              for i, h in enumerate(header)]
+    line = "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))
+    print(line.rstrip())
+    for row in cells:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+
+
+def _short(value: datetime | None) -> str:
+    return value.astimezone().strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+# --- devices ----------------------------------------------------------------------------
+
+
+def cmd_devices(ctx: Context, args: argparse.Namespace) -> int:
+    store = ctx.store
+    if args.action == "add":
+        key = str(args.key.expanduser().resolve()) if args.key else None
+        if args.key is not None and not args.key.expanduser().is_file():
+            raise CliError(f"no key file at {args.key}")
+        device = make_device(
+            args.name, args.host, args.port, args.user, args.profile, args.tags, key
+        )
+        record = store.devices.add(device, ctx.clock.now())
+        if args.json:
+            _print_json(record.to_dict())
+        else:
+            print(f"added {record.name} ({record.host}:{record.port})")
+    elif args.action == "import":
+        try:
+            text = args.file.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as error:
+            raise CliError(f"cannot read {args.file}: {error}") from error
+        parsed = parse_inventory_csv(text)
+        for rejected in parsed.rejected:
+            print(f"{args.file}: {rejected}", file=sys.stderr)
+        if parsed.rejected and not args.skip_invalid:
+            raise CliError(
+                f"{len(parsed.rejected)} line(s) of {args.file} are invalid; nothing was "
+                "imported (fix them, or pass --skip-invalid)"
+            )
+        added, updated = store.devices.upsert_many(parsed.devices, ctx.clock.now())
+        if args.json:
+            _print_json(
+                {
+                    "added": added,
+                    "updated": updated,
+                    "rejected": [
+                        {"line": r.line, "text": r.text, "problem": r.problem}
+                        for r in parsed.rejected
+                    ],
+                }
+            )
+        else:
+            print(f"added {added}, updated {updated}, rejected {len(parsed.rejected)}")
+    elif args.action == "list":
+        records = store.devices.list()
+        if args.json:
+            _print_json([r.to_dict() for r in records])
+        else:
+            _table(
+                [
+                    (r.name, f"{r.host}:{r.port}", r.profile, r.model, r.firmware,
+                     _short(r.last_seen_at), ";".join(r.tags))
+                    for r in records
+                ],
+                ("NAME", "ADDRESS", "PROFILE", "MODEL", "FIRMWARE", "LAST SEEN", "TAGS"),
+            )
+    elif args.action == "remove":
+        store.devices.remove(args.name)
+        print(f"removed {args.name}")
+    return 0
+
+
+# --- jobs -------------------------------------------------------------------------------
+
+
+def cmd_jobs(ctx: Context, args: argparse.Namespace) -> int:
+    if args.action == "create":
+        return _create_job(ctx, args)
+    store = ctx.store
+    if args.action == "list":
+        # Bring time-dependent states (a window opened or closed) up to now first.
+        store.queue.sweep(ctx.clock.now())
+        state = JobState.parse(args.state).value if args.state else None
+        system: bool | None = None if args.all else bool(args.system)
+        records = store.jobs.list(system=system, state=state, limit=args.limit,
+                                  offset=args.offset)
+        if args.json:
+            _print_json([r.to_dict() for r in records])
+        else:
+            _table(
+                [
+                    (r.id, r.name, r.type, r.state, f"{r.progress_done}/{r.progress_total}",
+                     _short(r.created_at), _short(r.expires_at))
+                    for r in records
+                ],
+                ("ID", "NAME", "TYPE", "STATE", "DONE", "CREATED", "EXPIRES"),
+            )
+        return 0
+    if args.action == "show":
+        store.queue.sweep(ctx.clock.now())
+        record = store.jobs.detail(args.id)
+        if args.json:
+            data = record.to_dict()
+            data["tasks"] = [t.to_dict() for t in record.tasks]
+            _print_json(data)
+        else:
+            _print_job(record)
+        return 0
+    if args.action == "cancel":
+        record = ctx.service.cancel_job(args.id)
+        if args.json:
+            _print_json(record.to_dict())
+        else:
+            print(f"job {record.id} is {record.state}")
+        return 0
+    raise CliError(f"unknown jobs action {args.action}")  # pragma: no cover
+
+
+def _create_job(ctx: Context, args: argparse.Namespace) -> int:
+    schedule = _schedule(args, required=args.scheduled)
+    if schedule is not None and not args.scheduled:
+        raise CliError("schedule options need --scheduled")
+    request = JobRequest(
+        name=args.name,
+        type=JobType.parse(args.type),
+        devices=args.devices,
+        tags=args.tags,
+        file=args.file,
+        command=args.command_line,
+        version=args.target_version,
+        schedule=schedule or FireAndForget(),
+        replace=args.replace,
+    )
+    record = ctx.service.create(request)
+    if args.json:
+        _print_json(record.to_dict())
+    else:
+        print(f"created job {record.id} ({record.name}), {record.progress_total} task(s), "
+              f"{record.state}, expires {_short(record.expires_at)}")
+    return 0
+
+
+def _print_job(record: Any) -> None:
+    print(f"Job {record.id}: {record.name} ({record.type}{', system' if record.system else ''})")
+    print(f"State: {record.state}, {record.progress_done}/{record.progress_total} tasks done")
+    from jobdesk.domain.schedule import schedule_from_dict
+
+    print(f"Schedule: {schedule_from_dict(record.schedule).describe()}")
+    print(f"Created {_short(record.created_at)}, expires {_short(record.expires_at)}")
+    for task in record.tasks:
+        done = sum(1 for s in task.steps if s.status in ("Completed", "Skipped"))
+        print(
+            f"\n  {task.device}: {task.state}, step {task.current_step or '-'} "
+            f"({done}/{len(task.steps)}), attempts {task.attempts}"
+            + (f", next {_short(task.next_attempt_at)}" if task.next_attempt_at else "")
+        )
+        if task.reason:
+            print(f"    reason: {task.reason}")
+        for step in task.steps:
+            line = f"    {step.name:<20} {step.status:<10}"
+            if step.message:
+                line += f" {step.message}"
+            print(line)
+            if step.status == "Failed" and step.fix_hint:
+                print(f"      fix: {step.fix_hint}")
+
+
+# --- tasks ------------------------------------------------------------------------------
+
+
+def cmd_tasks(ctx: Context, args: argparse.Namespace) -> int:
+    service = ctx.service
+    if args.action == "cancel":
+        task = service.cancel_task(args.job, args.device)
+        result: dict[str, Any] = task.to_dict()
+        text = f"task of {args.device} in job {args.job}: " + (
+            "cancel requested; the running step finishes first"
+            if task.cancel_requested else task.state
+        )
+    elif args.action == "retry":
+        task = service.retry_task(args.job, args.device, extend=args.extend)
+        result = task.to_dict()
+        text = f"task of {args.device} in job {args.job} will run at {_short(task.next_attempt_at)}"
+    else:
+        step = service.skip_step(args.job, args.device, args.step)
+        result = step.to_dict()
+        text = (f"step {step.name} of {args.device} in job {args.job} is Skipped; the next "
+                "attempt continues after it (`jobdesk tasks retry` to run it now)")
+    if args.json:
+        _print_json(result)
+    else:
+        print(text)
+    return 0
+
+
+# --- run --------------------------------------------------------------------------------
+
+
+def cmd_run(ctx: Context, args: argparse.Namespace) -> int:
+    from jobdesk.runtime.ca import LocalCA
+    from jobdesk.runtime.engine import Engine
+    from jobdesk.runtime.loader import load_driver
+
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    driver = load_driver(ctx.settings, paths.data_dir())
+    engine = Engine(ctx.store, ctx.settings, ctx.clock, driver, LocalCA(paths.data_dir() / "ca"))
+
+    async def main() -> int:
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, engine.request_stop)
+        try:
+            outcome = await engine.run(until_done=args.until_done, max_seconds=args.max_seconds)
+        finally:
+            await driver.aclose()
+        if args.until_done and not outcome.finished:
+            print("jobdesk: not done: unfinished jobs remain", file=sys.stderr)
+            return EXIT_NOT_DONE
+        return 0
+
+    return asyncio.run(main())
+
+
+# --- schedule ---------------------------------------------------------------------------
+
+
+def cmd_schedule(ctx: Context, args: argparse.Namespace) -> int:
+    schedule = _schedule(args, required=True)
+    assert schedule is not None
+    if args.now:
+        try:
+            now = datetime.fromisoformat(args.now)
+        except ValueError as error:
+            raise CliError(f"--now {args.now!r} is not an ISO 8601 instant") from error
+        if now.tzinfo is None:
+            raise CliError("--now needs an offset, e.g. 2026-12-01T21:00:00+01:00")
+    else:
+        now = ctx.clock.now()
+    if args.count < 1:
+        raise CliError("--count must be at least 1")
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(schedule.tz)
+    windows = []
+    for window in schedule.windows(after=now):
+        windows.append(
+            {
+                "opens": window.opens.astimezone(zone).isoformat(),
+                "closes": window.closes.astimezone(zone).isoformat(),
+            }
+        )
+        if len(windows) >= args.count:
+            break
+    if args.json:
+        _print_json(windows)
+    else:
+        print(schedule.describe())
+        for window in windows:
+            print(f"  {window['opens']}  ->  {window['closes']}")
+        if not windows:
+            print("  no window left after", now.isoformat())
+    return 0
+
+
+COMMANDS = {
+    "devices": cmd_devices,
+    "jobs": cmd_jobs,
+    "tasks": cmd_tasks,
+    "run": cmd_run,
+    "schedule": cmd_schedule,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    if args.command == "sim":
+        from jobdesk.sim import main as sim_main
+
+        return sim_main(args.sim_args)
+    ctx: Context | None = None
+    try:
+        if args.command == "schedule":
+            ctx = None
+            return cmd_schedule(_ScheduleContext(), args)
+        ctx = Context(args)
+        return COMMANDS[args.command](ctx, args)
+    except (CliError, *USER_ERRORS) as error:
+        print(f"jobdesk: error: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    except (ValueError, LookupError) as error:
+        print(f"jobdesk: error: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    except PeeweeException as error:
+        print(f"jobdesk: error: database: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    except OSError as error:
+        print(f"jobdesk: error: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    finally:
+        if ctx is not None:
+            ctx.close()
+
+
+class _ScheduleContext:
+    """`schedule preview` needs only a clock: it opens no database."""
+
+    clock = SystemClock()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,380 @@
+"""The runtime: one asyncio event loop that picks due tasks and drives their steps.
+
+One loop serves hundreds of devices without a thread each. Database calls go to a single
+worker thread, so a slow disk or a lock held by another process never stalls the device
+conversations, and the database sees one writer from this runtime at a time.
+
+The rules it applies (spec B3): one task per device at a time, at most
+`max_parallel_devices` devices at once, and an attempt is never interrupted inside a step:
+cancel, expiry, a closing window or a stop request end it only before the next step.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import partial
+from typing import Any, TypeVar
+
+import schedule as duty_schedule
+
+from jobdesk.domain.jobtypes import STEPS_BY_NAME
+from jobdesk.domain.states import StepStatus
+from jobdesk.runtime.actions import JobService
+from jobdesk.runtime.ca import LocalCA
+from jobdesk.runtime.clock import Clock
+from jobdesk.runtime.driver import DeviceDriver, DeviceError
+from jobdesk.runtime.events import (
+    Event,
+    EventSink,
+    JobChanged,
+    RuntimeProblem,
+    RuntimeStatus,
+    TaskChanged,
+)
+from jobdesk.runtime.steps import STEP_RUNNERS, StepContext, StepResult
+from jobdesk.settings import Settings
+from jobdesk.store import Store
+from jobdesk.store.queue import Attempt, Change
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+POLL_INTERVAL_S = 1.0  # how soon work created by another process is noticed
+LEASE_STALE_AFTER = timedelta(seconds=60)
+CONNECT_TIMEOUT_S = 30.0
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    finished: bool  # with until_done: every user job reached a terminal state
+    timed_out: bool
+
+
+class Engine:
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        clock: Clock,
+        driver: DeviceDriver,
+        ca: LocalCA,
+        on_event: EventSink | None = None,
+        *,
+        system_jobs: bool = True,
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.clock = clock
+        self.driver = driver
+        self.ca = ca
+        self.jobs = JobService(store, settings, clock)
+        self._on_event = on_event
+        self._system_jobs = system_jobs
+        self._owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._db_thread = ThreadPoolExecutor(1, thread_name_prefix="jobdesk-db")
+        self._attempts: dict[int, asyncio.Task[None]] = {}  # task id -> attempt
+        self._busy_devices: set[int] = set()
+        self._stopping = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake: asyncio.Event | None = None
+        self._duties = duty_schedule.Scheduler()
+        self._background: set[asyncio.Task[Any]] = set()
+
+    # --- thread-safe controls -------------------------------------------------------
+
+    def request_stop(self) -> None:
+        """Ask the runtime to stop: running steps finish, nothing new starts."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._begin_stop)
+        else:
+            self._stopping = True
+
+    def wake(self) -> None:
+        """New work was created in this process: look for it now, not at the next poll."""
+        loop, wake = self._loop, self._wake
+        if loop is not None and wake is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(wake.set)
+
+    @property
+    def running_tasks(self) -> int:
+        return len(self._attempts)
+
+    # --- plumbing -------------------------------------------------------------------
+
+    async def _db(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._db_thread, partial(function, *args, **kwargs))
+
+    def _emit(self, event: Event) -> None:
+        if self._on_event is None:
+            return
+        try:
+            self._on_event(event)
+        except Exception:  # a broken listener must not stop the runtime
+            log.exception("event listener failed")
+
+    def _emit_changes(self, changes: list[Change]) -> None:
+        for change in changes:
+            if change.task_id is not None:
+                self._emit(TaskChanged(change.job_id, change.task_id))
+            self._emit(JobChanged(change.job_id))
+
+    def _emit_status(self, state: str) -> None:
+        self._emit(RuntimeStatus(state, len(self._attempts), len(self._busy_devices)))
+
+    def _begin_stop(self) -> None:
+        self._stopping = True
+        if self._wake is not None:
+            self._wake.set()
+
+    def _spawn(self, coroutine: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    # --- duties ---------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Take the lease, recover from a crash, and run the periodic duties once."""
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        self._emit_status("starting")
+        now = self.clock.now()
+        await self._db(
+            self.store.queue.acquire_lease, self._owner, socket.gethostname(), now,
+            LEASE_STALE_AFTER,
+        )
+        self._emit_changes(await self._db(self.store.queue.recover_interrupted, now))
+        await self.sweep()
+        await self.create_system_jobs()
+        self._duties.every(30).seconds.do(lambda: self._spawn(self.sweep()))
+        self._duties.every(15).seconds.do(lambda: self._spawn(self._renew_lease()))
+        self._duties.every(1).hours.do(lambda: self._spawn(self.create_system_jobs()))
+        self._emit_status("running")
+
+    async def sweep(self) -> None:
+        try:
+            self._emit_changes(await self._db(self.store.queue.sweep, self.clock.now()))
+        except Exception as error:
+            self._problem("sweeping expired work failed", error)
+
+    async def create_system_jobs(self) -> None:
+        if not self._system_jobs:
+            return
+        try:
+            for job in await self._db(self.jobs.create_system_jobs):
+                self._emit(JobChanged(job.id))
+        except Exception as error:
+            self._problem("creating system jobs failed", error)
+
+    async def _renew_lease(self) -> None:
+        try:
+            await self._db(self.store.queue.renew_lease, self._owner, self.clock.now())
+        except Exception as error:
+            self._problem("renewing the runtime lease failed", error)
+
+    def _problem(self, what: str, error: BaseException) -> None:
+        log.error("%s: %s", what, error, exc_info=error)
+        self._emit(RuntimeProblem(f"{what}: {error}"))
+
+    # --- the loop -------------------------------------------------------------------
+
+    async def run(
+        self, *, until_done: bool = False, max_seconds: float | None = None
+    ) -> RunOutcome:
+        """Run until stopped (or, with `until_done`, until every user job is terminal)."""
+        started = time.monotonic()
+        await self.start()
+        outcome = RunOutcome(finished=False, timed_out=False)
+        try:
+            while not self._stopping:
+                self._duties.run_pending()
+                await self.run_pass()
+                if (
+                    until_done
+                    and not self._attempts
+                    and await self._db(self.store.jobs.all_finished)
+                ):
+                    outcome = RunOutcome(finished=True, timed_out=False)
+                    break
+                if max_seconds is not None and time.monotonic() - started >= max_seconds:
+                    outcome = RunOutcome(finished=False, timed_out=True)
+                    break
+                await self._sleep_until_due()
+        finally:
+            await self.shutdown()
+        return outcome
+
+    async def _sleep_until_due(self) -> None:
+        assert self._wake is not None
+        delay = POLL_INTERVAL_S
+        next_due = await self._db(self.store.queue.next_due_at)
+        if next_due is not None:
+            delay = min(delay, max(0.0, (next_due - self.clock.now()).total_seconds()))
+        self._wake.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout=max(delay, 0.01))
+
+    async def run_pass(self) -> int:
+        """Claim every due task there is room for and start its attempt; returns how many."""
+        room = self.settings.max_parallel_devices - len(self._busy_devices)
+        if room <= 0 or self._stopping:
+            return 0
+        now = self.clock.now()
+        due = await self._db(self.store.queue.due, now, room, tuple(self._busy_devices))
+        started = 0
+        for task_id in due:
+            if task_id in self._attempts or self._stopping:
+                continue
+            attempt, changes = await self._db(self.store.queue.claim, task_id, self.clock.now())
+            self._emit_changes(changes)
+            if attempt is None:
+                continue
+            if attempt.device.id in self._busy_devices:  # pragma: no cover - due() excludes
+                continue
+            self._busy_devices.add(attempt.device.id)
+            self._attempts[task_id] = asyncio.get_running_loop().create_task(
+                self._run_attempt(attempt), name=f"task-{task_id}"
+            )
+            started += 1
+        if started:
+            self._emit_status("running")
+        return started
+
+    async def drain(self) -> None:
+        """Wait until every attempt in flight has ended (tests and shutdown)."""
+        while self._attempts:
+            await asyncio.gather(*list(self._attempts.values()), return_exceptions=True)
+
+    async def shutdown(self) -> None:
+        """Stop: let running steps finish, record the interrupted attempts, free the lease."""
+        self._stopping = True
+        self._emit_status("stopping")
+        await self.drain()
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+        try:
+            await self._db(self.store.queue.release_lease, self._owner)
+        except Exception as error:
+            self._problem("releasing the runtime lease failed", error)
+        self._emit_status("stopped")
+        self._db_thread.shutdown(wait=True)
+
+    # --- one attempt ----------------------------------------------------------------
+
+    async def _run_attempt(self, attempt: Attempt) -> None:
+        task_id = attempt.task.id
+        job_id = attempt.job.id
+        context = StepContext(
+            job=attempt.job,
+            device=attempt.device,
+            data=dict(attempt.task.context),
+            driver=self.driver,
+            ca=self.ca,
+            update_inventory=partial(self._update_inventory, attempt.device.id),
+            connect_timeout=self.settings.step_timeout(CONNECT_TIMEOUT_S),
+        )
+        self._emit(TaskChanged(job_id, task_id))
+        self._emit(JobChanged(job_id))
+        try:
+            for step in attempt.steps:
+                if StepStatus(step.status).is_done:
+                    continue
+                if self._stopping:
+                    await self._db(
+                        self.store.queue.interrupt, task_id, self.clock.now(), "runtime stopped"
+                    )
+                    return
+                stop = await self._db(
+                    self.store.queue.begin_step, task_id, step.id, self.clock.now()
+                )
+                self._emit(TaskChanged(job_id, task_id))
+                if stop is not None:
+                    return
+                finished = await self._run_step(attempt, step.id, step.name, context)
+                if finished:
+                    return
+            # Every step was already done (skipped by a person): the task is complete.
+            await self._db(self.store.queue.finish_if_done, task_id, self.clock.now())
+        except Exception as error:  # the store failed (disk full, database locked)
+            self._problem(f"task {task_id} on {attempt.device.name}", error)
+            try:
+                await self._db(self.store.queue.interrupt, task_id, self.clock.now(), str(error))
+            except Exception as second:
+                self._problem("recording the interruption failed", second)
+        finally:
+            try:
+                await context.close()
+            except Exception:
+                log.debug("closing the session of task %s failed", task_id, exc_info=True)
+            self._busy_devices.discard(attempt.device.id)
+            self._attempts.pop(task_id, None)
+            self._emit(TaskChanged(job_id, task_id))
+            self._emit(JobChanged(job_id))
+            self._emit_status("running" if not self._stopping else "stopping")
+            if self._wake is not None:
+                self._wake.set()  # a device is free: due work may start
+
+    async def _run_step(
+        self, attempt: Attempt, step_id: int, step_name: str, context: StepContext
+    ) -> bool:
+        """Run one step; True when the attempt ends here (success of the task, or failure)."""
+        spec = STEPS_BY_NAME[step_name]
+        timeout = self.settings.step_timeout(spec.timeout_s)
+        context.timeout = timeout
+        runner = STEP_RUNNERS[step_name]
+        task_id = attempt.task.id
+        try:
+            result: StepResult = await asyncio.wait_for(runner(context), timeout=timeout)
+        except DeviceError as error:
+            await self._fail(task_id, step_id, str(error), error.retryable, error.fix_hint)
+            return True
+        except TimeoutError:
+            await self._fail(
+                task_id, step_id, f"timeout: no result within {timeout:g} s", True, None
+            )
+            return True
+        except Exception as error:
+            log.exception("step %s of task %s failed unexpectedly", step_name, task_id)
+            await self._fail(task_id, step_id, f"internal error: {error}", True, None)
+            return True
+        if result.context:
+            context.data.update(result.context)
+        return await self._db(
+            self.store.queue.complete_step,
+            task_id,
+            step_id,
+            self.clock.now(),
+            message=result.message,
+            context=result.context,
+            finish_task=result.finish_task,
+        )
+
+    async def _fail(
+        self, task_id: int, step_id: int, message: str, retryable: bool, fix_hint: str | None
+    ) -> None:
+        await self._db(
+            self.store.queue.fail_step,
+            task_id,
+            step_id,
+            self.clock.now(),
+            message=message,
+            retryable=retryable,
+            retry_interval=self.settings.retry_interval,
+            fix_hint=fix_hint,
+        )
+
+    async def _update_inventory(self, device_id: int, **fields: Any) -> None:
+        await self._db(self.store.devices.update_info, device_id, self.clock.now(), **fields)

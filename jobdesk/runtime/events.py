@@ -1,0 +1,35 @@
+"""What the runtime announces. The window turns these into queued Qt signals."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class JobChanged:
+    job_id: int
+
+
+@dataclass(frozen=True)
+class TaskChanged:
+    job_id: int
+    task_id: int
+
+
+@dataclass(frozen=True)
+class RuntimeStatus:
+    state: str  # "starting", "running", "stopping", "stopped"
+    running_tasks: int
+    busy_devices: int
+
+
+@dataclass(frozen=True)
+class RuntimeProblem:
+    """An error the runtime survived; shown to the user in words."""
+
+    message: str
+
+
+Event = JobChanged | TaskChanged | RuntimeStatus | RuntimeProblem
+EventSink = Callable[[Event], None]

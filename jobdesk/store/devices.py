@@ -1,0 +1,203 @@
+"""The device inventory."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from peewee import IntegrityError
+
+from jobdesk.domain.inventory import DeviceInput
+from jobdesk.domain.states import TASK_OPEN
+from jobdesk.store.models import Device, DeviceTag, Job, Task
+from jobdesk.store.records import DeviceRecord
+
+if TYPE_CHECKING:
+    from jobdesk.store.database import Store
+
+
+class DeviceError(ValueError):
+    """A device request that cannot be met; the message names the device and what to do."""
+
+
+def _record(device: Device, tags: Sequence[str]) -> DeviceRecord:
+    return DeviceRecord(
+        id=device.id,
+        name=device.name,
+        host=device.host,
+        port=device.port,
+        user=device.user,
+        profile=device.profile,
+        tags=tuple(sorted(tags)),
+        key_path=device.key_path,
+        model=device.model,
+        serial=device.serial,
+        firmware=device.firmware,
+        boot_id=device.boot_id,
+        info_updated_at=device.info_updated_at,
+        last_seen_at=device.last_seen_at,
+        cert_expires_at=device.cert_expires_at,
+        cert_fingerprint=device.cert_fingerprint,
+    )
+
+
+class DeviceRepository:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def add(self, device: DeviceInput, now: datetime) -> DeviceRecord:
+        with self._store.transaction():
+            if Device.get_or_none(Device.name == device.name) is not None:
+                raise DeviceError(f"a device named {device.name!r} exists already")
+            row = Device.create(
+                name=device.name,
+                host=device.host,
+                port=device.port,
+                user=device.user,
+                profile=device.profile,
+                key_path=device.key_path,
+                created_at=now,
+            )
+            self._set_tags(row.id, device.tags)
+        return _record(row, device.tags)
+
+    def upsert_many(self, devices: Iterable[DeviceInput], now: datetime) -> tuple[int, int]:
+        """Add new devices and update known ones by name, all in one transaction.
+
+        Re-importing an inventory is then harmless: it updates addresses and tags and keeps
+        each device's history and inventory data.
+        """
+        added = updated = 0
+        with self._store.transaction():
+            for device in devices:
+                row = Device.get_or_none(Device.name == device.name)
+                fields = {
+                    "host": device.host,
+                    "port": device.port,
+                    "user": device.user,
+                    "profile": device.profile,
+                    "key_path": device.key_path,
+                }
+                if row is None:
+                    row = Device.create(name=device.name, created_at=now, **fields)
+                    added += 1
+                else:
+                    Device.update(**fields).where(Device.id == row.id).execute()
+                    updated += 1
+                self._set_tags(row.id, device.tags)
+        return added, updated
+
+    def _set_tags(self, device_id: int, tags: Iterable[str]) -> None:
+        DeviceTag.delete().where(DeviceTag.device == device_id).execute()
+        rows = [{"device": device_id, "tag": tag} for tag in sorted(set(tags))]
+        if rows:
+            DeviceTag.insert_many(rows).execute()
+
+    def _tags_of(self, device_ids: Sequence[int]) -> dict[int, list[str]]:
+        tags: dict[int, list[str]] = {i: [] for i in device_ids}
+        for chunk_start in range(0, len(device_ids), 500):
+            chunk = device_ids[chunk_start : chunk_start + 500]
+            query = DeviceTag.select(DeviceTag.device, DeviceTag.tag).where(
+                DeviceTag.device.in_(chunk)
+            )
+            for device_id, tag in query.tuples():
+                tags[device_id].append(tag)
+        return tags
+
+    def list(self) -> list[DeviceRecord]:
+        rows = list(Device.select().order_by(Device.name))
+        tags = self._tags_of([r.id for r in rows])
+        return [_record(r, tags[r.id]) for r in rows]
+
+    def get(self, name: str) -> DeviceRecord:
+        row = Device.get_or_none(Device.name == name)
+        if row is None:
+            raise DeviceError(f"no device named {name!r}; see `jobdesk devices list`")
+        return _record(row, self._tags_of([row.id])[row.id])
+
+    def get_by_id(self, device_id: int) -> DeviceRecord | None:
+        row = Device.get_or_none(Device.id == device_id)
+        return None if row is None else _record(row, self._tags_of([row.id])[row.id])
+
+    def resolve(self, names: Sequence[str], tags: Sequence[str]) -> list[DeviceRecord]:
+        """The devices a job targets: the named ones plus every device with one of the tags."""
+        found: dict[int, DeviceRecord] = {}
+        for name in names:
+            record = self.get(name)
+            found[record.id] = record
+        for tag in tags:
+            query = DeviceTag.select(DeviceTag.device).where(DeviceTag.tag == tag)
+            ids = [d for (d,) in query.tuples()]
+            if not ids:
+                raise DeviceError(f"no device has the tag {tag!r}")
+            for device_id in ids:
+                if device_id not in found:
+                    record = self.get_by_id(device_id)
+                    if record is not None:
+                        found[device_id] = record
+        return sorted(found.values(), key=lambda d: d.name)
+
+    def remove(self, name: str) -> None:
+        """Remove a device unless a job still has work for it; finished history is kept."""
+        with self._store.transaction():
+            row = Device.get_or_none(Device.name == name)
+            if row is None:
+                raise DeviceError(f"no device named {name!r}")
+            open_jobs = sorted(
+                job_id
+                for (job_id,) in Task.select(Task.job)
+                .where((Task.device == row.id) & (Task.state.in_([s.value for s in TASK_OPEN])))
+                .tuples()
+            )
+            if open_jobs:
+                listed = ", ".join(str(j) for j in open_jobs)
+                raise DeviceError(
+                    f"device {name!r} has open tasks in job(s) {listed}; cancel them first"
+                )
+            try:
+                row.delete_instance()
+            except IntegrityError as error:  # pragma: no cover - guarded above
+                raise DeviceError(f"cannot remove {name!r}: {error}") from error
+
+    def update_info(self, device_id: int, now: datetime, **info: Any) -> None:
+        """Store what a device reported about itself (inventory columns only)."""
+        allowed = {
+            "model", "serial", "firmware", "boot_id", "cert_expires_at", "cert_fingerprint",
+        }
+        unknown = set(info) - allowed
+        if unknown:
+            raise ValueError(f"not inventory fields: {sorted(unknown)}")
+        with self._store.transaction():
+            Device.update(info_updated_at=now, last_seen_at=now, **info).where(
+                Device.id == device_id
+            ).execute()
+
+    def mark_seen(self, device_id: int, now: datetime) -> None:
+        Device.update(last_seen_at=now).where(Device.id == device_id).execute()
+
+    def stale_info(self, older_than: datetime) -> list[int]:
+        """Devices whose information is missing or older than the threshold."""
+        query = Device.select(Device.id).where(
+            Device.info_updated_at.is_null() | (Device.info_updated_at < older_than)
+        )
+        return [i for (i,) in query.tuples()]
+
+    def certificates_expiring(self, before: datetime) -> list[int]:
+        query = Device.select(Device.id).where(
+            Device.cert_expires_at.is_null(False) & (Device.cert_expires_at < before)
+        )
+        return [i for (i,) in query.tuples()]
+
+    def with_open_system_task(self, purpose: str) -> set[int]:
+        query = (
+            Task.select(Task.device)
+            .join(Job)
+            .where(
+                Job.system
+                & (Job.purpose == purpose)
+                & Task.state.in_([s.value for s in TASK_OPEN])
+                & Task.device.is_null(False)
+            )
+        )
+        return {i for (i,) in query.tuples()}

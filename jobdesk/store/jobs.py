@@ -1,0 +1,454 @@
+"""Jobs, their tasks and steps: creation, reading, and the manual actions of spec B5.
+
+Each action reads and writes inside one write transaction and asks the domain's rules
+whether it is allowed, so the window, the CLI and a second laptop can never interleave a
+half-done change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from peewee import fn
+
+from jobdesk.domain import rules
+from jobdesk.domain.jobtypes import StepSpec
+from jobdesk.domain.rules import ActionRefused, TaskCounts
+from jobdesk.domain.schedule import Schedule, schedule_from_dict
+from jobdesk.domain.states import JOB_TERMINAL, TASK_OPEN, JobState, StepStatus, TaskState
+from jobdesk.store.models import Job, Step, Task
+from jobdesk.store.records import DeviceRecord, JobRecord, StepRecord, TaskRecord
+
+if TYPE_CHECKING:
+    from jobdesk.store.database import Store
+
+_OPEN = [s.value for s in TASK_OPEN]
+_WAITING = [TaskState.SCHEDULED.value, TaskState.RESCHEDULED.value]
+_TERMINAL = [s.value for s in JOB_TERMINAL]
+
+
+class NotFound(LookupError):
+    pass
+
+
+@lru_cache(maxsize=4096)
+def _schedule_of(text: str) -> Schedule:
+    import json
+
+    return schedule_from_dict(json.loads(text))
+
+
+def schedule_of(job: Job) -> Schedule:
+    import json
+
+    return _schedule_of(json.dumps(job.schedule, sort_keys=True))
+
+
+def job_record(job: Job, tasks: tuple[TaskRecord, ...] = ()) -> JobRecord:
+    return JobRecord(
+        id=job.id,
+        name=job.name,
+        type=job.type,
+        system=job.system,
+        purpose=job.purpose,
+        state=job.state,
+        progress_done=job.progress_done,
+        progress_total=job.progress_total,
+        payload=job.payload,
+        schedule=job.schedule,
+        created_at=job.created_at,
+        expires_at=job.expires_at,
+        cancelled_at=job.cancelled_at,
+        replaced_by=job.replaced_by_id,
+        tasks=tasks,
+    )
+
+
+def step_record(step: Step) -> StepRecord:
+    return StepRecord(
+        id=step.id,
+        position=step.position,
+        name=step.name,
+        status=step.status,
+        started_at=step.started_at,
+        skipped_at=step.skipped_at,
+        completed_at=step.completed_at,
+        message=step.message,
+        fix_hint=step.fix_hint,
+    )
+
+
+def task_record(task: Task, steps: tuple[StepRecord, ...] = ()) -> TaskRecord:
+    return TaskRecord(
+        id=task.id,
+        job_id=task.job_id,
+        device_id=task.device_id,
+        device=task.device_name,
+        state=task.state,
+        attempts=task.attempts,
+        last_triggered_at=task.last_triggered_at,
+        next_attempt_at=task.next_attempt_at,
+        current_step=task.current_step,
+        reason=task.reason,
+        cancel_requested=task.cancel_requested,
+        context=task.context or {},
+        steps=steps,
+    )
+
+
+@dataclass(frozen=True)
+class NewJob:
+    name: str
+    type: str
+    payload: dict[str, Any]
+    schedule: Schedule
+    steps: Sequence[StepSpec]
+    devices: Sequence[DeviceRecord]
+    expires_at: datetime
+    first_attempt_at: datetime
+    system: bool = False
+    purpose: str | None = None
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """An unfinished job of the same type with open tasks on some of the new job's devices."""
+
+    job_id: int
+    job_name: str
+    devices: tuple[str, ...]
+
+
+class JobRepository:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    # --- creation -------------------------------------------------------------------
+
+    def conflicts(self, job_type: str, device_ids: Sequence[int]) -> list[Conflict]:
+        """Spec B5: which unfinished user jobs of this type the new job would replace."""
+        query = (
+            Task.select(Job.id, Job.name, Task.device_name)
+            .join(Job)
+            .where(
+                (Job.type == job_type)
+                & ~Job.system
+                & Job.cancelled_at.is_null()
+                & Job.replaced_by.is_null()
+                & Task.device.in_(list(device_ids))
+                & Task.state.in_(_OPEN)
+                & ~Task.cancel_requested
+            )
+            .order_by(Job.id, Task.device_name)
+        )
+        found: dict[int, tuple[str, list[str]]] = {}
+        for job_id, job_name, device in query.tuples():
+            found.setdefault(job_id, (job_name, []))[1].append(device)
+        return [Conflict(j, n, tuple(d)) for j, (n, d) in found.items()]
+
+    def create(self, new: NewJob, now: datetime, *, replace: bool = False) -> JobRecord:
+        if not new.devices:
+            raise ActionRefused("a job needs at least one target device")
+        with self._store.transaction():
+            conflicts = self.conflicts(new.type, [d.id for d in new.devices])
+            if conflicts and not new.system and not replace:
+                described = "; ".join(
+                    f"job {c.job_id} ({c.job_name}) on {', '.join(c.devices)}" for c in conflicts
+                )
+                raise ActionRefused(
+                    f"unfinished {new.type} work exists: {described}; "
+                    "replace it (--replace) or cancel it first"
+                )
+            job = Job.create(
+                name=new.name,
+                type=new.type,
+                system=new.system,
+                purpose=new.purpose,
+                payload=new.payload,
+                schedule=new.schedule.to_dict(),
+                state=JobState.SCHEDULED.value,
+                progress_total=len(new.devices),
+                created_at=now,
+                expires_at=new.expires_at,
+                updated_at=now,
+            )
+            step_rows: list[dict[str, Any]] = []
+            for device in new.devices:
+                task = Task.create(
+                    job=job.id,
+                    device=device.id,
+                    device_name=device.name,
+                    state=TaskState.SCHEDULED.value,
+                    next_attempt_at=new.first_attempt_at,
+                    context={},
+                    updated_at=now,
+                )
+                step_rows.extend(
+                    {
+                        "task": task.id,
+                        "position": position,
+                        "name": spec.name,
+                        "status": StepStatus.PENDING.value,
+                        "fix_hint": spec.fix_hint,
+                    }
+                    for position, spec in enumerate(new.steps)
+                )
+            for start in range(0, len(step_rows), 200):
+                Step.insert_many(step_rows[start : start + 200]).execute()
+            if replace:
+                for conflict in conflicts:
+                    self._replace(conflict, job.id, now)
+            self.refresh(job.id, now)
+        return self.get(job.id)
+
+    def _replace(self, conflict: Conflict, new_job_id: int, now: datetime) -> None:
+        reason = f"replaced by job {new_job_id}"
+        open_tasks = Task.select().where(
+            (Task.job == conflict.job_id)
+            & Task.device_name.in_(list(conflict.devices))
+            & Task.state.in_(_OPEN)
+        )
+        for task in open_tasks:
+            if task.state == TaskState.RUNNING.value:
+                # The running step finishes; the runtime then cancels the task.
+                task.cancel_requested = True
+                task.reason = reason
+                task.updated_at = now
+                task.save()
+            else:
+                self._cancel_waiting(task, reason, now)
+        left_open = (
+            Task.select()
+            .where(
+                (Task.job == conflict.job_id)
+                & Task.state.in_(_OPEN)
+                & ~Task.cancel_requested
+            )
+            .count()
+        )
+        if left_open == 0:
+            Job.update(replaced_by=new_job_id, updated_at=now).where(
+                Job.id == conflict.job_id
+            ).execute()
+        self.refresh(conflict.job_id, now)
+
+    @staticmethod
+    def _cancel_waiting(task: Task, reason: str, now: datetime) -> None:
+        task.state = TaskState.CANCELLED.value
+        task.next_attempt_at = None
+        task.reason = reason
+        task.updated_at = now
+        task.save()
+
+    # --- state ----------------------------------------------------------------------
+
+    def counts(self, job_id: int) -> tuple[TaskCounts, bool]:
+        """Task counts by state, and whether any task ever started an attempt."""
+        query = (
+            Task.select(Task.state, fn.COUNT(Task.id), fn.MAX(Task.attempts))
+            .where(Task.job == job_id)
+            .group_by(Task.state)
+        )
+        rows = list(query.tuples())
+        attempted = any((max_attempts or 0) > 0 for _, _, max_attempts in rows)
+        return TaskCounts.from_counts((state, count) for state, count, _ in rows), attempted
+
+    def refresh(self, job_id: int, now: datetime) -> tuple[str, str]:
+        """Recompute a job's state and progress from its tasks at `now` (spec B4).
+
+        Called inside the transaction of every task change; the stored state is what the
+        jobs list filters and sorts on. Returns (old state, new state).
+        """
+        job = Job.get_by_id(job_id)
+        counts, attempted = self.counts(job_id)
+        schedule = schedule_of(job)
+        state = rules.derive_job_state(
+            cancelled=job.cancelled_at is not None,
+            replaced=job.replaced_by_id is not None,
+            counts=counts,
+            attempted=attempted,
+            window_open=schedule.is_open(now) and now < job.expires_at,
+        )
+        progress = rules.job_progress(counts)
+        changed = (
+            job.state != state.value
+            or job.progress_done != progress.done
+            or job.progress_total != progress.total
+            or job.attempted != attempted
+        )
+        if changed:
+            Job.update(
+                state=state.value,
+                progress_done=progress.done,
+                progress_total=progress.total,
+                attempted=attempted,
+                updated_at=now,
+            ).where(Job.id == job_id).execute()
+        return job.state, state.value
+
+    def unfinished_ids(self) -> list[int]:
+        query = Job.select(Job.id).where(Job.state.not_in(_TERMINAL))
+        return [i for (i,) in query.tuples()]
+
+    # --- reading --------------------------------------------------------------------
+
+    def get(self, job_id: int) -> JobRecord:
+        job = Job.get_or_none(Job.id == job_id)
+        if job is None:
+            raise NotFound(f"no job {job_id}; see `jobdesk jobs list --all`")
+        return job_record(job)
+
+    def detail(self, job_id: int) -> JobRecord:
+        """The job with all its tasks and their steps, in three queries."""
+        job = Job.get_or_none(Job.id == job_id)
+        if job is None:
+            raise NotFound(f"no job {job_id}; see `jobdesk jobs list --all`")
+        tasks = list(Task.select().where(Task.job == job_id).order_by(Task.device_name))
+        steps: dict[int, list[StepRecord]] = {t.id: [] for t in tasks}
+        step_query = (
+            Step.select(Step)
+            .join(Task)
+            .where(Task.job == job_id)
+            .order_by(Step.task, Step.position)
+        )
+        for step in step_query:
+            steps[step.task_id].append(step_record(step))
+        return job_record(job, tuple(task_record(t, tuple(steps[t.id])) for t in tasks))
+
+    def list(
+        self,
+        *,
+        system: bool | None = False,
+        state: str | None = None,
+        search: str | None = None,
+        limit: int | None = 200,
+        offset: int = 0,
+    ) -> list[JobRecord]:
+        """A page of jobs, newest first. `system=None` lists user and system jobs alike."""
+        query = Job.select()
+        if system is not None:
+            query = query.where(Job.system == system)
+        if state is not None:
+            query = query.where(Job.state == state)
+        if search:
+            query = query.where(Job.name.contains(search))
+        query = query.order_by(Job.id.desc()).offset(offset)
+        if limit is not None:
+            query = query.limit(limit)
+        return [job_record(job) for job in query]
+
+    def all_finished(self, *, system: bool = False) -> bool:
+        """Whether every job of the kind is in a terminal state (`run --until-done`)."""
+        query = Job.select(Job.id).where((Job.system == system) & Job.state.not_in(_TERMINAL))
+        return not query.exists()
+
+    # --- manual actions (spec B5) ---------------------------------------------------
+
+    def _task(self, job_id: int, device: str) -> Task:
+        self.get(job_id)
+        task = Task.get_or_none((Task.job == job_id) & (Task.device_name == device))
+        if task is None:
+            raise NotFound(f"job {job_id} has no task for device {device!r}")
+        return task
+
+    def cancel_job(self, job_id: int, now: datetime) -> JobRecord:
+        with self._store.transaction():
+            job = Job.get_or_none(Job.id == job_id)
+            if job is None:
+                raise NotFound(f"no job {job_id}")
+            self.refresh(job_id, now)
+            job = Job.get_by_id(job_id)
+            rules.check_cancel_job(_job_state(job.state))
+            Job.update(cancelled_at=now, updated_at=now).where(Job.id == job_id).execute()
+            for task in Task.select().where((Task.job == job_id) & Task.state.in_(_OPEN)):
+                if task.state == TaskState.RUNNING.value:
+                    task.cancel_requested = True
+                    task.reason = "cancelled by a person"
+                    task.updated_at = now
+                    task.save()
+                else:
+                    self._cancel_waiting(task, "cancelled by a person", now)
+            self.refresh(job_id, now)
+        return self.get(job_id)
+
+    def cancel_task(self, job_id: int, device: str, now: datetime) -> TaskRecord:
+        with self._store.transaction():
+            task = self._task(job_id, device)
+            rules.check_cancel_task(TaskState(task.state))
+            if task.state == TaskState.RUNNING.value:
+                task.cancel_requested = True
+                task.reason = "cancelled by a person"
+                task.updated_at = now
+                task.save()
+            else:
+                self._cancel_waiting(task, "cancelled by a person", now)
+            self.refresh(job_id, now)
+            return task_record(task)
+
+    def retry_task(
+        self,
+        job_id: int,
+        device: str,
+        now: datetime,
+        *,
+        extend_lifetime: timedelta | None = None,
+    ) -> TaskRecord:
+        """Retry now; an expired fire-and-forget job can be extended by its lifetime."""
+        with self._store.transaction():
+            task = self._task(job_id, device)
+            job = Job.get_by_id(job_id)
+            expires_at = job.expires_at
+            if extend_lifetime is not None and now >= expires_at:
+                expires_at = rules.extended_expiry(schedule_of(job), now, extend_lifetime)
+            rules.check_retry_now(
+                task_state=TaskState(task.state),
+                job_state=_job_state(job.state),
+                now=now,
+                expires_at=expires_at,
+            )
+            if expires_at != job.expires_at:
+                Job.update(expires_at=expires_at, updated_at=now).where(
+                    Job.id == job_id
+                ).execute()
+            schedule = schedule_of(job)
+            next_at = rules.resume_at(schedule, now, expires_at)
+            if next_at is None:
+                raise ActionRefused("no window is left before the job expires")
+            task.state = TaskState.RESCHEDULED.value
+            task.next_attempt_at = next_at
+            task.reason = "retry requested by a person"
+            task.cancel_requested = False
+            task.updated_at = now
+            task.save()
+            self.refresh(job_id, now)
+            return task_record(task)
+
+    def skip_step(self, job_id: int, device: str, step_name: str, now: datetime) -> StepRecord:
+        with self._store.transaction():
+            task = self._task(job_id, device)
+            step = Step.get_or_none((Step.task == task.id) & (Step.name == step_name))
+            if step is None:
+                names = [s.name for s in Step.select().where(Step.task == task.id)]
+                raise NotFound(
+                    f"the task has no step {step_name!r}; its steps are: {', '.join(names)}"
+                )
+            rules.check_skip_step(
+                step_status=StepStatus(step.status), task_state=TaskState(task.state)
+            )
+            step.status = StepStatus.SKIPPED.value
+            step.skipped_at = now
+            step.message = "skipped by a person"
+            step.save()
+            Task.update(updated_at=now).where(Task.id == task.id).execute()
+            return step_record(step)
+
+
+def _job_state(value: str) -> JobState:
+    try:
+        return JobState(value)
+    except ValueError:
+        return JobState.UNKNOWN

@@ -1,0 +1,150 @@
+"""The tables. Models are bound to a database when a `Store` opens one (no global database).
+
+Invariant kept by every writer: a task has `next_attempt_at` if and only if it is waiting
+(Scheduled or Rescheduled). The partial index on it is then exactly the queue of due work,
+so finding due tasks costs the same with a thousand tasks or a million.
+"""
+
+from __future__ import annotations
+
+from peewee import (
+    SQL,
+    AutoField,
+    BooleanField,
+    CharField,
+    ForeignKeyField,
+    IntegerField,
+    Model,
+    TextField,
+)
+
+from jobdesk.store.fields import JsonField, UtcField
+
+
+class BaseModel(Model):
+    class Meta:
+        legacy_table_names = False
+
+
+class SchemaVersion(BaseModel):
+    version = IntegerField()
+
+
+class RuntimeLease(BaseModel):
+    """Which runtime drives this database now: two runtimes would run tasks twice."""
+
+    id = IntegerField(primary_key=True)
+    owner = CharField()
+    host = CharField()
+    pid = IntegerField()
+    heartbeat_at = UtcField()
+
+
+class Device(BaseModel):
+    id = AutoField()
+    name = CharField(unique=True)
+    host = CharField()
+    port = IntegerField(default=22)
+    user = CharField(default="admin")
+    profile = CharField(default="netmodule")
+    key_path = TextField(null=True)
+    created_at = UtcField()
+    # Inventory, filled by device-info and certificate jobs.
+    model = CharField(null=True)
+    serial = CharField(null=True)
+    firmware = CharField(null=True)
+    boot_id = CharField(null=True)
+    info_updated_at = UtcField(null=True)
+    last_seen_at = UtcField(null=True)
+    cert_expires_at = UtcField(null=True)
+    cert_fingerprint = CharField(null=True)
+
+
+class DeviceTag(BaseModel):
+    device = ForeignKeyField(Device, on_delete="CASCADE", backref="tag_rows")
+    tag = CharField(index=True)
+
+    class Meta:
+        indexes = ((("device", "tag"), True),)
+
+
+class Job(BaseModel):
+    id = AutoField()
+    name = CharField()
+    type = CharField()
+    system = BooleanField(default=False)
+    # What a system job is for ("device-info", "certificate-renewal"): one unfinished
+    # system job per device and purpose.
+    purpose = CharField(null=True)
+    payload = JsonField()
+    schedule = JsonField()
+    state = CharField()
+    progress_done = IntegerField(default=0)
+    progress_total = IntegerField(default=0)
+    attempted = BooleanField(default=False)
+    created_at = UtcField()
+    expires_at = UtcField()
+    cancelled_at = UtcField(null=True)
+    replaced_by = ForeignKeyField("self", null=True, on_delete="SET NULL")
+    updated_at = UtcField()
+
+    class Meta:
+        indexes = (
+            (("system", "id"), False),
+            (("system", "state", "id"), False),
+            (("state",), False),
+        )
+
+
+class Task(BaseModel):
+    id = AutoField()
+    job = ForeignKeyField(Job, on_delete="CASCADE", backref="tasks")
+    device = ForeignKeyField(Device, null=True, on_delete="SET NULL")
+    device_name = CharField()  # kept when the device is removed, for the job's history
+    state = CharField()
+    attempts = IntegerField(default=0)
+    last_triggered_at = UtcField(null=True)
+    next_attempt_at = UtcField(null=True)
+    current_step = CharField(null=True)
+    reason = TextField(null=True)
+    cancel_requested = BooleanField(default=False)
+    context = JsonField(default=dict)  # what steps hand to later steps, across attempts
+    updated_at = UtcField()
+
+    class Meta:
+        indexes = (
+            (("job", "device_name"), True),
+            (("device", "state"), False),
+        )
+
+
+Task.add_index(
+    Task.index(Task.next_attempt_at, Task.id, where=SQL("next_attempt_at IS NOT NULL"))
+)
+
+
+class Step(BaseModel):
+    id = AutoField()
+    task = ForeignKeyField(Task, on_delete="CASCADE", backref="steps")
+    position = IntegerField()
+    name = CharField()
+    status = CharField()
+    started_at = UtcField(null=True)
+    skipped_at = UtcField(null=True)
+    completed_at = UtcField(null=True)
+    message = TextField(null=True)
+    fix_hint = TextField(null=True)
+
+    class Meta:
+        indexes = ((("task", "position"), True),)
+
+
+MODELS: list[type[BaseModel]] = [
+    SchemaVersion,
+    RuntimeLease,
+    Device,
+    DeviceTag,
+    Job,
+    Task,
+    Step,
+]

@@ -1,0 +1,144 @@
+"""Plain records handed to the layers above, so they never hold a live Peewee row."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+def iso(value: datetime | None) -> str | None:
+    """ISO 8601 with offset, the one time format of the CLI's output."""
+    return value.isoformat() if value is not None else None
+
+
+@dataclass(frozen=True)
+class DeviceRecord:
+    id: int
+    name: str
+    host: str
+    port: int
+    user: str
+    profile: str
+    tags: tuple[str, ...]
+    key_path: str | None = None
+    model: str | None = None
+    serial: str | None = None
+    firmware: str | None = None
+    boot_id: str | None = None
+    info_updated_at: datetime | None = None
+    last_seen_at: datetime | None = None
+    cert_expires_at: datetime | None = None
+    cert_fingerprint: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "host": self.host,
+            "port": self.port,
+            "user": self.user,
+            "profile": self.profile,
+            "tags": list(self.tags),
+            "key_path": self.key_path,
+            "model": self.model,
+            "serial": self.serial,
+            "firmware": self.firmware,
+            "info_updated_at": iso(self.info_updated_at),
+            "last_seen_at": iso(self.last_seen_at),
+            "cert_expires_at": iso(self.cert_expires_at),
+            "cert_fingerprint": self.cert_fingerprint,
+        }
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    id: int
+    position: int
+    name: str
+    status: str
+    started_at: datetime | None
+    skipped_at: datetime | None
+    completed_at: datetime | None
+    message: str | None
+    fix_hint: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "status": self.status,
+            "started_at": iso(self.started_at),
+            "skipped_at": iso(self.skipped_at),
+            "completed_at": iso(self.completed_at),
+            "message": self.message,
+            "fix_hint": self.fix_hint,
+        }
+
+
+@dataclass(frozen=True)
+class TaskRecord:
+    id: int
+    job_id: int
+    device_id: int | None
+    device: str
+    state: str
+    attempts: int
+    last_triggered_at: datetime | None
+    next_attempt_at: datetime | None
+    current_step: str | None
+    reason: str | None
+    cancel_requested: bool
+    context: dict[str, Any]
+    steps: tuple[StepRecord, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "device": self.device,
+            "state": self.state,
+            "attempts": self.attempts,
+            "last_triggered_at": iso(self.last_triggered_at),
+            "next_attempt_at": iso(self.next_attempt_at),
+            "current_step": self.current_step,
+            "reason": self.reason,
+            "steps": [s.to_dict() for s in self.steps],
+        }
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    id: int
+    name: str
+    type: str
+    system: bool
+    purpose: str | None
+    state: str
+    progress_done: int
+    progress_total: int
+    payload: dict[str, Any]
+    schedule: dict[str, Any]
+    created_at: datetime
+    expires_at: datetime
+    cancelled_at: datetime | None
+    replaced_by: int | None
+    tasks: tuple[TaskRecord, ...] = field(default=())
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "id": self.id,
+            "name": self.name,
+            "type": self.type,
+            "system": self.system,
+            "state": self.state,
+            "progress": {"done": self.progress_done, "total": self.progress_total},
+            "schedule": self.schedule,
+            "payload": _public_payload(self.payload),
+            "created_at": iso(self.created_at),
+            "expires_at": iso(self.expires_at),
+            "cancelled_at": iso(self.cancelled_at),
+            "replaced_by": self.replaced_by,
+        }
+        return data
+
+
+def _public_payload(payload: dict[str, Any]) -> dict[str, Any]:
+    """The payload without bulky content (a snippet's text is shown by name and checksum)."""
+    return {k: v for k, v in payload.items() if k != "content"}

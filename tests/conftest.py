@@ -1,0 +1,98 @@
+"""Shared fixtures: a real database file, a clock the test moves, and a scripted fleet."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+
+from jobdesk.domain.inventory import make_device
+from jobdesk.runtime.actions import JobService
+from jobdesk.runtime.ca import LocalCA
+from jobdesk.runtime.engine import Engine
+from jobdesk.runtime.events import Event
+from jobdesk.settings import Settings
+from jobdesk.store import Store
+from tests.fake_driver import FakeDriver
+
+T = TypeVar("T")
+START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)  # a Tuesday
+
+
+class FakeClock:
+    def __init__(self, now: datetime = START) -> None:
+        self._now = now
+
+    def now(self) -> datetime:
+        return self._now
+
+    def set(self, now: datetime) -> None:
+        self._now = now
+
+    def advance(self, **delta: float) -> datetime:
+        self._now += timedelta(**delta)
+        return self._now
+
+
+@dataclass
+class Harness:
+    store: Store
+    clock: FakeClock
+    driver: FakeDriver
+    settings: Settings
+    service: JobService
+    engine: Engine
+    events: list[Event]
+    tmp: Path
+
+    def add_devices(self, *names: str, tags: tuple[str, ...] = ()) -> None:
+        for name in names:
+            self.store.devices.add(make_device(name, "127.0.0.1", tags=tags), self.clock.now())
+
+    def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        return self.loop.run_until_complete(coroutine)
+
+    async def cycle(self) -> int:
+        """One runtime pass at the clock's time, waiting for every attempt it started."""
+        started = await self.engine.run_pass()
+        await self.engine.drain()
+        return started
+
+    loop: asyncio.AbstractEventLoop = None  # type: ignore[assignment]
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    with Store(tmp_path / "jobdesk.db") as opened:
+        yield opened
+
+
+@pytest.fixture
+def harness(tmp_path: Path, store: Store, clock: FakeClock) -> Iterator[Harness]:
+    settings = Settings()
+    driver = FakeDriver()
+    events: list[Event] = []
+    engine = Engine(
+        store, settings, clock, driver, LocalCA(tmp_path / "ca"), events.append,
+        system_jobs=False,
+    )
+    loop = asyncio.new_event_loop()
+    h = Harness(store, clock, driver, settings, JobService(store, settings, clock), engine,
+                events, tmp_path)
+    h.loop = loop
+    loop.run_until_complete(engine.start())
+    try:
+        yield h
+    finally:
+        loop.run_until_complete(engine.shutdown())
+        loop.close()

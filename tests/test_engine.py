@@ -1,0 +1,376 @@
+"""The runtime against the scripted fake driver and a clock the test moves."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from jobdesk.domain.jobtypes import JobType
+from jobdesk.domain.schedule import Scheduled
+from jobdesk.runtime.actions import JobRequest
+from jobdesk.runtime.events import JobChanged, TaskChanged
+from jobdesk.store.records import TaskRecord
+from tests.conftest import Harness
+
+
+def snippet(tmp: Path, text: str = "ntp.server = 10.0.0.1\nsnmp.enabled = true\n") -> Path:
+    path = tmp / "snippet.cfg"
+    path.write_text(text)
+    return path
+
+
+def task_of(h: Harness, job_id: int, device: str) -> TaskRecord:
+    return next(t for t in h.store.jobs.detail(job_id).tasks if t.device == device)
+
+
+def steps_of(h: Harness, job_id: int, device: str) -> dict[str, str]:
+    return {s.name: s.status for s in task_of(h, job_id, device).steps}
+
+
+def test_config_update_reaches_every_device(harness: Harness) -> None:
+    h = harness
+    h.add_devices("r1", "r2", tags=("site-a",))
+    job = h.service.create(
+        JobRequest("ntp", JobType.CONFIG_UPDATE, tags=["site-a"], file=snippet(h.tmp))
+    )
+    assert job.state == "Scheduled"
+    assert h.run(h.cycle()) == 2
+    detail = h.store.jobs.detail(job.id)
+    assert detail.state == "Succeeded"
+    assert (detail.progress_done, detail.progress_total) == (2, 2)
+    for task in detail.tasks:
+        assert task.state == "Succeeded" and task.attempts == 1
+        assert [s.status for s in task.steps] == ["Completed"] * 4
+        assert all(s.started_at and s.completed_at for s in task.steps)
+    assert h.driver.device("r1").config == {"ntp.server": "10.0.0.1", "snmp.enabled": "true"}
+    assert JobChanged(job.id) in h.events
+    assert any(isinstance(e, TaskChanged) for e in h.events)
+
+
+def test_failing_device_is_retried_every_interval_until_expiry(harness: Harness) -> None:
+    h = harness
+    h.add_devices("r1")
+    h.driver.fail("r1", "connect", "unreachable", "connection refused")
+    created = h.clock.now()
+    job = h.service.create(JobRequest("reboot", JobType.REBOOT, devices=["r1"]))
+    assert job.expires_at == created + timedelta(minutes=30)
+    attempts_at = []
+    for _ in range(10):
+        if h.run(h.cycle()):
+            attempts_at.append(h.clock.now())
+        task = task_of(h, job.id, "r1")
+        if task.state == "Failed":
+            break
+        assert task.state == "Rescheduled"
+        assert task.next_attempt_at == h.clock.now() + timedelta(minutes=5)
+        assert "unreachable: connection refused" in task.reason
+        assert h.store.jobs.get(job.id).state == "Running"
+        # Nothing runs before the retry time.
+        h.clock.advance(minutes=4)
+        assert h.run(h.cycle()) == 0
+        h.clock.advance(minutes=1)
+    assert [(t - created) / timedelta(minutes=1) for t in attempts_at] == [0, 5, 10, 15, 20, 25]
+    task = task_of(h, job.id, "r1")
+    assert task.state == "Failed" and task.reason.startswith("expired")
+    assert task.attempts == 6
+    assert h.store.jobs.get(job.id).state == "Failed"
+
+
+def test_refused_credentials_fail_at_once_with_the_drivers_hint(harness: Harness) -> None:
+    h = harness
+    h.add_devices("r1")
+    h.driver.fail("r1", "connect", "auth", "password refused")
+    job = h.service.create(JobRequest("reboot", JobType.REBOOT, devices=["r1"]))
+    h.run(h.cycle())
+    task = task_of(h, job.id, "r1")
+    assert task.state == "Failed" and task.attempts == 1
+    connect = task.steps[0]
+    assert connect.status == "Failed"
+    assert connect.message == "authentication refused: password refused"
+    assert connect.fix_hint == "fake hint for connect"
+    assert task.next_attempt_at is None
+
+
+def nightly(first: str, last: str, window: str = "22:00-22:10") -> Scheduled:
+    return Scheduled.parse(first, last, window, "mon-sun", "UTC")
+
+
+def test_scheduled_job_waits_pauses_and_resumes_across_windows(harness: Harness) -> None:
+    h = harness
+    h.add_devices("r1")
+    h.driver.fail("r1", "connect", "unreachable", times=2)
+    job = h.service.create(
+        JobRequest("reboot", JobType.REBOOT, devices=["r1"],
+                   schedule=nightly("2026-12-01", "2026-12-03"))
+    )
+    assert job.expires_at == datetime(2026, 12, 3, 22, 10, tzinfo=UTC)
+    assert task_of(h, job.id, "r1").next_attempt_at == datetime(2026, 12, 1, 22, 0, tzinfo=UTC)
+    assert h.run(h.cycle()) == 0
+    assert h.store.jobs.get(job.id).state == "Scheduled"
+
+    h.clock.set(datetime(2026, 12, 1, 22, 0, tzinfo=UTC))
+    assert h.run(h.cycle()) == 1  # fails
+    h.clock.advance(minutes=5)
+    assert h.run(h.cycle()) == 1  # fails again; 22:10 is outside the window
+    task = task_of(h, job.id, "r1")
+    assert task.next_attempt_at == datetime(2026, 12, 2, 22, 0, tzinfo=UTC)
+
+    h.clock.set(datetime(2026, 12, 1, 23, 0, tzinfo=UTC))
+    h.store.queue.sweep(h.clock.now())
+    assert h.store.jobs.get(job.id).state == "Paused"
+    assert h.run(h.cycle()) == 0
+
+    h.clock.set(datetime(2026, 12, 2, 22, 0, tzinfo=UTC))
+    h.store.queue.sweep(h.clock.now())
+    assert h.store.jobs.get(job.id).state == "Running"
+    assert h.run(h.cycle()) == 1
+    assert h.store.jobs.get(job.id).state == "Succeeded"
+    assert task_of(h, job.id, "r1").attempts == 3
+
+
+def test_a_closing_window_lets_the_running_step_finish_and_starts_no_other(
+    harness: Harness,
+) -> None:
+    h = harness
+    h.add_devices("r1")
+    job = h.service.create(
+        JobRequest("ntp", JobType.CONFIG_UPDATE, devices=["r1"], file=snippet(h.tmp),
+                   schedule=nightly("2026-12-01", "2026-12-02"))
+    )
+    entered, gate = h.driver.gate("r1", "upload")
+    h.clock.set(datetime(2026, 12, 1, 22, 9, tzinfo=UTC))
+
+    async def scenario() -> None:
+        await h.engine.run_pass()
+        await entered.wait()
+        h.clock.set(datetime(2026, 12, 1, 22, 11, tzinfo=UTC))  # the window closed
+        gate.set()
+        await h.engine.drain()
+
+    h.run(scenario())
+    assert steps_of(h, job.id, "r1") == {
+        "connect": "Completed", "upload-snippet": "Completed",
+        "apply": "Pending", "verify-values": "Pending",
+    }
+    assert h.driver.count("r1", "apply_config") == 0
+    task = task_of(h, job.id, "r1")
+    assert task.state == "Rescheduled" and task.reason == "window closed"
+    assert task.next_attempt_at == datetime(2026, 12, 2, 22, 0, tzinfo=UTC)
+    assert h.store.jobs.get(job.id).state == "Paused"
+
+    h.clock.set(datetime(2026, 12, 2, 22, 0, tzinfo=UTC))
+    h.run(h.cycle())
+    assert h.store.jobs.get(job.id).state == "Succeeded"
+    assert h.driver.count("r1", "upload") == 1  # resumed after the completed upload
+
+
+def test_cancel_during_a_running_step_finishes_the_step_and_nothing_more(
+    harness: Harness,
+) -> None:
+    h = harness
+    h.add_devices("r1")
+    job = h.service.create(
+        JobRequest("ntp", JobType.CONFIG_UPDATE, devices=["r1"], file=snippet(h.tmp))
+    )
+    entered, gate = h.driver.gate("r1", "upload")
+
+    async def scenario() -> None:
+        await h.engine.run_pass()
+        await entered.wait()
+        cancelled = h.service.cancel_job(job.id)
+        assert cancelled.state == "Cancelled Manually"
+        assert task_of(h, job.id, "r1").state == "Running"  # the step is not interrupted
+        gate.set()
+        await h.engine.drain()
+
+    h.run(scenario())
+    assert steps_of(h, job.id, "r1")["upload-snippet"] == "Completed"
+    assert steps_of(h, job.id, "r1")["apply"] == "Pending"
+    assert h.driver.count("r1", "apply_config") == 0
+    task = task_of(h, job.id, "r1")
+    assert task.state == "Cancelled" and task.reason == "cancelled by a person"
+    assert h.store.jobs.get(job.id).state == "Cancelled Manually"
+
+
+def test_replacing_a_job_cancels_its_open_tasks_on_those_devices(harness: Harness) -> None:
+    h = harness
+    h.add_devices("r1", "r2")
+    later = nightly("2026-12-05", "2026-12-06")
+    old = h.service.create(
+        JobRequest("old", JobType.REBOOT, devices=["r1", "r2"], schedule=later)
+    )
+    with pytest.raises(ValueError, match=r"job 1 \(old\) on r1.*--replace"):
+        h.service.create(JobRequest("new", JobType.REBOOT, devices=["r1"]))
+    first = h.service.create(JobRequest("new", JobType.REBOOT, devices=["r1"], replace=True))
+    task = task_of(h, old.id, "r1")
+    assert task.state == "Cancelled" and task.reason == f"replaced by job {first.id}"
+    assert h.store.jobs.get(old.id).state == "Scheduled"  # r2 is still open
+    second = h.service.create(
+        JobRequest("newer", JobType.REBOOT, devices=["r2"], replace=True)
+    )
+    assert h.store.jobs.get(old.id).state == "Replaced"
+    assert h.store.jobs.get(old.id).replaced_by == second.id
+
+
+def test_skip_step_then_retry_continues_after_the_skipped_step(harness: Harness) -> None:
+    h = harness
+    h.add_devices("r1")
+    h.driver.fail("r1", "reboot", "auth", "not allowed to reboot")
+    job = h.service.create(JobRequest("reboot", JobType.REBOOT, devices=["r1"]))
+    h.run(h.cycle())
+    assert task_of(h, job.id, "r1").state == "Failed"
+    assert h.store.jobs.get(job.id).state == "Failed"
+    with pytest.raises(ValueError, match="Completed"):
+        h.service.skip_step(job.id, "r1", "connect")
+    skipped = h.service.skip_step(job.id, "r1", "reboot")
+    assert skipped.status == "Skipped" and skipped.skipped_at == h.clock.now()
+    h.clock.advance(minutes=1)
+    retried = h.service.retry_task(job.id, "r1")
+    assert retried.state == "Rescheduled" and retried.next_attempt_at == h.clock.now()
+    h.run(h.cycle())
+    assert steps_of(h, job.id, "r1") == {
+        "connect": "Completed", "reboot": "Skipped", "wait-online": "Completed",
+    }
+    assert h.driver.count("r1", "reboot") == 1
+    assert h.store.jobs.get(job.id).state == "Succeeded"
+
+
+def test_retry_of_an_expired_job_needs_an_extension(harness: Harness) -> None:
+    h = harness
+    h.add_devices("r1")
+    h.driver.fail("r1", "connect", "unreachable")
+    job = h.service.create(JobRequest("reboot", JobType.REBOOT, devices=["r1"]))
+    h.clock.advance(minutes=31)
+    h.store.queue.sweep(h.clock.now())
+    assert task_of(h, job.id, "r1").state == "Failed"
+    with pytest.raises(ValueError, match="expired"):
+        h.service.retry_task(job.id, "r1")
+    task = h.service.retry_task(job.id, "r1", extend=True)
+    assert task.state == "Rescheduled"
+    assert h.store.jobs.get(job.id).expires_at == h.clock.now() + timedelta(minutes=30)
+
+
+def test_one_task_per_device_and_a_cap_on_devices_at_once(harness: Harness) -> None:
+    h = harness
+    names = [f"r{i}" for i in range(5)]
+    h.add_devices(*names)
+    h.engine.settings = h.engine.settings.__class__(max_parallel_devices=2)
+    a = h.service.create(JobRequest("a", JobType.REBOOT, devices=names))
+    b = h.service.create(JobRequest("b", JobType.COMMAND, devices=names, command="uptime"))
+    gates = {n: h.driver.gate(n, "connect") for n in names}
+
+    async def scenario() -> list[int]:
+        running = []
+        for _ in range(10):
+            await h.engine.run_pass()
+            await asyncio.sleep(0)
+            running.append(h.engine.running_tasks)
+            for _, gate in gates.values():
+                gate.set()
+            await h.engine.drain()
+            for name in names:
+                gates[name] = h.driver.gate(name, "connect")
+        return running
+
+    running = h.run(scenario())
+    assert max(running) == 2
+    assert h.store.jobs.get(a.id).state == "Succeeded"
+    assert h.store.jobs.get(b.id).state == "Succeeded"
+
+
+def test_firmware_already_installed_is_not_flashed_again(harness: Harness) -> None:
+    h = harness
+    h.add_devices("r1", "r2")
+    image = h.tmp / "fw.img"
+    image.write_text("FIRMWARE 2.0\n")
+    h.driver.device("r2").firmware = "2.0"
+    job = h.service.create(
+        JobRequest("fw", JobType.FIRMWARE_UPDATE, devices=["r1", "r2"], file=image,
+                   version="2.0")
+    )
+    h.run(h.cycle())
+    assert h.store.jobs.get(job.id).state == "Succeeded"
+    assert steps_of(h, job.id, "r1") == dict.fromkeys(
+        ["connect", "check-version", "upload-image", "install", "reboot", "wait-online",
+         "verify-version"], "Completed")
+    r2 = task_of(h, job.id, "r2")
+    assert [s.status for s in r2.steps[2:]] == ["Skipped"] * 5
+    assert "installed already" in r2.steps[2].message
+    assert h.driver.count("r2", "upload") == 0
+    assert h.store.devices.get("r1").firmware == "2.0"
+
+
+def test_wrong_firmware_after_reboot_fails_at_verify(harness: Harness) -> None:
+    h = harness
+    h.add_devices("r1")
+    image = h.tmp / "fw.img"
+    image.write_text("FIRMWARE 2.0\n")
+    h.driver.device("r1").wrong_firmware_after_reboot = "1.0-fallback"
+    job = h.service.create(
+        JobRequest("fw", JobType.FIRMWARE_UPDATE, devices=["r1"], file=image, version="2.0")
+    )
+    h.run(h.cycle())
+    task = task_of(h, job.id, "r1")
+    assert task.state == "Failed" and task.current_step == "verify-version"
+    assert "runs 1.0-fallback, expected 2.0" in task.reason
+
+
+def test_certificate_renewal_installs_a_cert_signed_by_the_local_ca(harness: Harness) -> None:
+    h = harness
+    h.add_devices("r1")
+    job = h.service.create(JobRequest("cert", JobType.CERTIFICATE_RENEWAL, devices=["r1"]))
+    h.run(h.cycle())
+    assert h.store.jobs.get(job.id).state == "Succeeded"
+    device = h.store.devices.get("r1")
+    assert device.cert_fingerprint and device.cert_expires_at > h.clock.now()
+    assert (h.tmp / "ca" / "ca-key.pem").stat().st_mode & 0o777 == 0o600
+
+
+def test_device_info_fills_the_inventory(harness: Harness) -> None:
+    h = harness
+    h.add_devices("r1")
+    h.driver.device("r1").firmware = "3.1"
+    h.service.create(JobRequest("info", JobType.DEVICE_INFO, devices=["r1"]))
+    h.run(h.cycle())
+    device = h.store.devices.get("r1")
+    assert (device.model, device.firmware, device.serial) == ("FAKE-1", "3.1", "SN-r1")
+    assert device.info_updated_at == h.clock.now()
+
+
+def test_command_with_a_non_zero_exit_fails_at_check_exit(harness: Harness) -> None:
+    h = harness
+    h.add_devices("r1")
+    job = h.service.create(JobRequest("cmd", JobType.COMMAND, devices=["r1"], command="exit 4"))
+    h.run(h.cycle())
+    task = task_of(h, job.id, "r1")
+    assert task.state == "Rescheduled" and task.current_step == "check-exit"
+    assert task.reason == "command failed: exit status 4: bye"
+
+
+def test_system_jobs_are_created_once_per_device_and_purpose(harness: Harness) -> None:
+    h = harness
+    h.add_devices("r1", "r2")
+    created = h.service.create_system_jobs()
+    assert [(j.type, j.system, j.progress_total) for j in created] == [("device-info", True, 2)]
+    assert h.service.create_system_jobs() == []
+    assert h.store.jobs.list() == []  # hidden by default
+    assert len(h.store.jobs.list(system=True)) == 1
+    h.run(h.cycle())
+    h.clock.advance(days=2)
+    again = h.service.create_system_jobs()
+    assert [j.progress_total for j in again] == [2]
+
+
+def test_steps_time_out_and_the_task_is_rescheduled(harness: Harness) -> None:
+    h = harness
+    h.add_devices("r1")
+    h.engine.settings = h.engine.settings.__class__(step_timeout_s=1)
+    h.driver.delays[("r1", "run")] = 5
+    job = h.service.create(JobRequest("cmd", JobType.COMMAND, devices=["r1"], command="sleep"))
+    h.run(h.cycle())
+    task = task_of(h, job.id, "r1")
+    assert task.state == "Rescheduled"
+    assert task.reason == "timeout: no result within 1 s"
