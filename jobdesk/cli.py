@@ -255,13 +255,16 @@ def cmd_devices(ctx: Context, args: argparse.Namespace) -> int:
         except (OSError, UnicodeDecodeError) as error:
             raise CliError(f"cannot read {args.file}: {error}") from error
         parsed = parse_inventory_csv(text)
-        for rejected in parsed.rejected:
-            print(f"{args.file}: {rejected}", file=sys.stderr)
         if parsed.rejected and not args.skip_invalid:
+            shown = "; ".join(str(r) for r in parsed.rejected[:3])
+            more = len(parsed.rejected) - 3
             raise CliError(
-                f"{len(parsed.rejected)} line(s) of {args.file} are invalid; nothing was "
-                "imported (fix them, or pass --skip-invalid)"
+                f"{args.file}: {len(parsed.rejected)} invalid line(s) ({shown}"
+                f"{f'; and {more} more' if more > 0 else ''}); nothing was imported "
+                "(fix them, or pass --skip-invalid)"
             )
+        for rejected in parsed.rejected:
+            print(f"{args.file}: skipped {rejected}", file=sys.stderr)
         added, updated = store.devices.upsert_many(parsed.devices, ctx.clock.now())
         if args.json:
             _print_json(
@@ -524,6 +527,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PeeweeException as error:
         print(f"jobdesk: error: database: {error}", file=sys.stderr)
         return EXIT_ERROR
+    except BrokenPipeError:  # the reader went away (`| head`): not an error of ours
+        return 0
     except OSError as error:
         print(f"jobdesk: error: {error}", file=sys.stderr)
         return EXIT_ERROR

@@ -82,12 +82,12 @@ class TaskQueue:
         return picked
 
     def next_due_at(self) -> datetime | None:
-        value = (
+        # Peewee converts an aggregate of a field through the field: this is a datetime.
+        return (
             Task.select(fn.MIN(Task.next_attempt_at))
             .where(Task.next_attempt_at.is_null(False))
             .scalar()
         )
-        return Task.next_attempt_at.python_value(value)
 
     # --- attempts -------------------------------------------------------------------
 

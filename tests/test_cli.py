@@ -1,0 +1,290 @@
+"""The CLI as scripts use it: real processes, a real database file, the fake driver.
+
+The runtime subprocesses load `tests.fake_driver` through the `driver` setting, exactly
+as a site would plug in its own driver.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class Cli:
+    def __init__(self, tmp: Path) -> None:
+        self.tmp = tmp
+        self.db = tmp / "jobdesk.db"
+        self.config = tmp / "settings.toml"
+        self.script = tmp / "fleet.json"
+        self.script.write_text("{}")
+        self.configure()
+        self.env = {**os.environ, "PYTHONPATH": str(ROOT)}
+
+    def configure(self, **settings: Any) -> None:
+        lines = [f"{k} = {json.dumps(v)}" for k, v in settings.items()]
+        lines += ['driver = "tests.fake_driver:create"', "[driver_options]",
+                  f"script = {json.dumps(str(self.script))}"]
+        self.config.write_text("\n".join(lines) + "\n")
+
+    def argv(self, *args: str) -> list[str]:
+        return [sys.executable, "-m", "jobdesk.cli", "--db", str(self.db),
+                "--config", str(self.config), *args]
+
+    def __call__(self, *args: str, ok: bool = True, stdin: str | None = None,
+                 timeout: float = 60) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(self.argv(*args), capture_output=True, text=True, env=self.env,
+                                cwd=self.tmp, input=stdin, timeout=timeout)
+        if ok:
+            assert result.returncode == 0, result.stderr
+        return result
+
+    def json(self, *args: str) -> Any:
+        return json.loads(self(*args, "--json").stdout)
+
+
+@pytest.fixture
+def cli(tmp_path: Path) -> Cli:
+    return Cli(tmp_path)
+
+
+def write_inventory(cli: Cli, rows: list[str]) -> Path:
+    path = cli.tmp / "fleet.csv"
+    path.write_text("name,host,port,user,profile,tags\n" + "\n".join(rows) + "\n")
+    return path
+
+
+def test_a_whole_lifecycle_headless(cli: Cli) -> None:
+    cli.configure(retry_interval_s=1, fire_and_forget_lifetime_s=4)
+    cli.script.write_text(json.dumps(
+        {"faults": [{"device": "r3", "op": "connect", "error": "unreachable",
+                     "message": "no route to host"}]}
+    ))
+    inventory = write_inventory(cli, [
+        "r1,10.0.0.1,22,admin,netmodule,site-a;north",
+        "r2,10.0.0.2,,admin,netmodule,site-a",
+        "r3,10.0.0.3,2222,admin,generic-linux,site-a",
+    ])
+    assert cli.json("devices", "import", str(inventory)) == {
+        "added": 3, "updated": 0, "rejected": []
+    }
+    devices = cli.json("devices", "list")
+    assert [(d["name"], d["port"], d["tags"]) for d in devices] == [
+        ("r1", 22, ["north", "site-a"]), ("r2", 22, ["site-a"]), ("r3", 2222, ["site-a"])
+    ]
+    snippet = cli.tmp / "ntp.cfg"
+    snippet.write_text("ntp.server = 10.0.0.1\n")
+    job = cli.json("jobs", "create", "--type", "config-update", "--name", "NTP",
+                   "--tag", "site-a", "--file", str(snippet))
+    assert job["state"] == "Scheduled" and job["progress"] == {"done": 0, "total": 3}
+    assert job["schedule"] == {"kind": "fire-and-forget"}
+
+    run = cli("run", "--until-done", "--max-seconds", "30", ok=False, timeout=60)
+    assert run.returncode == 0, run.stderr
+
+    [listed] = cli.json("jobs", "list")
+    assert set(listed) >= {"id", "name", "type", "system", "state", "progress", "schedule",
+                           "created_at", "expires_at"}
+    assert listed["state"] == "Partially Succeeded"
+    assert listed["progress"] == {"done": 3, "total": 3}
+    assert listed["created_at"].endswith("+00:00")
+    shown = cli.json("jobs", "show", str(job["id"]))
+    tasks = {t["device"]: t for t in shown["tasks"]}
+    assert tasks["r1"]["state"] == tasks["r2"]["state"] == "Succeeded"
+    r3 = tasks["r3"]
+    assert r3["state"] == "Failed" and r3["reason"].startswith("expired")
+    assert r3["attempts"] >= 3  # retried every second until the job expired
+    assert r3["current_step"] == "connect"
+    connect = r3["steps"][0]
+    assert set(connect) == {"name", "status", "started_at", "skipped_at", "completed_at",
+                            "message", "fix_hint"}
+    assert connect["status"] == "Failed"
+    assert connect["message"] == "unreachable: no route to host"
+    assert connect["fix_hint"]
+    # The runtime refreshed device info by itself; those system jobs stay out of the list.
+    system = cli.json("jobs", "list", "--system")
+    assert system and all(j["system"] for j in system)
+    assert len(cli.json("jobs", "list", "--all")) == len(system) + 1
+    failed = cli.json("jobs", "list", "--state", "partially-succeeded")
+    assert [j["id"] for j in failed] == [job["id"]]
+
+    # r3 is fixed by hand: retry with a new lifetime, and it goes through.
+    cli.script.write_text("{}")
+    refused = cli("tasks", "retry", str(job["id"]), "r3", ok=False)
+    assert refused.returncode == 1 and "expired" in refused.stderr
+    assert refused.stderr.count("\n") == 1
+    retried = cli.json("tasks", "retry", str(job["id"]), "r3", "--extend")
+    assert retried["state"] == "Rescheduled"
+    cli("run", "--until-done", "--max-seconds", "30", timeout=60)
+    assert cli.json("jobs", "show", str(job["id"]))["state"] == "Succeeded"
+
+
+def test_skip_step_and_cancel_from_the_cli(cli: Cli) -> None:
+    cli("devices", "add", "r1", "--host", "10.0.0.1")
+    cli("devices", "add", "r2", "--host", "10.0.0.2")
+    cli.script.write_text(json.dumps(
+        {"faults": [{"device": "r1", "op": "reboot", "error": "auth"}]}
+    ))
+    job = cli.json("jobs", "create", "--type", "reboot", "--name", "rb", "--device", "r1")
+    cli("run", "--until-done", "--max-seconds", "30", timeout=60)
+    shown = cli.json("jobs", "show", str(job["id"]))
+    assert shown["state"] == "Failed"
+    assert shown["tasks"][0]["current_step"] == "reboot"
+    step = cli.json("tasks", "skip-step", str(job["id"]), "r1", "reboot")
+    assert step["status"] == "Skipped" and step["skipped_at"]
+    cli("tasks", "retry", str(job["id"]), "r1")
+    cli("run", "--until-done", "--max-seconds", "30", timeout=60)
+    shown = cli.json("jobs", "show", str(job["id"]))
+    assert shown["state"] == "Succeeded"
+    assert [s["status"] for s in shown["tasks"][0]["steps"]] == [
+        "Completed", "Skipped", "Completed"
+    ]
+
+    later = cli.json("jobs", "create", "--type", "command", "--name", "later",
+                     "--device", "r1", "--device", "r2", "--command", "uptime",
+                     "--scheduled", "--from", "2030-01-01", "--to", "2030-01-31",
+                     "--window", "22:00-04:00", "--weekdays", "sat,sun", "--tz",
+                     "Europe/Zurich")
+    assert later["state"] == "Scheduled"
+    # The last window opens on Sunday 27 January and closes on Monday morning.
+    assert later["expires_at"] == "2030-01-28T03:00:00+00:00"
+    task = cli.json("tasks", "cancel", str(later["id"]), "r2")
+    assert task["state"] == "Cancelled"
+    assert cli.json("jobs", "cancel", str(later["id"]))["state"] == "Cancelled Manually"
+    again = cli("jobs", "cancel", str(later["id"]), ok=False)
+    assert again.returncode == 1 and "already Cancelled Manually" in again.stderr
+
+
+def test_run_until_done_exits_3_when_time_runs_out(cli: Cli) -> None:
+    cli("devices", "add", "r1", "--host", "10.0.0.1")
+    cli("jobs", "create", "--type", "reboot", "--name", "rb", "--device", "r1", "--scheduled",
+        "--from", "2030-01-01", "--to", "2030-01-02", "--window", "01:00-02:00",
+        "--weekdays", "mon-sun", "--tz", "UTC")
+    result = cli("run", "--until-done", "--max-seconds", "1", ok=False)
+    assert result.returncode == 3
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--from", "2030-01-05", "--to", "2030-01-01", "--window", "22:00-04:00",
+          "--weekdays", "mon"), "before"),
+        (("--from", "2030-01-01", "--to", "2030-01-02", "--window", "22:00-22:00",
+          "--weekdays", "mon"), "zero"),
+        (("--from", "2030-01-01", "--to", "2030-01-02", "--window", "22:00-04:00",
+          "--weekdays", "sat"), "sat"),
+        (("--from", "2030-01-01", "--to", "2030-01-02", "--window", "22:00-04:00",
+          "--weekdays", "mon", "--tz", "Europe/Zurch"), "Europe/Zurich"),
+        (("--from", "2020-01-01", "--to", "2020-01-02", "--window", "22:00-04:00",
+          "--weekdays", "mon-sun", "--tz", "UTC"), "no window left"),
+    ],
+)
+def test_impossible_schedules_are_refused_in_words(
+    cli: Cli, args: tuple[str, ...], message: str
+) -> None:
+    cli("devices", "add", "r1", "--host", "10.0.0.1")
+    result = cli("jobs", "create", "--type", "reboot", "--name", "rb", "--device", "r1",
+                 "--scheduled", *args, ok=False)
+    assert result.returncode == 1
+    assert result.stderr.startswith("jobdesk: error: ") and result.stderr.count("\n") == 1
+    assert message.lower() in result.stderr.lower()
+    assert cli.json("jobs", "list", "--all") == []
+
+
+def test_a_malformed_inventory_imports_nothing_and_names_the_lines(cli: Cli) -> None:
+    inventory = write_inventory(cli, [
+        "r1,10.0.0.1,22,admin,netmodule,a",
+        "r2,10.0.0.2,eighty,admin,netmodule,a",
+        "r1,10.0.0.3,22,admin,netmodule,a",
+    ])
+    result = cli("devices", "import", str(inventory), ok=False)
+    assert result.returncode == 1 and result.stderr.count("\n") == 1
+    assert "line 3: port 'eighty' is not a number" in result.stderr
+    assert "line 4: name 'r1' appears already on line 2" in result.stderr
+    assert cli.json("devices", "list") == []
+    partial = cli.json("devices", "import", str(inventory), "--skip-invalid")
+    assert partial["added"] == 1 and len(partial["rejected"]) == 2
+
+
+def test_a_job_for_an_unknown_device_or_without_its_file_is_refused(cli: Cli) -> None:
+    result = cli("jobs", "create", "--type", "reboot", "--name", "x", "--device", "nope",
+                 ok=False)
+    assert "no device named 'nope'" in result.stderr
+    cli("devices", "add", "r1", "--host", "10.0.0.1")
+    result = cli("jobs", "create", "--type", "firmware-update", "--name", "x",
+                 "--device", "r1", ok=False)
+    assert "needs --file" in result.stderr
+    bad = cli.tmp / "bad.cfg"
+    bad.write_text("this is not a snippet\n")
+    result = cli("jobs", "create", "--type", "config-update", "--name", "x",
+                 "--device", "r1", "--file", str(bad), ok=False)
+    assert "expected 'key = value'" in result.stderr
+
+
+def test_schedule_preview_lists_the_next_windows(cli: Cli) -> None:
+    windows = cli.json("schedule", "preview", "--from", "2026-03-27", "--to", "2026-04-03",
+                       "--window", "22:00-04:00", "--weekdays", "fri,sat", "--tz",
+                       "Europe/Zurich", "--count", "3", "--now", "2026-03-01T00:00:00+00:00")
+    assert windows == [
+        {"opens": "2026-03-27T22:00:00+01:00", "closes": "2026-03-28T04:00:00+01:00"},
+        {"opens": "2026-03-28T22:00:00+01:00", "closes": "2026-03-29T04:00:00+02:00"},
+        {"opens": "2026-04-03T22:00:00+02:00", "closes": "2026-04-04T04:00:00+02:00"},
+    ]
+
+
+def test_a_bad_settings_file_is_named_in_the_error(cli: Cli) -> None:
+    cli.config.write_text("retry_intervall_s = 10\n")
+    result = cli("jobs", "list", ok=False)
+    assert result.returncode == 1
+    assert "unknown setting 'retry_intervall_s'" in result.stderr
+    assert str(cli.config) in result.stderr
+
+
+def wait_for(predicate: Any, timeout: float = 20) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError("condition not reached in time")
+
+
+def test_kill_9_mid_attempt_loses_nothing(cli: Cli) -> None:
+    cli("devices", "add", "r1", "--host", "10.0.0.1")
+    cli.script.write_text(json.dumps(
+        {"delays": [{"device": "r1", "op": "upload", "seconds": 60}]}
+    ))
+    snippet = cli.tmp / "ntp.cfg"
+    snippet.write_text("ntp.server = 10.0.0.1\n")
+    job = cli.json("jobs", "create", "--type", "config-update", "--name", "NTP",
+                   "--device", "r1", "--file", str(snippet))
+    runtime = subprocess.Popen(cli.argv("run"), env=cli.env, cwd=cli.tmp,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        def uploading() -> bool:
+            task = cli.json("jobs", "show", str(job["id"]))["tasks"][0]
+            return task["state"] == "Running" and task["current_step"] == "upload-snippet"
+
+        wait_for(uploading)
+    finally:
+        runtime.send_signal(signal.SIGKILL)
+        runtime.wait()
+
+    cli.script.write_text("{}")  # the device answers quickly now
+    cli("run", "--until-done", "--max-seconds", "30", timeout=60)
+    shown = cli.json("jobs", "show", str(job["id"]))
+    assert shown["state"] == "Succeeded"
+    task = shown["tasks"][0]
+    assert task["attempts"] == 2
+    assert [s["status"] for s in task["steps"]] == ["Completed"] * 4
+    assert not [j for j in cli.json("jobs", "list", "--all") if j["state"] == "Running"]
