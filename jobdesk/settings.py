@@ -83,10 +83,9 @@ def settings_from_dict(data: dict[str, Any], source: str = "settings") -> Settin
         if key == "driver_options":
             if not isinstance(value, dict):
                 raise SettingsError(f"{source}: driver_options must be a table")
-        elif isinstance(default, bool) or not isinstance(value, type(default)):
-            raise SettingsError(
-                f"{source}: {key} must be a {type(default).__name__}, not {value!r}"
-            )
+        elif isinstance(value, bool) or not isinstance(value, type(default)):
+            kind = {int: "whole number", str: "string"}[type(default)]
+            raise SettingsError(f"{source}: {key} must be a {kind}, not {value!r}")
         minimum = _MINIMUM.get(key)
         if minimum is not None and value < minimum:
             raise SettingsError(f"{source}: {key} must be at least {minimum}")

@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from jobdesk.domain.inventory import make_device
 from jobdesk.domain.jobtypes import JobType
 from jobdesk.domain.schedule import Scheduled
-from jobdesk.runtime.actions import JobRequest
-from jobdesk.runtime.events import JobChanged, TaskChanged
+from jobdesk.runtime.actions import JobRequest, JobService
+from jobdesk.runtime.ca import LocalCA
+from jobdesk.runtime.clock import SystemClock
+from jobdesk.runtime.engine import Engine
+from jobdesk.runtime.events import JobChanged, RuntimeStatus, TaskChanged
+from jobdesk.settings import Settings
+from jobdesk.store import Store
 from jobdesk.store.records import TaskRecord
 from tests.conftest import Harness
 
@@ -374,3 +382,32 @@ def test_steps_time_out_and_the_task_is_rescheduled(harness: Harness) -> None:
     task = task_of(h, job.id, "r1")
     assert task.state == "Rescheduled"
     assert task.reason == "timeout: no result within 1 s"
+
+
+def test_the_runtime_runs_in_its_own_thread_and_stops_when_asked(
+    tmp_path: Path, store: Store
+) -> None:
+    """How the window hosts it: a thread of its own, woken and stopped from outside."""
+    from tests.fake_driver import FakeDriver
+
+    clock = SystemClock()
+    events: list[object] = []
+    engine = Engine(store, Settings(), clock, FakeDriver(), LocalCA(tmp_path / "ca"),
+                    events.append, system_jobs=False)
+    thread = threading.Thread(target=lambda: asyncio.run(engine.run()), name="runtime")
+    thread.start()
+    try:
+        store.devices.add(make_device("r1", "10.0.0.1"), clock.now())
+        service = JobService(store, Settings(), clock)
+        job = service.create(JobRequest("rb", JobType.REBOOT, devices=["r1"]))
+        engine.wake()
+        deadline = time.monotonic() + 10
+        while store.jobs.get(job.id).state != "Succeeded" and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert store.jobs.get(job.id).state == "Succeeded"
+    finally:
+        engine.request_stop()
+        thread.join(timeout=10)
+    assert not thread.is_alive()
+    statuses = [e.state for e in events if isinstance(e, RuntimeStatus)]
+    assert statuses[0] == "starting" and statuses[-1] == "stopped"
