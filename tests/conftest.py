@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
+
+# Before anything imports Qt: tests never need a display.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
 import asyncio
 from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
 
@@ -19,6 +24,10 @@ from jobdesk.runtime.events import Event
 from jobdesk.settings import Settings
 from jobdesk.store import Store
 from tests.fake_driver import FakeDriver
+
+if TYPE_CHECKING:
+    from jobdesk.ui.context import AppContext
+    from jobdesk.ui.gateway import StoreGateway
 
 T = TypeVar("T")
 START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)  # a Tuesday
@@ -96,3 +105,24 @@ def harness(tmp_path: Path, store: Store, clock: FakeClock) -> Iterator[Harness]
     finally:
         loop.run_until_complete(engine.shutdown())
         loop.close()
+
+
+@pytest.fixture
+def app_context(tmp_path: Path, store: Store, clock: FakeClock) -> AppContext:
+    """What the window gets: the store, settings and a clock the test moves."""
+    from jobdesk.ui.context import AppContext
+
+    return AppContext(
+        store=store, settings=Settings(), clock=clock, db_path=store.path,
+        config_path=tmp_path / "settings.toml", data_dir=tmp_path / "data",
+    )
+
+
+@pytest.fixture
+def gateway(qtbot: Any) -> Iterator[StoreGateway]:
+    """The store's worker thread; stopped after the test so no thread dangles."""
+    from jobdesk.ui.gateway import StoreGateway
+
+    opened = StoreGateway()
+    yield opened
+    opened.stop()

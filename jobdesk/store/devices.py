@@ -62,6 +62,27 @@ class DeviceRepository:
             self._set_tags(row.id, device.tags)
         return _record(row, device.tags)
 
+    def update(self, device: DeviceInput) -> DeviceRecord:
+        """Change a device's address, login, profile and tags; its name is its identity."""
+        with self._store.transaction():
+            row = Device.get_or_none(Device.name == device.name)
+            if row is None:
+                raise DeviceError(f"no device named {device.name!r}")
+            Device.update(
+                host=device.host,
+                port=device.port,
+                user=device.user,
+                profile=device.profile,
+                key_path=device.key_path,
+            ).where(Device.id == row.id).execute()
+            self._set_tags(row.id, device.tags)
+        return self.get(device.name)
+
+    def tags(self) -> list[str]:
+        """Every tag in use, for pickers."""
+        query = DeviceTag.select(DeviceTag.tag).distinct().order_by(DeviceTag.tag)
+        return [t for (t,) in query.tuples()]
+
     def upsert_many(self, devices: Iterable[DeviceInput], now: datetime) -> tuple[int, int]:
         """Add new devices and update known ones by name, all in one transaction.
 

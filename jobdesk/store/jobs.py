@@ -64,6 +64,7 @@ def job_record(job: Job, tasks: tuple[TaskRecord, ...] = ()) -> JobRecord:
         expires_at=job.expires_at,
         cancelled_at=job.cancelled_at,
         replaced_by=job.replaced_by_id,
+        next_attempt_at=job.next_attempt_at,
         tasks=tasks,
     )
 
@@ -265,6 +266,11 @@ class JobRepository:
         """
         job = Job.get_by_id(job_id)
         counts, attempted = self.counts(job_id)
+        next_attempt_at = (
+            Task.select(fn.MIN(Task.next_attempt_at))
+            .where((Task.job == job_id) & Task.next_attempt_at.is_null(False))
+            .scalar()
+        )
         schedule = schedule_of(job)
         state = rules.derive_job_state(
             cancelled=job.cancelled_at is not None,
@@ -279,6 +285,7 @@ class JobRepository:
             or job.progress_done != progress.done
             or job.progress_total != progress.total
             or job.attempted != attempted
+            or job.next_attempt_at != next_attempt_at
         )
         if changed:
             Job.update(
@@ -286,6 +293,7 @@ class JobRepository:
                 progress_done=progress.done,
                 progress_total=progress.total,
                 attempted=attempted,
+                next_attempt_at=next_attempt_at,
                 updated_at=now,
             ).where(Job.id == job_id).execute()
         return job.state, state.value
@@ -340,6 +348,57 @@ class JobRepository:
         if limit is not None:
             query = query.limit(limit)
         return [job_record(job) for job in query]
+
+    SORT_KEYS = ("name", "type", "state", "progress", "schedule", "created", "next_run",
+                 "expires")
+
+    def ids(
+        self,
+        *,
+        system: bool | None = False,
+        state: str | None = None,
+        search: str | None = None,
+        sort: str = "created",
+        descending: bool = True,
+    ) -> list[int]:
+        """Every matching job id in display order: sorted and filtered by the database.
+
+        The jobs table holds only these ids and fetches the rows it shows (`rows`), so a
+        hundred thousand jobs cost a list of integers, not a hundred thousand records.
+        """
+        if sort not in self.SORT_KEYS:
+            raise ValueError(f"cannot sort jobs by {sort!r}")
+        key = {
+            "name": fn.LOWER(Job.name),
+            "type": Job.type,
+            "state": Job.state,
+            "progress": Job.progress_done * 1.0 / fn.MAX(Job.progress_total, 1),
+            "schedule": Job.schedule,
+            "created": Job.id,
+            "next_run": fn.COALESCE(Job.next_attempt_at, 2**62),
+            "expires": Job.expires_at,
+        }[sort]
+        query = Job.select(Job.id)
+        if system is not None:
+            query = query.where(Job.system == system)
+        if state is not None:
+            query = query.where(Job.state == state)
+        if search:
+            query = query.where(Job.name.contains(search))
+        if descending:
+            query = query.order_by(key.desc(), Job.id.desc())
+        else:
+            query = query.order_by(key.asc(), Job.id.asc())
+        return [i for (i,) in query.tuples()]
+
+    def rows(self, ids: Sequence[int]) -> dict[int, JobRecord]:
+        """The records of some jobs by id (a page of the jobs table)."""
+        found: dict[int, JobRecord] = {}
+        for start in range(0, len(ids), 500):
+            chunk = list(ids[start : start + 500])
+            for job in Job.select().where(Job.id.in_(chunk)):
+                found[job.id] = job_record(job)
+        return found
 
     def all_finished(self, *, system: bool = False) -> bool:
         """Whether every job of the kind is in a terminal state (`run --until-done`)."""

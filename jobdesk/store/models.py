@@ -86,6 +86,8 @@ class Job(BaseModel):
     expires_at = UtcField()
     cancelled_at = UtcField(null=True)
     replaced_by = ForeignKeyField("self", null=True, on_delete="SET NULL")
+    # The earliest next attempt of its waiting tasks: the jobs list's "next run" column.
+    next_attempt_at = UtcField(null=True)
     updated_at = UtcField()
 
     class Meta:

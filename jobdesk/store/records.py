@@ -119,6 +119,7 @@ class JobRecord:
     expires_at: datetime
     cancelled_at: datetime | None
     replaced_by: int | None
+    next_attempt_at: datetime | None = None
     tasks: tuple[TaskRecord, ...] = field(default=())
 
     def to_dict(self) -> dict[str, Any]:
@@ -135,6 +136,7 @@ class JobRecord:
             "expires_at": iso(self.expires_at),
             "cancelled_at": iso(self.cancelled_at),
             "replaced_by": self.replaced_by,
+            "next_attempt_at": iso(self.next_attempt_at),
         }
         return data
 

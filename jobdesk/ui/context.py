@@ -1,0 +1,26 @@
+"""What the window needs, built once and passed down: no globals, no singletons."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from jobdesk.runtime.actions import JobService
+from jobdesk.runtime.clock import Clock
+from jobdesk.settings import Settings
+from jobdesk.store import Store
+
+
+@dataclass
+class AppContext:
+    store: Store
+    settings: Settings
+    clock: Clock
+    db_path: Path
+    config_path: Path
+    data_dir: Path
+    log_path: Path | None = None
+
+    @property
+    def service(self) -> JobService:
+        return JobService(self.store, self.settings, self.clock)
