@@ -21,6 +21,8 @@ from typing import Any
 from peewee import PeeweeException
 
 from jobdesk import __version__, paths
+from jobdesk.devices.profiles import ProfileError
+from jobdesk.devices.secrets import SecretsError
 from jobdesk.domain.inventory import InventoryError, make_device, parse_inventory_csv
 from jobdesk.domain.jobtypes import JobType
 from jobdesk.domain.payloads import PayloadError
@@ -52,6 +54,8 @@ USER_ERRORS = (
     DatabaseFileError,
     SchemaTooNew,
     RuntimeBusy,
+    SecretsError,
+    ProfileError,
 )
 
 
@@ -81,7 +85,13 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--profile")
     add.add_argument("--tag", action="append", default=[], dest="tags")
     add.add_argument("--key", type=Path, help="private key file for SSH")
+    add.add_argument("--password-stdin", action="store_true",
+                     help="read the device's password from standard input")
     add.add_argument("--json", action="store_true")
+    password = device_commands.add_parser(
+        "set-password", help="store a device's password (read from standard input)"
+    )
+    password.add_argument("name")
     imp = device_commands.add_parser("import", help="import devices from a CSV file")
     imp.add_argument("file", type=Path)
     imp.add_argument(
@@ -158,10 +168,9 @@ def build_parser() -> argparse.ArgumentParser:
     preview.add_argument("--now", help="ISO 8601 instant with offset (default: now)")
     preview.add_argument("--json", action="store_true")
 
-    sim = commands.add_parser(
+    commands.add_parser(
         "sim", help="a simulated fleet of devices (see `jobdesk sim --help`)", add_help=False
     )
-    sim.add_argument("sim_args", nargs=argparse.REMAINDER)
     return parser
 
 
@@ -244,7 +253,10 @@ def cmd_devices(ctx: Context, args: argparse.Namespace) -> int:
         device = make_device(
             args.name, args.host, args.port, args.user, args.profile, args.tags, key
         )
+        secret = _read_password() if args.password_stdin else None
         record = store.devices.add(device, ctx.clock.now())
+        if secret is not None:
+            _secrets().set_password(record.name, secret)
         if args.json:
             _print_json(record.to_dict())
         else:
@@ -294,8 +306,32 @@ def cmd_devices(ctx: Context, args: argparse.Namespace) -> int:
             )
     elif args.action == "remove":
         store.devices.remove(args.name)
+        _secrets().delete(args.name)
         print(f"removed {args.name}")
+    elif args.action == "set-password":
+        store.devices.get(args.name)
+        secrets = _secrets()
+        secrets.set_password(args.name, _read_password())
+        print(f"password of {args.name} stored in {secrets.backend}")
     return 0
+
+
+def _secrets() -> Any:
+    from jobdesk.devices.secrets import SecretStore
+
+    return SecretStore(paths.data_dir())
+
+
+def _read_password() -> str:
+    """One line from standard input: never an argument (it would show in `ps` and history)."""
+    if sys.stdin.isatty():
+        import getpass
+
+        return getpass.getpass("password: ")
+    line = sys.stdin.readline().rstrip("\r\n")
+    if not line:
+        raise CliError("no password on standard input")
+    return line
 
 
 # --- jobs -------------------------------------------------------------------------------
@@ -432,7 +468,8 @@ def cmd_run(ctx: Context, args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    driver = load_driver(ctx.settings, paths.data_dir())
+    logging.getLogger("asyncssh").setLevel(logging.WARNING)  # one line per connection else
+    driver = load_driver(ctx.settings, paths.data_dir(), paths.profiles_dir())
     engine = Engine(ctx.store, ctx.settings, ctx.clock, driver, LocalCA(paths.data_dir() / "ca"))
 
     async def main() -> int:
@@ -501,16 +538,32 @@ COMMANDS = {
 }
 
 
+def _sim_arguments(argv: Sequence[str]) -> list[str] | None:
+    """The arguments after `sim`, which the simulator parses itself (it has its own help)."""
+    position = 0
+    while position < len(argv):
+        token = argv[position]
+        if token in ("--db", "--config"):
+            position += 2
+        elif token.startswith(("--db=", "--config=")):
+            position += 1
+        else:
+            return list(argv[position + 1 :]) if token == "sim" else None
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    sim_args = _sim_arguments(argv)
+    if sim_args is not None:
+        from jobdesk.sim.cli import main as sim_main
+
+        return sim_main(sim_args)
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return 0
-    if args.command == "sim":
-        from jobdesk.sim import main as sim_main
-
-        return sim_main(args.sim_args)
     ctx: Context | None = None
     try:
         if args.command == "schedule":

@@ -23,3 +23,8 @@ def data_dir() -> Path:
 
 def log_dir() -> Path:
     return Path(platformdirs.user_log_dir(APP, appauthor=False))
+
+
+def profiles_dir() -> Path:
+    """Device profiles of the user's own, beside the settings file."""
+    return Path(platformdirs.user_config_dir(APP, appauthor=False)) / "profiles"

@@ -13,11 +13,20 @@ from jobdesk.runtime.driver import DeviceDriver
 from jobdesk.settings import Settings, SettingsError
 
 
-def load_driver(settings: Settings, data_dir: Path) -> DeviceDriver:
+def load_driver(
+    settings: Settings, data_dir: Path, profiles_dir: Path | None = None
+) -> DeviceDriver:
+    """The driver the settings name; the SSH driver keeps its trust in `data_dir`."""
     if settings.driver == "ssh":
-        from jobdesk.devices.ssh import create_ssh_driver
+        from jobdesk.devices import ProfileLibrary, SecretStore, SshDriver
 
-        return create_ssh_driver(data_dir, **settings.driver_options)
+        if settings.driver_options:
+            raise SettingsError("the ssh driver takes no driver_options")
+        return SshDriver(
+            data_dir / "known_hosts",
+            SecretStore(data_dir),
+            ProfileLibrary(user_dir=profiles_dir),
+        )
     module_name, sep, attribute = settings.driver.partition(":")
     if not sep or not module_name or not attribute:
         raise SettingsError(

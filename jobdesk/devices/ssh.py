@@ -1,0 +1,179 @@
+"""The SSH device driver: asyncssh connections (exec + SFTP) for a whole fleet on one loop.
+
+One driver serves every device: the known-hosts file is parsed once and shared, private
+keys are read once per path, and nothing runs in a thread per device; only keyring and
+local-file reads go through asyncio's small shared worker pool.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import weakref
+from pathlib import Path
+from typing import Any
+
+import asyncssh
+
+from jobdesk.devices.errors import map_error, where
+from jobdesk.devices.known_hosts import TrustStore, Verdict, fingerprint
+from jobdesk.devices.profiles import ProfileError, ProfileLibrary
+from jobdesk.devices.secrets import SecretsError, SecretStore
+from jobdesk.devices.session import SshSession
+from jobdesk.runtime.driver import (
+    AuthenticationRefused,
+    DeviceError,
+    DeviceInfo,
+    DeviceTimeout,
+    HostKeyMismatch,
+    Incompatible,
+)
+from jobdesk.store.records import DeviceRecord
+
+RECONNECT_DELAY = 1.0  # seconds between attempts while a device reboots
+ATTEMPT_TIMEOUT = 10.0  # longest single connect attempt inside wait_online
+
+
+class _Client(asyncssh.SSHClient):
+    """Checks the server's host key against jobdesk's trust store (trust on first use)."""
+
+    def __init__(self, trust: TrustStore, device: DeviceRecord) -> None:
+        self._trust = trust
+        self._device = device
+        self.changed_key: asyncssh.SSHKey | None = None
+
+    def validate_host_public_key(
+        self, host: str, addr: str, port: int, key: asyncssh.SSHKey
+    ) -> bool:
+        verdict = self._trust.check(self._device.host, self._device.port, key)
+        if verdict is Verdict.CHANGED:
+            self.changed_key = key
+            return False
+        return True
+
+
+class SshDriver:
+    def __init__(
+        self,
+        known_hosts_path: Path,
+        secrets: SecretStore,
+        profiles: ProfileLibrary,
+        *,
+        reconnect_delay: float = RECONNECT_DELAY,
+        keepalive_interval: float = 15.0,
+    ) -> None:
+        self.trust = TrustStore(known_hosts_path)
+        self.secrets = secrets
+        self.profiles = profiles
+        self.reconnect_delay = reconnect_delay
+        self.keepalive_interval = keepalive_interval
+        self._keys: dict[str, asyncssh.SSHKey] = {}
+        self._sessions: weakref.WeakSet[SshSession] = weakref.WeakSet()
+
+    async def _credentials(self, device: DeviceRecord) -> dict[str, Any]:
+        """Key file, else stored password, else asyncssh's defaults (agent, ~/.ssh)."""
+        options: dict[str, Any] = {}
+        try:
+            password = await asyncio.to_thread(self.secrets.get_password, device.name)
+        except SecretsError as error:
+            raise AuthenticationRefused(str(error)) from None
+        if password is not None:
+            options["password"] = password
+        if device.key_path:
+            key = self._keys.get(device.key_path)
+            if key is None:
+                path = str(Path(device.key_path).expanduser())
+                try:
+                    key = await asyncio.to_thread(asyncssh.read_private_key, path)
+                except OSError as error:
+                    raise AuthenticationRefused(
+                        f"cannot read the private key {path} of {device.name}: {error.strerror}",
+                        fix_hint="Fix the device's key path in the inventory.",
+                    ) from None
+                self._keys[device.key_path] = key
+            options["client_keys"] = [key]
+            options["agent_path"] = None
+        elif password is not None:
+            options["client_keys"] = None  # password only: no agent keys to exhaust MaxAuthTries
+        return options
+
+    async def connect(self, device: DeviceRecord, *, timeout: float) -> SshSession:
+        try:
+            profile = self.profiles.get(device.profile)
+        except ProfileError as error:
+            raise Incompatible(
+                str(error), fix_hint="Fix the profile file or set another profile for the device."
+            ) from None
+        client = _Client(self.trust, device)
+        try:
+            async with asyncio.timeout(timeout):
+                options = await self._credentials(device)
+                conn, _ = await asyncssh.create_connection(
+                    lambda: client,
+                    device.host,
+                    device.port,
+                    username=device.user,
+                    known_hosts=([], [], []),  # every key goes through _Client's check
+                    x509_trusted_certs=None,
+                    config=None,
+                    keepalive_interval=self.keepalive_interval,
+                    **options,
+                )
+        except TimeoutError:
+            raise DeviceTimeout(
+                f"connecting to {where(device)} took longer than {timeout:g} s"
+            ) from None
+        except asyncssh.HostKeyNotVerifiable as error:
+            raise self._mismatch(device, client) from error
+        except (asyncssh.Error, OSError, asyncssh.KeyImportError) as error:
+            raise map_error(error, device, "connecting to") from error
+        session = SshSession(conn, device, profile)
+        self._sessions.add(session)
+        return session
+
+    def _mismatch(self, device: DeviceRecord, client: _Client) -> DeviceError:
+        offered = fingerprint(client.changed_key) if client.changed_key else "unknown"
+        known = ", ".join(fingerprint(k) for k in self.trust.keys_for(device.host, device.port))
+        return HostKeyMismatch(
+            f"{where(device)} offered host key {offered}, but jobdesk knows it as {known}",
+            fix_hint=self.trust.fix_hint(device.host, device.port),
+        )
+
+    async def wait_online(
+        self, device: DeviceRecord, previous_boot_id: str | None, *, timeout: float
+    ) -> tuple[SshSession, DeviceInfo]:
+        """Reconnect until the device answers with another boot id: proof it rebooted."""
+        deadline = time.monotonic() + timeout
+        last_problem = "it never answered"
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise DeviceTimeout(
+                    f"{where(device)} was not back within {timeout:g} s ({last_problem})",
+                    fix_hint="Check the device's power and console; it may be stuck in the "
+                    "boot loader or on the fallback image.",
+                )
+            try:
+                session = await self.connect(device, timeout=min(left, ATTEMPT_TIMEOUT))
+            except (AuthenticationRefused, HostKeyMismatch, Incompatible):
+                raise
+            except DeviceError as error:
+                last_problem = f"last attempt: {error}"
+            else:
+                try:
+                    info = await session.read_info(timeout=max(0.1, deadline - time.monotonic()))
+                except DeviceError as error:
+                    await session.close()
+                    last_problem = f"last attempt: {error}"
+                else:
+                    if previous_boot_id is None or info.boot_id != previous_boot_id:
+                        return session, info
+                    await session.close()
+                    last_problem = "it still runs with the same boot id (no reboot happened)"
+            await asyncio.sleep(min(self.reconnect_delay, max(0.0, deadline - time.monotonic())))
+
+    async def aclose(self) -> None:
+        for session in list(self._sessions):
+            with contextlib.suppress(Exception):
+                await session.close()
