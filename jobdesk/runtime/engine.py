@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 import schedule as duty_schedule
 
 from jobdesk.domain.jobtypes import STEPS_BY_NAME
-from jobdesk.domain.states import StepStatus
+from jobdesk.domain.states import StepStatus, TaskState
 from jobdesk.runtime.actions import JobService
 from jobdesk.runtime.ca import LocalCA
 from jobdesk.runtime.clock import Clock
@@ -37,6 +37,7 @@ from jobdesk.runtime.events import (
     Event,
     EventSink,
     JobChanged,
+    NeedsAttention,
     RuntimeProblem,
     RuntimeStatus,
     TaskChanged,
@@ -89,6 +90,10 @@ class Engine:
         self._wake: asyncio.Event | None = None
         self._duties = duty_schedule.Scheduler()
         self._background: set[asyncio.Task[Any]] = set()
+
+    def set_event_sink(self, sink: EventSink | None) -> None:
+        """Where events go; set before `run`. The sink is called on the runtime's thread."""
+        self._on_event = sink
 
     # --- thread-safe controls -------------------------------------------------------
 
@@ -339,16 +344,16 @@ class Engine:
         try:
             result: StepResult = await asyncio.wait_for(runner(context), timeout=timeout)
         except DeviceError as error:
-            await self._fail(task_id, step_id, str(error), error.retryable, error.fix_hint)
+            await self._fail(attempt, step_id, step_name, str(error), error.retryable,
+                             error.fix_hint)
             return True
         except TimeoutError:
-            await self._fail(
-                task_id, step_id, f"timeout: no result within {timeout:g} s", True, None
-            )
+            await self._fail(attempt, step_id, step_name,
+                             f"timeout: no result within {timeout:g} s", True, None)
             return True
         except Exception as error:
             log.exception("step %s of task %s failed unexpectedly", step_name, task_id)
-            await self._fail(task_id, step_id, f"internal error: {error}", True, None)
+            await self._fail(attempt, step_id, step_name, f"internal error: {error}", True, None)
             return True
         if result.context:
             context.data.update(result.context)
@@ -363,11 +368,17 @@ class Engine:
         )
 
     async def _fail(
-        self, task_id: int, step_id: int, message: str, retryable: bool, fix_hint: str | None
+        self,
+        attempt: Attempt,
+        step_id: int,
+        step_name: str,
+        message: str,
+        retryable: bool,
+        fix_hint: str | None,
     ) -> None:
-        await self._db(
+        task = await self._db(
             self.store.queue.fail_step,
-            task_id,
+            attempt.task.id,
             step_id,
             self.clock.now(),
             message=message,
@@ -375,6 +386,10 @@ class Engine:
             retry_interval=self.settings.retry_interval,
             fix_hint=fix_hint,
         )
+        if task.state == TaskState.FAILED.value and not retryable:
+            self._emit(
+                NeedsAttention(attempt.job.id, task.id, attempt.device.name, step_name, message)
+            )
 
     async def _update_inventory(self, device_id: int, **fields: Any) -> None:
         await self._db(self.store.devices.update_info, device_id, self.clock.now(), **fields)

@@ -25,11 +25,22 @@ class RuntimeStatus:
 
 
 @dataclass(frozen=True)
+class NeedsAttention:
+    """A task failed in a way retrying cannot fix: a person must look at the device."""
+
+    job_id: int
+    task_id: int
+    device: str
+    step: str
+    message: str
+
+
+@dataclass(frozen=True)
 class RuntimeProblem:
     """An error the runtime survived; shown to the user in words."""
 
     message: str
 
 
-Event = JobChanged | TaskChanged | RuntimeStatus | RuntimeProblem
+Event = JobChanged | TaskChanged | RuntimeStatus | NeedsAttention | RuntimeProblem
 EventSink = Callable[[Event], None]

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from jobdesk.store.migrations import migrate
 from jobdesk.store.models import MODELS
+from jobdesk.store.rawsql import Sql
 from jobdesk.store.sqlite import open_sqlite, write_transaction
 
 
@@ -23,6 +24,7 @@ class Store:
         self.db = open_sqlite(self.path)
         self.db.bind(MODELS, bind_refs=False, bind_backrefs=False)
         self.migration_backup = migrate(self.db, self.path)
+        self.sql = Sql(self.db)
 
         from jobdesk.store.devices import DeviceRepository
         from jobdesk.store.jobs import JobRepository

@@ -7,6 +7,7 @@ half-done change.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -21,6 +22,7 @@ from jobdesk.domain.rules import ActionRefused, TaskCounts
 from jobdesk.domain.schedule import Schedule, schedule_from_dict
 from jobdesk.domain.states import JOB_TERMINAL, TASK_OPEN, JobState, StepStatus, TaskState
 from jobdesk.store.models import Job, Step, Task
+from jobdesk.store.rawsql import dt, dumps, ts
 from jobdesk.store.records import DeviceRecord, JobRecord, StepRecord, TaskRecord
 
 if TYPE_CHECKING:
@@ -36,16 +38,13 @@ class NotFound(LookupError):
 
 
 @lru_cache(maxsize=4096)
-def _schedule_of(text: str) -> Schedule:
-    import json
-
+def schedule_from_text(text: str) -> Schedule:
+    """Parse a stored schedule once; jobs share a handful of schedules between them."""
     return schedule_from_dict(json.loads(text))
 
 
 def schedule_of(job: Job) -> Schedule:
-    import json
-
-    return _schedule_of(json.dumps(job.schedule, sort_keys=True))
+    return schedule_from_text(dumps(job.schedule))
 
 
 def job_record(job: Job, tasks: tuple[TaskRecord, ...] = ()) -> JobRecord:
@@ -247,56 +246,54 @@ class JobRepository:
 
     # --- state ----------------------------------------------------------------------
 
-    def counts(self, job_id: int) -> tuple[TaskCounts, bool]:
-        """Task counts by state, and whether any task ever started an attempt."""
-        query = (
-            Task.select(Task.state, fn.COUNT(Task.id), fn.MAX(Task.attempts))
-            .where(Task.job == job_id)
-            .group_by(Task.state)
-        )
-        rows = list(query.tuples())
-        attempted = any((max_attempts or 0) > 0 for _, _, max_attempts in rows)
-        return TaskCounts.from_counts((state, count) for state, count, _ in rows), attempted
-
     def refresh(self, job_id: int, now: datetime) -> tuple[str, str]:
         """Recompute a job's state and progress from its tasks at `now` (spec B4).
 
         Called inside the transaction of every task change; the stored state is what the
-        jobs list filters and sorts on. Returns (old state, new state).
+        jobs list filters and sorts on. Returns (old state, new state). Written in plain
+        SQL: it runs for every finished step (see `rawsql`).
         """
-        job = Job.get_by_id(job_id)
-        counts, attempted = self.counts(job_id)
-        next_attempt_at = (
-            Task.select(fn.MIN(Task.next_attempt_at))
-            .where((Task.job == job_id) & Task.next_attempt_at.is_null(False))
-            .scalar()
+        sql = self._store.sql
+        row = sql.one(
+            "SELECT state, progress_done, progress_total, attempted, next_attempt_at, "
+            "cancelled_at, replaced_by_id, expires_at, schedule FROM job WHERE id = ?",
+            job_id,
         )
-        schedule = schedule_of(job)
+        if row is None:
+            raise NotFound(f"no job {job_id}")
+        old_state, done, total, attempted_before, next_before = row[:5]
+        cancelled_at, replaced_by, expires_at, schedule_text = row[5:]
+        tally = sql.all(
+            "SELECT state, COUNT(*), MAX(attempts), MIN(next_attempt_at) FROM task "
+            "WHERE job_id = ? GROUP BY state",
+            job_id,
+        )
+        counts = TaskCounts.from_counts((state, count) for state, count, _, _ in tally)
+        attempted = any((most or 0) > 0 for _, _, most, _ in tally)
+        waiting = [first for _, _, _, first in tally if first is not None]
+        next_attempt_at = min(waiting) if waiting else None
+        expires = dt(expires_at)
+        assert expires is not None
         state = rules.derive_job_state(
-            cancelled=job.cancelled_at is not None,
-            replaced=job.replaced_by_id is not None,
+            cancelled=cancelled_at is not None,
+            replaced=replaced_by is not None,
             counts=counts,
             attempted=attempted,
-            window_open=schedule.is_open(now) and now < job.expires_at,
+            window_open=schedule_from_text(schedule_text).is_open(now) and now < expires,
         )
         progress = rules.job_progress(counts)
-        changed = (
-            job.state != state.value
-            or job.progress_done != progress.done
-            or job.progress_total != progress.total
-            or job.attempted != attempted
-            or job.next_attempt_at != next_attempt_at
-        )
-        if changed:
-            Job.update(
-                state=state.value,
-                progress_done=progress.done,
-                progress_total=progress.total,
-                attempted=attempted,
-                next_attempt_at=next_attempt_at,
-                updated_at=now,
-            ).where(Job.id == job_id).execute()
-        return job.state, state.value
+        if (old_state, done, total, bool(attempted_before), next_before) != (
+            state.value, progress.done, progress.total, attempted, next_attempt_at
+        ):
+            sql.update("job", job_id, {
+                "state": state.value,
+                "progress_done": progress.done,
+                "progress_total": progress.total,
+                "attempted": attempted,
+                "next_attempt_at": next_attempt_at,
+                "updated_at": ts(now),
+            })
+        return old_state, state.value
 
     def unfinished_ids(self) -> list[int]:
         query = Job.select(Job.id).where(Job.state.not_in(_TERMINAL))

@@ -6,6 +6,7 @@ is killed and started again finds exactly the work that was due.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -16,10 +17,12 @@ from peewee import fn
 
 from jobdesk.domain import rules
 from jobdesk.domain.rules import StopReason
+from jobdesk.domain.schedule import Schedule
 from jobdesk.domain.states import StepStatus, TaskState
 from jobdesk.store.devices import DeviceRepository
-from jobdesk.store.jobs import job_record, schedule_of, step_record, task_record
+from jobdesk.store.jobs import job_record, schedule_from_text, step_record, task_record
 from jobdesk.store.models import Job, RuntimeLease, Step, Task
+from jobdesk.store.rawsql import dt, dumps, ts
 from jobdesk.store.records import DeviceRecord, JobRecord, StepRecord, TaskRecord
 
 if TYPE_CHECKING:
@@ -40,6 +43,28 @@ class Attempt:
     task: TaskRecord
     device: DeviceRecord
     steps: tuple[StepRecord, ...]
+
+
+@dataclass(frozen=True)
+class _TaskJob:
+    """What the hot path reads of a task and its job, in one query."""
+
+    task_id: int
+    job_id: int
+    state: str
+    device_id: int | None
+    next_attempt_at: datetime | None
+    cancel_requested: bool
+    reason: str | None
+    job_ended: bool  # cancelled by a person or replaced
+    expires_at: datetime
+    schedule: Schedule
+
+
+def _device(store: Store, device_id: int) -> DeviceRecord:
+    record = DeviceRepository(store).get_by_id(device_id)
+    assert record is not None
+    return record
 
 
 @dataclass(frozen=True)
@@ -90,82 +115,106 @@ class TaskQueue:
         )
 
     # --- attempts -------------------------------------------------------------------
+    # The calls below run for every step of every task; they speak plain SQL (`rawsql`).
+
+    def _task_and_job(self, task_id: int) -> _TaskJob | None:
+        row = self._store.sql.one(
+            "SELECT t.job_id, t.state, t.device_id, t.next_attempt_at, t.cancel_requested, "
+            "t.reason, j.cancelled_at, j.replaced_by_id, j.expires_at, j.schedule "
+            "FROM task t JOIN job j ON j.id = t.job_id WHERE t.id = ?",
+            task_id,
+        )
+        if row is None:
+            return None
+        expires = dt(row[8])
+        assert expires is not None
+        return _TaskJob(
+            task_id=task_id,
+            job_id=row[0],
+            state=row[1],
+            device_id=row[2],
+            next_attempt_at=dt(row[3]),
+            cancel_requested=bool(row[4]),
+            reason=row[5],
+            job_ended=row[6] is not None or row[7] is not None,
+            expires_at=expires,
+            schedule=schedule_from_text(row[9]),
+        )
 
     def claim(self, task_id: int, now: datetime) -> tuple[Attempt | None, list[Change]]:
         """Start an attempt if the task is still due and may run now."""
+        sql = self._store.sql
         with self._store.transaction():
-            task = Task.get_or_none(Task.id == task_id)
-            if task is None or task.next_attempt_at is None or task.next_attempt_at > now:
+            facts = self._task_and_job(task_id)
+            if facts is None or facts.next_attempt_at is None or facts.next_attempt_at > now:
                 return None, []
-            job = Job.get_by_id(task.job_id)
-            change = [Change(job.id, task.id)]
-            schedule = schedule_of(job)
-            if job.cancelled_at is not None or job.replaced_by_id is not None:
-                self._end(task, TaskState.CANCELLED, task.reason or "cancelled", now)
+            change = [Change(facts.job_id, task_id)]
+            if facts.job_ended:
+                self._end(facts, TaskState.CANCELLED, facts.reason or "cancelled", now)
                 return None, change
-            if task.device_id is None:
-                self._end(task, TaskState.FAILED, "the device was removed from the inventory", now)
+            if facts.device_id is None:
+                self._end(facts, TaskState.FAILED, "the device was removed from the inventory",
+                          now)
                 return None, change
-            if now >= job.expires_at:
-                self._end(task, TaskState.FAILED, EXPIRED, now)
+            if now >= facts.expires_at:
+                self._end(facts, TaskState.FAILED, EXPIRED, now)
                 return None, change
-            if not schedule.is_open(now):
-                self._reschedule(task, job, now, task.reason or "window closed")
+            if not facts.schedule.is_open(now):
+                self._reschedule(facts, now, facts.reason or "window closed")
                 return None, change
-            running_here = Task.select().where(
-                (Task.device == task.device_id) & (Task.state == TaskState.RUNNING.value)
+            busy = sql.one(
+                "SELECT 1 FROM task WHERE device_id = ? AND state = ? LIMIT 1",
+                facts.device_id, TaskState.RUNNING.value,
             )
-            if running_here.exists():
+            if busy is not None:
                 return None, []
-            task.state = TaskState.RUNNING.value
-            task.attempts += 1
-            task.last_triggered_at = now
-            task.next_attempt_at = None
-            task.reason = None
-            task.updated_at = now
-            task.save()
-            self._store.jobs.refresh(job.id, now)
-            device = DeviceRepository(self._store).get_by_id(task.device_id)
-            steps = tuple(
-                step_record(s)
-                for s in Step.select().where(Step.task == task.id).order_by(Step.position)
+            sql.run(
+                "UPDATE task SET state = ?, attempts = attempts + 1, last_triggered_at = ?, "
+                "next_attempt_at = NULL, reason = NULL, updated_at = ? WHERE id = ?",
+                TaskState.RUNNING.value, ts(now), ts(now), task_id,
             )
-            assert device is not None
-            attempt = Attempt(job_record(Job.get_by_id(job.id)), task_record(task), device, steps)
+            self._store.jobs.refresh(facts.job_id, now)
+            attempt = Attempt(
+                job=job_record(Job.get_by_id(facts.job_id)),
+                task=task_record(Task.get_by_id(task_id)),
+                device=_device(self._store, facts.device_id),
+                steps=tuple(
+                    step_record(s)
+                    for s in Step.select().where(Step.task == task_id).order_by(Step.position)
+                ),
+            )
             return attempt, change
 
     def begin_step(self, task_id: int, step_id: int, now: datetime) -> StopReason | None:
         """Mark a step Running, unless the attempt must stop before it (spec B3)."""
+        sql = self._store.sql
         with self._store.transaction():
-            task = Task.get_by_id(task_id)
-            job = Job.get_by_id(task.job_id)
+            facts = self._task_and_job(task_id)
+            assert facts is not None
             stop = rules.stop_before_next_step(
                 now=now,
-                schedule=schedule_of(job),
-                expires_at=job.expires_at,
-                cancel_requested=(
-                    task.cancel_requested
-                    or job.cancelled_at is not None
-                    or job.replaced_by_id is not None
-                ),
+                schedule=facts.schedule,
+                expires_at=facts.expires_at,
+                cancel_requested=facts.cancel_requested or facts.job_ended,
             )
             if stop is StopReason.CANCELLED:
-                self._end(task, TaskState.CANCELLED, task.reason or "cancelled", now)
+                self._end(facts, TaskState.CANCELLED, facts.reason or "cancelled", now)
             elif stop is StopReason.EXPIRED:
-                self._end(task, TaskState.FAILED, EXPIRED, now)
+                self._end(facts, TaskState.FAILED, EXPIRED, now)
             elif stop is StopReason.WINDOW_CLOSED:
-                self._reschedule(task, job, now, "window closed")
+                self._reschedule(facts, now, "window closed")
             if stop is not None:
                 return stop
-            step = Step.get_by_id(step_id)
-            step.status = StepStatus.RUNNING.value
-            step.started_at = now
-            step.completed_at = None
-            step.message = None
-            step.save()
-            task.current_step = step.name
-            task.updated_at = now
-            task.save()
+            sql.run(
+                "UPDATE step SET status = ?, started_at = ?, completed_at = NULL, "
+                "message = NULL WHERE id = ?",
+                StepStatus.RUNNING.value, ts(now), step_id,
+            )
+            sql.run(
+                "UPDATE task SET current_step = (SELECT name FROM step WHERE id = ?), "
+                "updated_at = ? WHERE id = ?",
+                step_id, ts(now), task_id,
+            )
             return None
 
     def complete_step(
@@ -184,35 +233,44 @@ class TaskQueue:
         steps left are marked Skipped with the reason, so the record says why they did
         not run.
         """
+        sql = self._store.sql
         with self._store.transaction():
-            task = Task.get_by_id(task_id)
-            Step.update(
-                status=StepStatus.COMPLETED.value, completed_at=now, message=message
-            ).where(Step.id == step_id).execute()
-            if context:
-                task.context = {**(task.context or {}), **context}
-            step = Step.get_by_id(step_id)
-            later = Step.select().where(
-                (Step.task == task_id)
-                & (Step.position > step.position)
-                & Step.status.not_in([StepStatus.COMPLETED.value, StepStatus.SKIPPED.value])
+            sql.run(
+                "UPDATE step SET status = ?, completed_at = ?, message = ? WHERE id = ?",
+                StepStatus.COMPLETED.value, ts(now), message, step_id,
             )
-            if finish_task:
-                Step.update(
-                    status=StepStatus.SKIPPED.value,
-                    skipped_at=now,
-                    message=f"not needed: {message}" if message else "not needed",
-                ).where(Step.id.in_([s.id for s in later])).execute()
-            done = finish_task or not later.exists()
+            later = [
+                row[0]
+                for row in sql.all(
+                    "SELECT id FROM step WHERE task_id = ? AND status NOT IN (?, ?) AND "
+                    "position > (SELECT position FROM step WHERE id = ?)",
+                    task_id, StepStatus.COMPLETED.value, StepStatus.SKIPPED.value, step_id,
+                )
+            ]
+            fields: dict[str, Any] = {"updated_at": ts(now)}
+            if context:
+                (stored,) = sql.one("SELECT context FROM task WHERE id = ?", task_id) or ("{}",)
+                fields["context"] = dumps({**json.loads(stored or "{}"), **context})
+            if finish_task and later:
+                marks = ", ".join("?" for _ in later)
+                sql.run(
+                    f"UPDATE step SET status = ?, skipped_at = ?, message = ? "
+                    f"WHERE id IN ({marks})",
+                    StepStatus.SKIPPED.value, ts(now),
+                    f"not needed: {message}" if message else "not needed", *later,
+                )
+            done = finish_task or not later
             if done:
-                task.state = TaskState.SUCCEEDED.value
-                task.current_step = None
-                task.cancel_requested = False
-                task.reason = message if finish_task else None
-            task.updated_at = now
-            task.save()
+                fields.update(
+                    state=TaskState.SUCCEEDED.value,
+                    current_step=None,
+                    cancel_requested=False,
+                    reason=message if finish_task else None,
+                )
+            sql.update("task", task_id, fields)
             if done:
-                self._store.jobs.refresh(task.job_id, now)
+                (job_id,) = sql.one("SELECT job_id FROM task WHERE id = ?", task_id) or (0,)
+                self._store.jobs.refresh(job_id, now)
             return done
 
     def fail_step(
@@ -231,43 +289,45 @@ class TaskQueue:
         A driver's own fix hint (a changed host key's fingerprint, say) replaces the step's
         general one, because it is more precise.
         """
+        sql = self._store.sql
         with self._store.transaction():
-            fields: dict[str, Any] = {"status": StepStatus.FAILED.value, "message": message}
+            step_fields: dict[str, Any] = {"status": StepStatus.FAILED.value, "message": message}
             if fix_hint:
-                fields["fix_hint"] = fix_hint
-            Step.update(**fields).where(Step.id == step_id).execute()
-            task = Task.get_by_id(task_id)
-            job = Job.get_by_id(task.job_id)
-            if task.cancel_requested:
-                self._end(task, TaskState.CANCELLED, task.reason or "cancelled", now)
+                step_fields["fix_hint"] = fix_hint
+            sql.update("step", step_id, step_fields)
+            facts = self._task_and_job(task_id)
+            assert facts is not None
+            if facts.cancel_requested:
+                self._end(facts, TaskState.CANCELLED, facts.reason or "cancelled", now)
             elif not retryable:
-                self._end(task, TaskState.FAILED, message, now)
+                self._end(facts, TaskState.FAILED, message, now)
             else:
                 next_at = rules.next_attempt_after_failure(
-                    schedule_of(job), now, retry_interval, job.expires_at
+                    facts.schedule, now, retry_interval, facts.expires_at
                 )
                 if next_at is None:
-                    self._end(task, TaskState.FAILED, f"{EXPIRED}; last error: {message}", now)
+                    self._end(facts, TaskState.FAILED, f"{EXPIRED}; last error: {message}", now)
                 else:
-                    task.state = TaskState.RESCHEDULED.value
-                    task.next_attempt_at = next_at
-                    task.reason = message
-                    task.updated_at = now
-                    task.save()
-                    self._store.jobs.refresh(job.id, now)
-            return task_record(task)
+                    sql.update("task", task_id, {
+                        "state": TaskState.RESCHEDULED.value,
+                        "next_attempt_at": ts(next_at),
+                        "reason": message,
+                        "updated_at": ts(now),
+                    })
+                    self._store.jobs.refresh(facts.job_id, now)
+            return task_record(Task.get_by_id(task_id))
 
     def finish_if_done(self, task_id: int, now: datetime) -> bool:
         """A running task whose steps are all Completed or Skipped has Succeeded."""
         with self._store.transaction():
-            task = Task.get_by_id(task_id)
+            facts = self._task_and_job(task_id)
             left = Step.select().where(
                 (Step.task == task_id)
                 & Step.status.not_in([StepStatus.COMPLETED.value, StepStatus.SKIPPED.value])
             )
-            if task.state != TaskState.RUNNING.value or left.exists():
+            if facts is None or facts.state != TaskState.RUNNING.value or left.exists():
                 return False
-            self._end(task, TaskState.SUCCEEDED, "every step was completed or skipped", now)
+            self._end(facts, TaskState.SUCCEEDED, "every step was completed or skipped", now)
             return True
 
     def interrupt(self, task_id: int, now: datetime, reason: str) -> None:
@@ -277,27 +337,23 @@ class TaskQueue:
         waits for the next attempt at once (or the next window).
         """
         with self._store.transaction():
-            task = Task.get_by_id(task_id)
-            if task.state != TaskState.RUNNING.value:
+            facts = self._task_and_job(task_id)
+            if facts is None or facts.state != TaskState.RUNNING.value:
                 return
             Step.update(
                 status=StepStatus.PENDING.value,
                 message=f"{reason}: this step did not finish and runs again",
             ).where((Step.task == task_id) & (Step.status == StepStatus.RUNNING.value)).execute()
-            job = Job.get_by_id(task.job_id)
-            if task.cancel_requested or job.cancelled_at is not None:
-                self._end(task, TaskState.CANCELLED, task.reason or "cancelled", now)
+            if facts.cancel_requested or facts.job_ended:
+                self._end(facts, TaskState.CANCELLED, facts.reason or "cancelled", now)
             else:
-                self._reschedule(task, job, now, reason)
+                self._reschedule(facts, now, reason)
 
     def recover_interrupted(self, now: datetime) -> list[Change]:
         """At start: tasks left Running by a crash become Rescheduled ("interrupted")."""
-        ids = [
-            (t, j)
-            for t, j in Task.select(Task.id, Task.job)
-            .where(Task.state == TaskState.RUNNING.value)
-            .tuples()
-        ]
+        ids = list(
+            Task.select(Task.id, Task.job).where(Task.state == TaskState.RUNNING.value).tuples()
+        )
         for task_id, _ in ids:
             self.interrupt(task_id, now, "interrupted")
         return [Change(j, t) for t, j in ids]
@@ -306,18 +362,21 @@ class TaskQueue:
         """Expire waiting tasks of expired jobs and bring stored job states up to `now`.
 
         Job states depend on the clock (a window opens or closes), so this runs every
-        minute and once when the runtime starts.
+        half minute and once when the runtime starts.
         """
         changes: list[Change] = []
         with self._store.transaction():
             expired = list(
-                Task.select()
+                Task.select(Task.id)
                 .join(Job)
                 .where(Task.next_attempt_at.is_null(False) & (Job.expires_at <= now))
+                .tuples()
             )
-            for task in expired:
-                self._end(task, TaskState.FAILED, EXPIRED, now, refresh=False)
-                changes.append(Change(task.job_id, task.id))
+            for (task_id,) in expired:
+                facts = self._task_and_job(task_id)
+                assert facts is not None
+                self._end(facts, TaskState.FAILED, EXPIRED, now, refresh=False)
+                changes.append(Change(facts.job_id, task_id))
             for job_id in self._store.jobs.unfinished_ids():
                 old, new = self._store.jobs.refresh(job_id, now)
                 if old != new:
@@ -327,28 +386,31 @@ class TaskQueue:
     # --- transitions ----------------------------------------------------------------
 
     def _end(
-        self, task: Task, state: TaskState, reason: str, now: datetime, *, refresh: bool = True
+        self, facts: _TaskJob, state: TaskState, reason: str, now: datetime, *,
+        refresh: bool = True,
     ) -> None:
-        task.state = state.value
-        task.reason = reason
-        task.next_attempt_at = None
-        task.cancel_requested = False
-        task.updated_at = now
-        task.save()
+        self._store.sql.update("task", facts.task_id, {
+            "state": state.value,
+            "reason": reason,
+            "next_attempt_at": None,
+            "cancel_requested": False,
+            "updated_at": ts(now),
+        })
         if refresh:
-            self._store.jobs.refresh(task.job_id, now)
+            self._store.jobs.refresh(facts.job_id, now)
 
-    def _reschedule(self, task: Task, job: Job, now: datetime, reason: str) -> None:
-        next_at = rules.resume_at(schedule_of(job), now, job.expires_at)
+    def _reschedule(self, facts: _TaskJob, now: datetime, reason: str) -> None:
+        next_at = rules.resume_at(facts.schedule, now, facts.expires_at)
         if next_at is None:
-            self._end(task, TaskState.FAILED, EXPIRED, now)
+            self._end(facts, TaskState.FAILED, EXPIRED, now)
             return
-        task.state = TaskState.RESCHEDULED.value
-        task.next_attempt_at = next_at
-        task.reason = reason
-        task.updated_at = now
-        task.save()
-        self._store.jobs.refresh(task.job_id, now)
+        self._store.sql.update("task", facts.task_id, {
+            "state": TaskState.RESCHEDULED.value,
+            "next_attempt_at": ts(next_at),
+            "reason": reason,
+            "updated_at": ts(now),
+        })
+        self._store.jobs.refresh(facts.job_id, now)
 
     # --- lease ----------------------------------------------------------------------
 

@@ -1,0 +1,60 @@
+"""Hand-written SQL for the runtime's hot path (claim, step start/end, job refresh).
+
+Peewee spends about 200 µs building each statement; SQLite needs 10-20 µs to run one. The
+few statements the runtime sends for every step are therefore written out once here, in
+portable SQL with `?` placeholders (translated for databases that use another style), and
+converted with the models' own field types so the stored values are the same.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from peewee import Database
+
+from jobdesk.store.fields import UtcField
+
+_UTC = UtcField()
+
+
+def ts(value: datetime | None) -> int | None:
+    return _UTC.db_value(value)
+
+
+def dt(value: int | None) -> datetime | None:
+    return _UTC.python_value(value)
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+class Sql:
+    def __init__(self, database: Database) -> None:
+        self._db = database
+        self._param = getattr(database, "param", "?")
+        self._cache: dict[str, str] = {}
+
+    def _text(self, query: str) -> str:
+        if self._param == "?":
+            return query
+        text = self._cache.get(query)
+        if text is None:
+            text = self._cache[query] = query.replace("?", self._param)
+        return text
+
+    def one(self, query: str, *params: Any) -> tuple[Any, ...] | None:
+        return self._db.execute_sql(self._text(query), params).fetchone()
+
+    def all(self, query: str, *params: Any) -> list[tuple[Any, ...]]:
+        return self._db.execute_sql(self._text(query), params).fetchall()
+
+    def run(self, query: str, *params: Any) -> int:
+        return self._db.execute_sql(self._text(query), params).rowcount
+
+    def update(self, table: str, row_id: int, fields: dict[str, Any]) -> None:
+        """UPDATE only the given columns of one row (values already in database form)."""
+        assignments = ", ".join(f"{name} = ?" for name in fields)
+        self.run(f"UPDATE {table} SET {assignments} WHERE id = ?", *fields.values(), row_id)
