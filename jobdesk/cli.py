@@ -538,6 +538,20 @@ COMMANDS = {
 }
 
 
+def _open_window(args: argparse.Namespace) -> int:
+    """No command: the desktop window, on the same database and settings as the CLI."""
+    try:
+        from jobdesk.ui.app import run_window
+    except ImportError as error:  # Qt's system libraries are missing
+        print(f"jobdesk: error: cannot open the window: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    try:
+        return run_window(args.db, args.config)
+    except (CliError, *USER_ERRORS) as error:
+        print(f"jobdesk: error: {error}", file=sys.stderr)
+        return EXIT_ERROR
+
+
 def _sim_arguments(argv: Sequence[str]) -> list[str] | None:
     """The arguments after `sim`, which the simulator parses itself (it has its own help)."""
     position = 0
@@ -562,8 +576,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
-        parser.print_help()
-        return 0
+        return _open_window(args)
     ctx: Context | None = None
     try:
         if args.command == "schedule":

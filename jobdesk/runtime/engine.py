@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 import schedule as duty_schedule
 
 from jobdesk.domain.jobtypes import STEPS_BY_NAME
-from jobdesk.domain.states import StepStatus, TaskState
+from jobdesk.domain.states import JobState, StepStatus, TaskState
 from jobdesk.runtime.actions import JobService
 from jobdesk.runtime.ca import LocalCA
 from jobdesk.runtime.clock import Clock
@@ -37,6 +37,7 @@ from jobdesk.runtime.events import (
     Event,
     EventSink,
     JobChanged,
+    JobFinished,
     NeedsAttention,
     RuntimeProblem,
     RuntimeStatus,
@@ -90,6 +91,7 @@ class Engine:
         self._wake: asyncio.Event | None = None
         self._duties = duty_schedule.Scheduler()
         self._background: set[asyncio.Task[Any]] = set()
+        self._announced: set[int] = set()  # finished jobs already announced
 
     def set_event_sink(self, sink: EventSink | None) -> None:
         """Where events go; set before `run`. The sink is called on the runtime's thread."""
@@ -135,6 +137,23 @@ class Engine:
                 self._emit(TaskChanged(change.job_id, change.task_id))
             self._emit(JobChanged(change.job_id))
 
+    async def _announce_if_finished(self, job_ids: set[int]) -> None:
+        """Tell once when a job the runtime worked on reaches a terminal state."""
+        if not job_ids or self._on_event is None:
+            return
+        rows = await self._db(self.store.jobs.rows, sorted(job_ids))
+        for record in rows.values():
+            try:
+                terminal = JobState(record.state).is_terminal
+            except ValueError:
+                terminal = False
+            if terminal and record.id not in self._announced:
+                self._announced.add(record.id)
+                self._emit(JobFinished(record.id, record.name, record.state, record.system,
+                                       record.progress_done, record.progress_total))
+            elif not terminal:
+                self._announced.discard(record.id)
+
     def _emit_status(self, state: str) -> None:
         self._emit(RuntimeStatus(state, len(self._attempts), len(self._busy_devices)))
 
@@ -170,7 +189,9 @@ class Engine:
 
     async def sweep(self) -> None:
         try:
-            self._emit_changes(await self._db(self.store.queue.sweep, self.clock.now()))
+            changes = await self._db(self.store.queue.sweep, self.clock.now())
+            self._emit_changes(changes)
+            await self._announce_if_finished({c.job_id for c in changes})
         except Exception as error:
             self._problem("sweeping expired work failed", error)
 
@@ -328,6 +349,10 @@ class Engine:
             self._attempts.pop(task_id, None)
             self._emit(TaskChanged(job_id, task_id))
             self._emit(JobChanged(job_id))
+            try:
+                await self._announce_if_finished({job_id})
+            except Exception as error:
+                self._problem("reading the job's state failed", error)
             self._emit_status("running" if not self._stopping else "stopping")
             if self._wake is not None:
                 self._wake.set()  # a device is free: due work may start

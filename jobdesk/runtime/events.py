@@ -25,6 +25,18 @@ class RuntimeStatus:
 
 
 @dataclass(frozen=True)
+class JobFinished:
+    """A job reached a terminal state through the runtime's work (not a person's action)."""
+
+    job_id: int
+    name: str
+    state: str
+    system: bool
+    done: int
+    total: int
+
+
+@dataclass(frozen=True)
 class NeedsAttention:
     """A task failed in a way retrying cannot fix: a person must look at the device."""
 
@@ -42,5 +54,7 @@ class RuntimeProblem:
     message: str
 
 
-Event = JobChanged | TaskChanged | RuntimeStatus | NeedsAttention | RuntimeProblem
+Event = (
+    JobChanged | TaskChanged | RuntimeStatus | JobFinished | NeedsAttention | RuntimeProblem
+)
 EventSink = Callable[[Event], None]

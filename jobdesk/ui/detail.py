@@ -1,0 +1,496 @@
+"""The detail pane of the selected job: Job, State, Job Tasks and Steps (spec A1).
+
+Loading a job's detail is a query (a thousand tasks, seven thousand steps) and runs on the
+store's worker thread; a newer selection supersedes an older request, whose answer is then
+dropped. Live updates refetch the shown job and update the tables in place.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMenu,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from jobdesk.domain.jobtypes import JobType
+from jobdesk.domain.schedule import FireAndForget, schedule_from_dict
+from jobdesk.domain.states import JobState, StepStatus, TaskState
+from jobdesk.store.records import JobRecord, StepRecord, TaskRecord
+from jobdesk.ui import states
+from jobdesk.ui.context import AppContext
+from jobdesk.ui.delegates import ProgressDelegate
+from jobdesk.ui.gateway import StoreGateway
+from jobdesk.ui.jobs_model import local_time
+from jobdesk.ui.task_models import StepsModel, TasksModel
+from jobdesk.ui.week_strip import WeekStrip, next_window_text
+
+
+def _terminal(state: str) -> bool:
+    try:
+        return JobState(state).is_terminal
+    except ValueError:
+        return False
+
+
+def _task_state(state: str) -> TaskState | None:
+    try:
+        return TaskState(state)
+    except ValueError:
+        return None
+
+
+def _table(model: TasksModel | StepsModel, name: str, *, sortable: bool) -> QTableView:
+    view = QTableView()
+    view.setObjectName(name)
+    view.setModel(model)
+    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    if sortable:
+        view.horizontalHeader().setSortIndicator(0, Qt.SortOrder.AscendingOrder)
+        view.setSortingEnabled(True)
+    view.setAlternatingRowColors(True)
+    view.verticalHeader().setVisible(False)
+    view.verticalHeader().setDefaultSectionSize(24)
+    view.horizontalHeader().setStretchLastSection(True)
+    view.horizontalHeader().setDefaultAlignment(Qt.AlignmentFlag.AlignLeft)
+    view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+    view.setWordWrap(False)
+    return view
+
+
+class DetailPane(QWidget):
+    changed = Signal(object)  # job id: an action here changed it (the runtime should look)
+    duplicateRequested = Signal(object)  # JobRecord with its tasks
+    message = Signal(str)  # a short note for the status bar
+
+    def __init__(self, ctx: AppContext, gateway: StoreGateway,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._ctx = ctx
+        self._gateway = gateway
+        self._job_id: int | None = None
+        self._record: JobRecord | None = None
+        self._request = 0
+        self._selected_task_id: int | None = None
+        self._reload_timer = QTimer(self)
+        self._reload_timer.setSingleShot(True)
+        self._reload_timer.setInterval(200)
+        self._reload_timer.timeout.connect(self.reload)
+        self.tasks_model = TasksModel()
+        self.steps_model = StepsModel()
+        self._build()
+        self.show_job(None)
+
+    # --- layout ---------------------------------------------------------------------
+
+    def _build(self) -> None:
+        self.placeholder = QLabel("Select a job to see its tasks and steps.")
+        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.placeholder.setObjectName("detailPlaceholder")
+
+        job_box = QGroupBox("Job")
+        job_layout = QVBoxLayout(job_box)
+        self.name_label = QLabel()
+        self.name_label.setObjectName("jobName")
+        self.name_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        font = self.name_label.font()
+        font.setPointSizeF(font.pointSizeF() * 1.25)
+        font.setBold(True)
+        self.name_label.setFont(font)
+        self.type_label = QLabel()
+        self.type_label.setObjectName("jobType")
+        self.created_label = QLabel()
+        self.created_label.setObjectName("jobCreated")
+        facts = QHBoxLayout()
+        facts.addWidget(self.type_label)
+        facts.addSpacing(16)
+        facts.addWidget(self.created_label)
+        facts.addStretch(1)
+        job_layout.addWidget(self.name_label)
+        job_layout.addLayout(facts)
+
+        state_box = QGroupBox("State")
+        state_layout = QVBoxLayout(state_box)
+        top = QHBoxLayout()
+        self.state_icon = QLabel()
+        self.state_label = QLabel()
+        self.state_label.setObjectName("jobState")
+        self.progress = QProgressBar()
+        self.progress.setObjectName("jobProgress")
+        self.progress.setFormat("%v/%m tasks finished")
+        top.addWidget(self.state_icon)
+        top.addWidget(self.state_label)
+        top.addSpacing(12)
+        top.addWidget(self.progress, 1)
+        state_layout.addLayout(top)
+        form = QFormLayout()
+        self.schedule_label = QLabel()
+        self.schedule_label.setObjectName("jobSchedule")
+        self.schedule_label.setWordWrap(True)
+        self.next_window_label = QLabel()
+        self.next_window_label.setObjectName("nextWindow")
+        self.expires_label = QLabel()
+        self.expires_label.setObjectName("expiresAt")
+        form.addRow("Schedule", self.schedule_label)
+        form.addRow("Next", self.next_window_label)
+        form.addRow("Expires At", self.expires_label)
+        state_layout.addLayout(form)
+        self.week_strip = WeekStrip()
+        self.week_strip.setObjectName("weekStrip")
+        self.week_strip.setMinimumHeight(78)
+        state_layout.addWidget(self.week_strip)
+
+        self.cancel_job_button = QPushButton("Cancel job…")
+        self.cancel_job_button.setObjectName("cancelJob")
+        self.cancel_job_button.clicked.connect(self.cancel_job)
+        self.duplicate_button = QPushButton("Duplicate…")
+        self.duplicate_button.setObjectName("duplicateJob")
+        self.duplicate_button.clicked.connect(self._duplicate)
+        job_actions = QHBoxLayout()
+        job_actions.addWidget(self.cancel_job_button)
+        job_actions.addWidget(self.duplicate_button)
+        job_actions.addStretch(1)
+        state_layout.addLayout(job_actions)
+
+        tasks_box = QGroupBox("Job Tasks")
+        tasks_layout = QVBoxLayout(tasks_box)
+        self.tasks_view = _table(self.tasks_model, "tasksView", sortable=True)
+        self.tasks_view.setItemDelegateForColumn(TasksModel.progress_column,
+                                                 ProgressDelegate(self.tasks_view))
+        self.tasks_view.selectionModel().currentRowChanged.connect(self._task_selected)
+        self.tasks_view.customContextMenuRequested.connect(self._tasks_menu)
+        header = self.tasks_view.horizontalHeader()
+        for column, width in enumerate((115, 115, 95, 105, 70, 62, 95)):
+            header.resizeSection(column, width)
+        tasks_layout.addWidget(self.tasks_view)
+        task_actions = QHBoxLayout()
+        self.retry_button = QPushButton("Retry now")
+        self.retry_button.setObjectName("retryTask")
+        self.retry_button.clicked.connect(self.retry_task)
+        self.cancel_task_button = QPushButton("Cancel task…")
+        self.cancel_task_button.setObjectName("cancelTask")
+        self.cancel_task_button.clicked.connect(self.cancel_task)
+        task_actions.addWidget(self.retry_button)
+        task_actions.addWidget(self.cancel_task_button)
+        task_actions.addStretch(1)
+        tasks_layout.addLayout(task_actions)
+
+        steps_box = QGroupBox("Steps")
+        steps_layout = QVBoxLayout(steps_box)
+        # Steps keep their order: it is the order they run in.
+        self.steps_view = _table(self.steps_model, "stepsView", sortable=False)
+        self.steps_view.customContextMenuRequested.connect(self._steps_menu)
+        self.steps_view.selectionModel().currentRowChanged.connect(self._update_actions)
+        self.steps_view.setWordWrap(True)
+        header = self.steps_view.horizontalHeader()
+        for column, width in enumerate((120, 105, 95, 95, 95, 300)):
+            header.resizeSection(column, width)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        steps_layout.addWidget(self.steps_view)
+        self.fix_hint = QLabel()
+        self.fix_hint.setObjectName("fixHint")
+        self.fix_hint.setWordWrap(True)
+        self.fix_hint.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        steps_layout.addWidget(self.fix_hint)
+        step_actions = QHBoxLayout()
+        self.skip_button = QPushButton("Skip step…")
+        self.skip_button.setObjectName("skipStep")
+        self.skip_button.clicked.connect(self.skip_step)
+        step_actions.addWidget(self.skip_button)
+        step_actions.addStretch(1)
+        steps_layout.addLayout(step_actions)
+
+        upper = QWidget()
+        upper_layout = QVBoxLayout(upper)
+        upper_layout.setContentsMargins(0, 0, 0, 0)
+        upper_layout.addWidget(job_box)
+        upper_layout.addWidget(state_box)
+        self.sections = QSplitter(Qt.Orientation.Vertical)
+        self.sections.setObjectName("detailSections")
+        self.sections.addWidget(upper)
+        self.sections.addWidget(tasks_box)
+        self.sections.addWidget(steps_box)
+        self.sections.setStretchFactor(0, 0)
+        self.sections.setStretchFactor(1, 3)
+        self.sections.setStretchFactor(2, 3)
+        self.sections.setSizes([300, 240, 260])
+        self.sections.setChildrenCollapsible(False)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 0, 0, 0)
+        layout.addWidget(self.placeholder)
+        layout.addWidget(self.sections)
+
+    # --- loading --------------------------------------------------------------------
+
+    @property
+    def job_id(self) -> int | None:
+        return self._job_id
+
+    @property
+    def record(self) -> JobRecord | None:
+        return self._record
+
+    def show_job(self, job_id: int | None) -> None:
+        """Show another job (None: nothing selected)."""
+        if job_id != self._job_id:
+            self._selected_task_id = None
+        self._job_id = job_id
+        self.placeholder.setVisible(job_id is None)
+        self.sections.setVisible(job_id is not None)
+        if job_id is None:
+            self._record = None
+            self.tasks_model.set_records([])
+            self.steps_model.set_records([])
+            self._update_actions()
+            return
+        self.reload()
+
+    def job_changed(self, job_id: int) -> None:
+        """The runtime reported a change: refetch if it is the shown job (coalesced)."""
+        if job_id == self._job_id and not self._reload_timer.isActive():
+            self._reload_timer.start()
+
+    def reload(self) -> None:
+        if self._job_id is None:
+            return
+        self._request += 1
+        request, job_id, store = self._request, self._job_id, self._ctx.store
+        self._gateway.call(
+            lambda: store.jobs.detail(job_id),
+            lambda record: self._arrived(request, record),
+            lambda error: self._failed(request, error),
+        )
+
+    def _failed(self, request: int, error: str) -> None:
+        if request == self._request:
+            self.message.emit(f"Could not load job {self._job_id}: {error}")
+
+    def _arrived(self, request: int, record: JobRecord) -> None:
+        if request != self._request:
+            return  # a newer selection or refresh is on its way
+        self._record = record
+        self.name_label.setText(record.name + ("   (system job)" if record.system else ""))
+        try:
+            self.type_label.setText(JobType(record.type).title)
+        except ValueError:
+            self.type_label.setText(record.type)
+        self.created_label.setText(f"job {record.id}, created {local_time(record.created_at)}")
+        self.state_icon.setPixmap(states.pixmap(record.state, 18))
+        self.state_label.setText(record.state)
+        self.progress.setRange(0, max(record.progress_total, 1))
+        self.progress.setValue(record.progress_done)
+        now = self._ctx.clock.now()
+        try:
+            schedule = schedule_from_dict(record.schedule)
+        except ValueError:
+            schedule = None
+        self.schedule_label.setText(schedule.describe() if schedule else "unreadable schedule")
+        finished = _terminal(record.state)
+        self.next_window_label.setText(
+            "Finished" if finished else next_window_text(schedule, now)
+        )
+        self.expires_label.setText(local_time(record.expires_at))
+        self.week_strip.set_schedule(schedule, now, record.expires_at)
+        self.tasks_model.set_records(record.tasks)
+        self._restore_task_selection()
+        self._update_actions()
+
+    def _restore_task_selection(self) -> None:
+        if not self.tasks_model.rowCount():
+            self.steps_model.set_records([])
+            return
+        row = None
+        if self._selected_task_id is not None:
+            row = self.tasks_model.row_of(self._selected_task_id)
+        if row is None:
+            row = self._first_interesting_task()
+        selection = self.tasks_view.selectionModel()
+        index = self.tasks_model.index(row, 0)
+        if selection.currentIndex().row() != row:
+            selection.setCurrentIndex(
+                index, QItemSelectionModel.SelectionFlag.ClearAndSelect
+                | QItemSelectionModel.SelectionFlag.Rows,
+            )
+        else:
+            self._show_steps(self.tasks_model.record(row))
+
+    def _first_interesting_task(self) -> int:
+        """Open on the task a person most likely came for: failed, then running."""
+        for wanted in (TaskState.FAILED, TaskState.RESCHEDULED, TaskState.RUNNING):
+            for row in range(self.tasks_model.rowCount()):
+                task = self.tasks_model.record(row)
+                if task is not None and task.state == wanted.value:
+                    return row
+        return 0
+
+    def _task_selected(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        task = self.tasks_model.record(current.row())
+        self._selected_task_id = task.id if task else None
+        self._show_steps(task)
+        self._update_actions()
+
+    def _show_steps(self, task: TaskRecord | None) -> None:
+        self.steps_model.set_records(task.steps if task else [])
+        failed = [s for s in (task.steps if task else ()) if s.status == "Failed"]
+        if failed:
+            step = failed[0]
+            text = f"<b>{escape(step.name)} failed:</b> {escape(step.message or '')}"
+            if step.fix_hint:
+                text += f"<br><b>How to fix:</b> {escape(step.fix_hint)}"
+            self.fix_hint.setText(text)
+        else:
+            self.fix_hint.setText("")
+        if failed:
+            row = self.steps_model.row_of(failed[0].id)
+            if row is not None:
+                self.steps_view.selectRow(row)
+
+    # --- actions --------------------------------------------------------------------
+
+    def selected_task(self) -> TaskRecord | None:
+        return self.tasks_model.record(self.tasks_view.currentIndex().row())
+
+    def selected_step(self) -> StepRecord | None:
+        return self.steps_model.record(self.steps_view.currentIndex().row())
+
+    def _update_actions(self, *_: object) -> None:
+        record, task, step = self._record, self.selected_task(), self.selected_step()
+        job_final = record is None or _terminal(record.state)
+        self.cancel_job_button.setEnabled(record is not None and not job_final)
+        self.duplicate_button.setEnabled(record is not None and not record.system)
+        task_state = _task_state(task.state) if task else None
+        self.retry_button.setEnabled(
+            task_state in (TaskState.RESCHEDULED, TaskState.FAILED)
+            and record is not None
+            and record.state not in (JobState.CANCELLED_MANUALLY, JobState.REPLACED)
+        )
+        self.cancel_task_button.setEnabled(task_state is not None
+                                           and not task_state.is_finished)
+        self.skip_button.setEnabled(
+            step is not None
+            and step.status in (StepStatus.FAILED.value, StepStatus.PENDING.value)
+            and task_state in (TaskState.SCHEDULED, TaskState.RESCHEDULED, TaskState.FAILED)
+        )
+
+    def _run(self, action: object, done_text: str) -> None:
+        job_id = self._job_id
+
+        def finished(_result: object) -> None:
+            self.message.emit(done_text)
+            if job_id is not None:
+                self.changed.emit(job_id)
+            self.reload()
+
+        def failed(error: str) -> None:
+            QMessageBox.warning(self, "jobdesk", error)
+            self.reload()
+
+        self._gateway.call(action, finished, failed)  # type: ignore[arg-type]
+
+    def cancel_job(self) -> None:
+        record = self._record
+        if record is None:
+            return
+        answer = QMessageBox.question(
+            self, "Cancel job",
+            f"Cancel “{record.name}”?\n\nTasks that wait will not run. A step running now on "
+            "a device finishes first (a firmware flash or reboot is never cut short); no "
+            "further step starts.",
+        )
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        service = self._ctx.service
+        self._run(lambda: service.cancel_job(record.id), f"Job {record.id} cancelled")
+
+    def cancel_task(self) -> None:
+        task, record = self.selected_task(), self._record
+        if task is None or record is None:
+            return
+        answer = QMessageBox.question(
+            self, "Cancel task",
+            f"Cancel the task of {task.device}?\n\nIf a step is running on the device it "
+            "finishes first; no further step starts.",
+        )
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        service = self._ctx.service
+        self._run(lambda: service.cancel_task(record.id, task.device),
+                  f"Task of {task.device} cancelled")
+
+    def retry_task(self) -> None:
+        task, record = self.selected_task(), self._record
+        if task is None or record is None:
+            return
+        extend = False
+        if self._ctx.clock.now() >= record.expires_at:
+            schedule = schedule_from_dict(record.schedule)
+            if not isinstance(schedule, FireAndForget):
+                QMessageBox.information(
+                    self, "Retry",
+                    "This job's date range is over. Duplicate the job with new dates to run "
+                    "it again.",
+                )
+                return
+            minutes = self._ctx.settings.fire_and_forget_lifetime_s // 60
+            answer = QMessageBox.question(
+                self, "Retry",
+                f"The job expired at {local_time(record.expires_at)}. Extend it by "
+                f"{minutes} minutes from now and retry {task.device}?",
+            )
+            if answer != QMessageBox.StandardButton.Yes:
+                return
+            extend = True
+        service = self._ctx.service
+        self._run(lambda: service.retry_task(record.id, task.device, extend=extend),
+                  f"{task.device} will be retried now")
+
+    def skip_step(self) -> None:
+        task, step, record = self.selected_task(), self.selected_step(), self._record
+        if task is None or step is None or record is None:
+            return
+        answer = QMessageBox.question(
+            self, "Skip step",
+            f"Skip “{step.name}” on {task.device}?\n\nDo this only after doing this step by "
+            "hand on the device. jobdesk will mark it Skipped and never run it for this "
+            "task; the next attempt continues with the step after it.",
+        )
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        service = self._ctx.service
+        self._run(lambda: service.skip_step(record.id, task.device, step.name),
+                  f"{step.name} on {task.device} skipped; use Retry now to continue")
+
+    def _duplicate(self) -> None:
+        if self._record is not None:
+            self.duplicateRequested.emit(self._record)
+
+    def _tasks_menu(self, position: QPoint) -> None:
+        menu = QMenu(self)
+        menu.addAction("Retry now", self.retry_task).setEnabled(self.retry_button.isEnabled())
+        menu.addAction("Cancel task…", self.cancel_task).setEnabled(
+            self.cancel_task_button.isEnabled())
+        menu.exec(self.tasks_view.viewport().mapToGlobal(position))
+
+    def _steps_menu(self, position: QPoint) -> None:
+        menu = QMenu(self)
+        menu.addAction("Skip step…", self.skip_step).setEnabled(self.skip_button.isEnabled())
+        menu.exec(self.steps_view.viewport().mapToGlobal(position))
+
+
+__all__ = ["DetailPane"]

@@ -1,0 +1,484 @@
+"""The main window: the jobs list and the detail pane side by side, the devices page.
+
+The window owns the store gateway (database work off the UI thread) and hosts the runtime
+(a QThread). Runtime events arrive as queued signals and are coalesced: the list refetches
+the rows it shows, the detail pane the job it shows.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Slot
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QMessageBox,
+    QSplitter,
+    QSystemTrayIcon,
+    QTableView,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from jobdesk.domain.states import JobState
+from jobdesk.runtime.events import JobFinished, NeedsAttention, RuntimeStatus
+from jobdesk.store.records import JobRecord
+from jobdesk.ui import states
+from jobdesk.ui.context import AppContext
+from jobdesk.ui.delegates import ProgressDelegate
+from jobdesk.ui.detail import DetailPane
+from jobdesk.ui.devices_view import DevicesView
+from jobdesk.ui.gateway import StoreGateway
+from jobdesk.ui.jobs_model import PROGRESS_COLUMN, JobsTableModel
+from jobdesk.ui.new_job import NewJobDialog
+from jobdesk.ui.runtime_host import RuntimeHost
+
+DEFAULT_WIDTHS = (170, 145, 140, 90, 130, 105, 105, 105)
+ALL_STATES = "All states"
+
+
+class MainWindow(QMainWindow):
+    def __init__(
+        self,
+        ctx: AppContext,
+        *,
+        runtime: RuntimeHost | None = None,
+        gateway: StoreGateway | None = None,
+        settings: QSettings | None = None,
+    ) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.runtime = runtime
+        self.gateway = gateway or StoreGateway(self)
+        self.settings = settings
+        self._closing = False
+        self._selected_job: int | None = None
+        self.setWindowTitle(f"jobdesk — {ctx.db_path.name}")
+        self.setWindowIcon(states.icon("Running", 64))
+
+        self.model = JobsTableModel(ctx.store, self.gateway)
+        self.detail = DetailPane(ctx, self.gateway)
+        self.devices = DevicesView(ctx, self.gateway)
+        self._build_jobs_page()
+        self._build_actions()
+        self._build_status_bar()
+        self.tray = self._make_tray()
+
+        self.model.loaded.connect(self._after_load)
+        self.model.failed.connect(self.show_error)
+        self.gateway.error.connect(self.show_error)
+        self.detail.changed.connect(self._job_touched)
+        self.detail.duplicateRequested.connect(self.duplicate_job)
+        self.detail.message.connect(self.statusBar().showMessage)
+        self.devices.createJobRequested.connect(self.new_job_for)
+        if runtime is not None:
+            runtime.jobChanged.connect(self._on_job_changed)
+            runtime.statusChanged.connect(self._on_status)
+            runtime.needsAttention.connect(self._on_needs_attention)
+            runtime.jobFinished.connect(self._on_job_finished)
+            runtime.problem.connect(self._on_problem)
+            runtime.stopped.connect(self._on_runtime_stopped)
+        self._restore_layout()
+        self.model.reload()
+
+    # --- building -------------------------------------------------------------------
+
+    def _build_jobs_page(self) -> None:
+        self.search = QLineEdit()
+        self.search.setObjectName("search")
+        self.search.setPlaceholderText("Find jobs by name  (Ctrl+F)")
+        self.search.setClearButtonEnabled(True)
+        self._search_timer = QTimer(self)
+        self._search_timer.setSingleShot(True)
+        self._search_timer.setInterval(150)
+        self._search_timer.timeout.connect(self._apply_search)
+        self.search.textChanged.connect(lambda _text: self._search_timer.start())
+        self.state_filter = QComboBox()
+        self.state_filter.setObjectName("stateFilter")
+        self.state_filter.addItem(ALL_STATES)
+        for state in JobState:
+            self.state_filter.addItem(states.icon(state.value), state.value)
+        self.state_filter.currentTextChanged.connect(self._apply_state)
+        self.show_system = QCheckBox("Show system jobs")
+        self.show_system.setObjectName("showSystem")
+        self.show_system.toggled.connect(self._apply_system)
+        self.count_label = QLabel()
+        self.count_label.setObjectName("jobCount")
+        bar = QHBoxLayout()
+        bar.addWidget(self.search, 1)
+        bar.addWidget(self.state_filter)
+        bar.addWidget(self.show_system)
+        bar.addWidget(self.count_label)
+
+        self.table = QTableView()
+        self.table.setObjectName("jobsView")
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setSortingEnabled(True)
+        self.table.horizontalHeader().setSortIndicator(5, Qt.SortOrder.DescendingOrder)
+        self.table.horizontalHeader().setDefaultAlignment(Qt.AlignmentFlag.AlignLeft)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(26)
+        self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(False)
+        self.table.setItemDelegateForColumn(PROGRESS_COLUMN, ProgressDelegate(self.table))
+        for column, width in enumerate(DEFAULT_WIDTHS):
+            self.table.setColumnWidth(column, width)
+        self.table.selectionModel().currentRowChanged.connect(self._row_changed)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+
+        self.empty_label = QLabel()
+        self.empty_label.setObjectName("emptyState")
+        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_label.setWordWrap(True)
+        self.empty_label.hide()
+
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addLayout(bar)
+        left_layout.addWidget(self.table, 1)
+        left_layout.addWidget(self.empty_label, 1)
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.setObjectName("jobsSplitter")
+        self.splitter.addWidget(left)
+        self.splitter.addWidget(self.detail)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+        self.splitter.setSizes([800, 600])
+
+        self.pages = QTabWidget()
+        self.pages.setObjectName("pages")
+        self.pages.setDocumentMode(True)
+        self.pages.addTab(self.splitter, "Jobs")
+        self.pages.addTab(self.devices, "Devices")
+        self.setCentralWidget(self.pages)
+
+    def _action(self, text: str, slot: Any, shortcut: str | QKeySequence.StandardKey | None = None,
+                *, name: str, tip: str = "") -> QAction:
+        action = QAction(text, self)
+        action.setObjectName(name)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        if tip:
+            action.setStatusTip(tip)
+            action.setToolTip(f"{tip} ({action.shortcut().toString()})" if shortcut else tip)
+        action.triggered.connect(slot)
+        return action
+
+    def _build_actions(self) -> None:
+        self.new_action = self._action("&New job…", self.new_job, "Ctrl+N", name="newJob",
+                                       tip="Create a job")
+        self.cancel_action = self._action("&Cancel job…", self.detail.cancel_job,
+                                          "Ctrl+Shift+X", name="cancelJobAction",
+                                          tip="Cancel the selected job")
+        self.retry_action = self._action("&Retry now", self.detail.retry_task, "Ctrl+R",
+                                         name="retryAction",
+                                         tip="Retry the selected task now")
+        self.duplicate_action = self._action("&Duplicate job…",
+                                             lambda: self.duplicate_job(self.detail.record),
+                                             "Ctrl+D", name="duplicateAction",
+                                             tip="Create a copy of the selected job")
+        self.find_action = self._action("&Find", self._focus_search, QKeySequence.StandardKey.Find,
+                                        name="findAction", tip="Find jobs by name")
+        self.system_action = QAction("Show &system jobs", self)
+        self.system_action.setObjectName("systemAction")
+        self.system_action.setShortcut(QKeySequence("Ctrl+Shift+S"))
+        self.system_action.setStatusTip("Show the jobs jobdesk makes for itself")
+        self.system_action.setCheckable(True)
+        self.system_action.toggled.connect(self.show_system.setChecked)
+        self.show_system.toggled.connect(self.system_action.setChecked)
+        self.refresh_action = self._action("Re&fresh", self.refresh,
+                                           QKeySequence.StandardKey.Refresh,
+                                           name="refreshAction", tip="Read the jobs again")
+        self.jobs_page_action = self._action("&Jobs", lambda: self.pages.setCurrentIndex(0),
+                                             "Ctrl+1", name="jobsPage", tip="Show the jobs")
+        self.devices_page_action = self._action("De&vices", lambda: self.pages.setCurrentIndex(1),
+                                                "Ctrl+2", name="devicesPage",
+                                                tip="Show the devices")
+        self.quit_action = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit,
+                                        name="quitAction", tip="Stop the runtime and quit")
+        self.table.addActions([self.cancel_action, self.duplicate_action, self.retry_action])
+
+        menus = self.menuBar()
+        file_menu = menus.addMenu("&File")
+        file_menu.addAction(self.devices.import_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+        jobs_menu = menus.addMenu("&Jobs")
+        for action in (self.new_action, self.duplicate_action, self.cancel_action,
+                       self.retry_action):
+            jobs_menu.addAction(action)
+        jobs_menu.addSeparator()
+        jobs_menu.addAction(self.find_action)
+        jobs_menu.addAction(self.system_action)
+        jobs_menu.addAction(self.refresh_action)
+        devices_menu = menus.addMenu("&Devices")
+        devices_menu.addAction(self.devices.add_action)
+        devices_menu.addAction(self.devices.import_action)
+        view_menu = menus.addMenu("&View")
+        view_menu.addAction(self.jobs_page_action)
+        view_menu.addAction(self.devices_page_action)
+        help_menu = menus.addMenu("&Help")
+        help_menu.addAction(self._action("&About jobdesk", self._about, name="aboutAction"))
+
+        toolbar = self.addToolBar("Main")
+        toolbar.setObjectName("mainToolbar")
+        toolbar.setMovable(False)
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        for action in (self.new_action, self.duplicate_action, self.cancel_action,
+                       self.retry_action, self.refresh_action):
+            toolbar.addAction(action)
+        toolbar.addSeparator()
+        toolbar.addAction(self.system_action)
+
+    def _build_status_bar(self) -> None:
+        self.runtime_label = QLabel("Runtime starting…" if self.runtime else "Runtime off")
+        self.runtime_label.setObjectName("runtimeState")
+        self.work_label = QLabel()
+        self.work_label.setObjectName("runtimeWork")
+        self.db_label = QLabel(f"Database: {self.ctx.db_path}")
+        self.db_label.setObjectName("databasePath")
+        self.db_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        bar = self.statusBar()
+        bar.addPermanentWidget(self.runtime_label)
+        bar.addPermanentWidget(self.work_label)
+        bar.addPermanentWidget(self.db_label)
+
+    def _make_tray(self) -> QSystemTrayIcon | None:
+        if not QSystemTrayIcon.isSystemTrayAvailable():
+            return None
+        tray = QSystemTrayIcon(self.windowIcon(), self)
+        tray.setToolTip("jobdesk")
+        tray.show()
+        return tray
+
+    # --- layout persistence ---------------------------------------------------------
+
+    def _restore_layout(self) -> None:
+        if self.settings is None:
+            self.resize(1400, 860)
+            return
+        geometry = self.settings.value("window/geometry")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1400, 860)
+        for key, widget in (("window/splitter", self.splitter),
+                            ("window/sections", self.detail.sections)):
+            state = self.settings.value(key)
+            if isinstance(state, QByteArray):
+                widget.restoreState(state)
+        header = self.settings.value("window/jobsHeader")
+        if isinstance(header, QByteArray):
+            self.table.horizontalHeader().restoreState(header)
+
+    def _save_layout(self) -> None:
+        if self.settings is None:
+            return
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/splitter", self.splitter.saveState())
+        self.settings.setValue("window/sections", self.detail.sections.saveState())
+        self.settings.setValue("window/jobsHeader", self.table.horizontalHeader().saveState())
+        self.settings.sync()
+
+    # --- jobs list ------------------------------------------------------------------
+
+    def _apply_search(self) -> None:
+        self.model.set_filter(search=self.search.text().strip())
+
+    def _apply_state(self, text: str) -> None:
+        self.model.set_filter(state="" if text == ALL_STATES else text)
+
+    def _apply_system(self, checked: bool) -> None:
+        self.model.set_filter(show_system=checked)
+
+    def _focus_search(self) -> None:
+        self.pages.setCurrentIndex(0)
+        self.search.setFocus()
+        self.search.selectAll()
+
+    def refresh(self) -> None:
+        self.model.reload()
+        self.detail.reload()
+        self.devices.reload()
+
+    def _after_load(self) -> None:
+        rows = self.model.rowCount()
+        filtered = bool(self.search.text().strip()) or self.state_filter.currentIndex() > 0
+        self.count_label.setText(f"{rows:,} job{'s' if rows != 1 else ''}")
+        empty = rows == 0
+        self.table.setVisible(not empty)
+        self.empty_label.setVisible(empty)
+        if empty:
+            if filtered:
+                self.empty_label.setText("No job matches the search and filter.")
+            else:
+                self.empty_label.setText(
+                    "<h3>No jobs yet</h3><p>Press <b>New job</b> (Ctrl+N) to roll a "
+                    "configuration, firmware, certificate, reboot or command out to your "
+                    "devices.</p><p>No devices yet? Add or import them on the "
+                    "<b>Devices</b> page (Ctrl+2).</p>"
+                )
+        # Keep the detail pane on the selected job even when it moved or left the list.
+        if self._selected_job is not None:
+            row = self.model.row_of(self._selected_job)
+            current = self.table.currentIndex().row()
+            if row is not None and row != current:
+                self.table.selectRow(row)
+
+    def _row_changed(self, current: Any, _previous: Any) -> None:
+        job_id = self.model.job_id(current.row()) if current.isValid() else None
+        if job_id is None:
+            return
+        if job_id != self._selected_job:
+            self._selected_job = job_id
+            self.detail.show_job(job_id)
+
+    def select_job(self, job_id: int) -> None:
+        """Select a job in the list (after creating it, say) and show it."""
+        self._selected_job = job_id
+        self.detail.show_job(job_id)
+        row = self.model.row_of(job_id)
+        if row is not None:
+            self.table.selectRow(row)
+
+    # --- actions --------------------------------------------------------------------
+
+    def new_job(self) -> None:
+        self.new_job_for([])
+
+    def new_job_for(self, devices: list[str]) -> None:
+        dialog = NewJobDialog(self.ctx, self.gateway, self, devices=devices)
+        dialog.created.connect(self._job_created)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        self.new_job_dialog = dialog
+
+    def duplicate_job(self, record: JobRecord | None) -> None:
+        if record is None or record.system:
+            return
+        devices = [t.device for t in record.tasks]
+        dialog = NewJobDialog(self.ctx, self.gateway, self, devices=devices, template=record)
+        dialog.created.connect(self._job_created)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        self.new_job_dialog = dialog
+
+    @Slot(object)
+    def _job_created(self, record: JobRecord) -> None:
+        self.pages.setCurrentIndex(0)
+        self._selected_job = record.id
+        self.detail.show_job(record.id)
+        self.model.reload()
+        self._job_touched(record.id)
+        self.statusBar().showMessage(f"Created job {record.id}: {record.name}", 5000)
+
+    def _job_touched(self, job_id: int) -> None:
+        """A person changed a job here: wake the runtime, refresh the row."""
+        if self.runtime is not None:
+            self.runtime.wake()
+        self.model.refresh_jobs([job_id])
+
+    def show_error(self, message: str) -> None:
+        log_hint = f"\n\nDetails are in the log: {self.ctx.log_path}" if self.ctx.log_path else ""
+        QMessageBox.warning(self, "jobdesk", f"{message}{log_hint}")
+
+    def _about(self) -> None:
+        from jobdesk import __version__
+
+        QMessageBox.about(
+            self, "About jobdesk",
+            f"<b>jobdesk {__version__}</b><p>Jobs for fleets of industrial routers.</p>"
+            f"<p>Database: {self.ctx.db_path}<br>Log: {self.ctx.log_path or '-'}</p>",
+        )
+
+    # --- runtime events -------------------------------------------------------------
+
+    @Slot(object)
+    def _on_job_changed(self, job_id: int) -> None:
+        self.model.refresh_jobs([job_id])
+        self.detail.job_changed(job_id)
+
+    @Slot(object)
+    def _on_job_finished(self, event: JobFinished) -> None:
+        if event.system:
+            return  # the application's own housekeeping: no need to disturb anyone
+        self.notify(f"{event.name}: {event.state}",
+                    f"Job {event.job_id} finished: {event.done}/{event.total} tasks.",
+                    warning=event.state != JobState.SUCCEEDED.value)
+
+    @Slot(object)
+    def _on_needs_attention(self, event: NeedsAttention) -> None:
+        self.notify(f"{event.device} needs a person",
+                    f"Job {event.job_id}, step {event.step}: {event.message}", warning=True)
+
+    def notify(self, title: str, text: str, *, warning: bool = False) -> None:
+        """A tray message where there is a tray; the status bar always."""
+        self.statusBar().showMessage(f"{title} — {text}", 10000)
+        if self.tray is not None:
+            icon = (QSystemTrayIcon.MessageIcon.Warning if warning
+                    else QSystemTrayIcon.MessageIcon.Information)
+            self.tray.showMessage(title, text, icon, 8000)
+        self.last_notification = (title, text)
+
+    @Slot(object)
+    def _on_status(self, status: RuntimeStatus) -> None:
+        labels = {"starting": "starting…", "running": "running", "stopping": "stopping…",
+                  "stopped": "stopped"}
+        self.runtime_label.setText(f"Runtime {labels.get(status.state, status.state)}")
+        self.work_label.setText(
+            f"{status.running_tasks} task{'s' if status.running_tasks != 1 else ''} "
+            f"on {status.busy_devices} device{'s' if status.busy_devices != 1 else ''}"
+        )
+        if self._closing and status.running_tasks:
+            self.statusBar().showMessage(
+                f"Closing: waiting for {status.running_tasks} running step(s) to finish on "
+                "their devices…"
+            )
+
+    @Slot(str)
+    def _on_problem(self, message: str) -> None:
+        self.statusBar().showMessage(f"Runtime problem: {message}", 15000)
+
+    @Slot(str)
+    def _on_runtime_stopped(self, error: str) -> None:
+        self.runtime_label.setText("Runtime stopped")
+        if error and not self._closing:
+            self.show_error(f"The runtime stopped: {error}")
+        if self._closing:
+            self.close()
+
+    # --- closing --------------------------------------------------------------------
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self.runtime is not None and self.runtime.running:
+            if not self._closing:
+                self._closing = True
+                self._save_layout()
+                running = self.runtime.last_status.running_tasks if self.runtime.last_status \
+                    else 0
+                self.statusBar().showMessage(
+                    "Closing: letting running steps finish on their devices…"
+                    if running else "Closing…"
+                )
+                self.runtime.stop()
+            event.ignore()
+            return
+        if not self._closing:
+            self._save_layout()
+        self.gateway.stop()
+        if self.tray is not None:
+            self.tray.hide()
+        event.accept()

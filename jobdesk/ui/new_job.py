@@ -1,0 +1,1001 @@
+"""The "New job" dialog: name, type, payload, target devices and schedule by pointing and clicking.
+
+Everything that touches the database or reads a file (a firmware image may be 500 MB) goes
+through the StoreGateway, so the window keeps painting while it works; everything else (the
+schedule preview, the validation words) is a pure domain call and runs on every change.
+The same JobService the CLI uses creates the job, so both paths obey the same rules.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from functools import partial
+from itertools import islice
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, available_timezones
+
+import shiboken6
+from PySide6.QtCore import QDate, QSortFilterProxyModel, Qt, QTime, QTimer, Signal
+from PySide6.QtGui import QFontDatabase, QStandardItem, QStandardItemModel
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QButtonGroup,
+    QComboBox,
+    QCompleter,
+    QDateEdit,
+    QDialog,
+    QFileDialog,
+    QFormLayout,
+    QFrame,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPushButton,
+    QRadioButton,
+    QSizePolicy,
+    QTimeEdit,
+    QToolButton,
+    QTreeView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from jobdesk.domain.jobtypes import JOB_TYPES, JobType
+from jobdesk.domain.payloads import PayloadError, parse_snippet
+from jobdesk.domain.schedule import (
+    WEEKDAY_NAMES,
+    FireAndForget,
+    Schedule,
+    Scheduled,
+    ScheduleError,
+    local_zone_name,
+    schedule_from_dict,
+)
+from jobdesk.runtime.actions import MAX_SNIPPET_BYTES, JobRequest, file_sha256
+from jobdesk.store import Store
+from jobdesk.store.jobs import Conflict
+from jobdesk.store.records import DeviceRecord, JobRecord
+from jobdesk.ui.context import AppContext
+from jobdesk.ui.gateway import StoreGateway
+from jobdesk.ui.week_strip import WeekStrip, format_instant, format_window
+
+__all__ = ["FileCheck", "NewJobDialog", "preview_lines"]
+
+PREVIEW_WINDOWS = 5
+_TAGS_ROLE = Qt.ItemDataRole.UserRole + 1
+_FILE_LABELS = {
+    JobType.CONFIG_UPDATE: ("Snippet &file:", "Choose the snippet file"),
+    JobType.FIRMWARE_UPDATE: ("Firmware &image:", "Choose the firmware file"),
+    JobType.COMMAND: ("Script (optional):", "Choose the script file"),
+}
+_LIST_NAMES_MAX = 8
+# Palette roles only, so a checked day reads as "on" in light and dark themes alike; set per
+# button so the date edits' calendar popups keep their own look.
+_WEEKDAY_STYLE = (
+    "QToolButton { border: 1px solid palette(mid); border-radius: 3px; padding: 2px 6px;"
+    " background: palette(base); }"
+    "QToolButton:checked { background: palette(highlight); color: palette(highlighted-text);"
+    " border-color: palette(highlight); }"
+    "QToolButton:disabled { color: palette(mid); }"
+    "QToolButton:checked:disabled { background: palette(midlight); color: palette(dark);"
+    " border-color: palette(mid); }"
+)
+
+
+# ------------------------------------------------------------------------------------------
+# Work done on the store's worker thread (module functions: they touch no widget)
+# ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FileCheck:
+    """What the dialog learns about a chosen file, off the UI thread."""
+
+    path: str
+    sha256: str
+    size: int
+    snippet_error: str | None  # why it is not a valid configuration snippet, if it is not
+
+
+def check_file(text: str) -> FileCheck:
+    """Hash a chosen file and test whether it parses as a snippet (worker thread)."""
+    path = Path(text).expanduser()
+    if not path.is_file():
+        raise PayloadError(f"no such file: {text}; choose an existing file")
+    size = path.stat().st_size
+    snippet_error: str | None = None
+    if size > MAX_SNIPPET_BYTES:
+        snippet_error = f"{path.name} is too large for a configuration snippet"
+    else:
+        try:
+            parse_snippet(path.read_text(encoding="utf-8"))
+        except UnicodeDecodeError:
+            snippet_error = f"{path.name} is not UTF-8 text; a snippet is lines of key = value"
+        except PayloadError as error:
+            snippet_error = f"{path.name}: {error}"
+    return FileCheck(text, file_sha256(path), size, snippet_error)
+
+
+def _read_devices(store: Store) -> tuple[list[DeviceRecord], list[str]]:
+    return store.devices.list(), store.devices.tags()
+
+
+# ------------------------------------------------------------------------------------------
+# Small pure helpers
+# ------------------------------------------------------------------------------------------
+
+
+def preview_lines(schedule: Scheduled, now: datetime, count: int = PREVIEW_WINDOWS) -> list[str]:
+    """The next windows as the preview lists them, in the schedule's zone."""
+    lines = []
+    for window in islice(schedule.windows(after=now), count):
+        text = format_window(window, schedule.tz)
+        lines.append(f"{text}  (open now)" if window.opens <= now else text)
+    return lines
+
+
+def _sentence(message: str) -> str:
+    """Domain messages start in lower case (they also end up mid-sentence in the CLI)."""
+    return message[:1].upper() + message[1:] if message else message
+
+
+def _duration_text(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    if minutes % 60 == 0 and minutes >= 60:
+        return f"{minutes // 60} h"
+    return f"{minutes} min"
+
+
+def _names_text(names: Sequence[str]) -> str:
+    shown = ", ".join(names[:_LIST_NAMES_MAX])
+    more = len(names) - _LIST_NAMES_MAX
+    return f"{shown} and {more} more" if more > 0 else shown
+
+
+# ------------------------------------------------------------------------------------------
+# The dialog
+# ------------------------------------------------------------------------------------------
+
+
+class NewJobDialog(QDialog):
+    """Create a job, or duplicate one (``template``), with every input checked as it is typed.
+
+    ``created`` carries the new JobRecord once the store has it; the dialog then closes.
+    """
+
+    created = Signal(object)
+
+    def __init__(
+        self,
+        ctx: AppContext,
+        gateway: StoreGateway,
+        parent: QWidget | None = None,
+        *,
+        devices: Sequence[str] = (),
+        template: JobRecord | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._ctx = ctx
+        self._gateway = gateway
+        self._wanted: set[str] = set(devices)
+        self._checked: set[str] = set()
+        self._missing: list[str] = []
+        self._devices_loaded = False
+        self._load_error: str | None = None
+        self._bulk = False
+        self._file_check: FileCheck | None = None
+        self._file_error: tuple[str, str] | None = None  # (path, message)
+        self._file_pending: str | None = None
+        self._busy = False
+        self._busy_text = ""
+        self._error: str | None = None  # the last create attempt's failure, in words
+        self._schedule: Schedule | None = None
+        self._schedule_problem: str | None = None
+
+        self.setWindowTitle("Duplicate job" if template else "New job")
+        self.setObjectName("newJobDialog")
+        self._build()
+        self._wire()
+        if template is not None:
+            self._apply_template(template)
+        self._on_type_changed()
+        self._load_devices()
+
+    # ---- public ---------------------------------------------------------------------------
+
+    def request(self) -> JobRequest | None:
+        """The request the form describes, or None while something is missing or wrong."""
+        if self._problems():
+            return None
+        return self._build_request()
+
+    def current_schedule(self) -> Schedule | None:
+        """The schedule the form describes (None while the scheduled fields are invalid)."""
+        return self._schedule
+
+    def problems(self) -> list[str]:
+        """What still stops Create, in words (also shown in the "validation" label)."""
+        return self._problems()
+
+    # ---- building -------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        self._form = QWidget(self)
+        columns = QHBoxLayout(self._form)
+        columns.setContentsMargins(0, 0, 0, 0)
+        left = QVBoxLayout()
+        left.addWidget(self._build_job_box())
+        left.addWidget(self._build_schedule_box(), 1)
+        columns.addLayout(left, 3)
+        columns.addWidget(self._build_devices_box(), 2)
+
+        self._validation = QLabel(self)
+        self._validation.setObjectName("validation")
+        self._validation.setWordWrap(True)
+        self._validation.setTextFormat(Qt.TextFormat.PlainText)
+        self._validation.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._validation.setFrameShape(QFrame.Shape.StyledPanel)
+        self._validation.setMinimumHeight(self.fontMetrics().lineSpacing() * 2 + 12)
+        self._validation.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        self._validation.setContentsMargins(6, 4, 6, 4)
+
+        self._create_button = QPushButton("&Create", self)
+        self._create_button.setObjectName("createButton")
+        self._create_button.setDefault(True)
+        self._cancel_button = QPushButton("Cancel", self)
+        self._cancel_button.setObjectName("cancelButton")
+        buttons = QHBoxLayout()
+        buttons.addWidget(self._validation, 1)
+        buttons.addWidget(self._create_button, 0, Qt.AlignmentFlag.AlignBottom)
+        buttons.addWidget(self._cancel_button, 0, Qt.AlignmentFlag.AlignBottom)
+
+        outer = QVBoxLayout(self)
+        outer.addWidget(self._form, 1)
+        outer.addLayout(buttons)
+
+        self._file_timer = QTimer(self)
+        self._file_timer.setSingleShot(True)
+        self._file_timer.setInterval(400)  # typing a path: hash once the typing pauses
+        self._clock_timer = QTimer(self)
+        self._clock_timer.setInterval(30_000)  # "open now" and the marker move with time
+
+    def _build_job_box(self) -> QGroupBox:
+        box = QGroupBox("Job", self)
+        form = QFormLayout(box)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self._job_form = form
+
+        self._name = QLineEdit(box)
+        self._name.setObjectName("name")
+        self._name.setPlaceholderText("e.g. NTP servers, plant Zurich")
+        form.addRow("&Name:", self._name)
+
+        self._type = QComboBox(box)
+        self._type.setObjectName("type")
+        for job_type in JobType:
+            self._type.addItem(job_type.title, job_type)
+        form.addRow("&Type:", self._type)
+
+        file_row = QWidget(box)
+        file_layout = QHBoxLayout(file_row)
+        file_layout.setContentsMargins(0, 0, 0, 0)
+        self._file = QLineEdit(file_row)
+        self._file.setObjectName("file")
+        self._file.setPlaceholderText("Path of the file to send")
+        self._file.setClearButtonEnabled(True)
+        self._browse = QPushButton("&Browse…", file_row)
+        self._browse.setObjectName("fileBrowse")
+        file_layout.addWidget(self._file, 1)
+        file_layout.addWidget(self._browse)
+        self._file_row = file_row
+        self._file_label = QLabel("&File:", box)
+        self._file_label.setBuddy(self._file)
+        form.addRow(self._file_label, file_row)
+
+        self._checksum = QLabel(box)
+        self._checksum.setObjectName("fileChecksum")
+        self._checksum.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._checksum.setWordWrap(True)
+        mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+        mono.setPointSizeF(max(self.font().pointSizeF() - 1, 7.0))
+        self._checksum.setFont(mono)
+        form.addRow("", self._checksum)
+
+        self._command = QLineEdit(box)
+        self._command.setObjectName("command")
+        self._command.setPlaceholderText("e.g. /usr/sbin/service ntpd restart")
+        form.addRow("Co&mmand:", self._command)
+
+        self._version = QLineEdit(box)
+        self._version.setObjectName("version")
+        self._version.setPlaceholderText("Version the devices must run afterwards, e.g. 7.4.2")
+        form.addRow("Target &version:", self._version)
+        return box
+
+    def _build_schedule_box(self) -> QGroupBox:
+        box = QGroupBox("Schedule", self)
+        layout = QVBoxLayout(box)
+
+        kinds = QHBoxLayout()
+        self._fire = QRadioButton("&Fire and forget (run at once)", box)
+        self._fire.setObjectName("fireAndForget")
+        self._scheduled = QRadioButton("&Scheduled (maintenance windows)", box)
+        self._scheduled.setObjectName("scheduled")
+        self._kind_group = QButtonGroup(box)
+        self._kind_group.addButton(self._fire)
+        self._kind_group.addButton(self._scheduled)
+        self._fire.setChecked(True)
+        kinds.addWidget(self._fire)
+        kinds.addWidget(self._scheduled)
+        kinds.addStretch(1)
+        layout.addLayout(kinds)
+
+        self._schedule_fields = QWidget(box)
+        grid = QGridLayout(self._schedule_fields)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.setColumnStretch(4, 1)
+
+        zone_name = local_zone_name()
+        today = self._ctx.clock.now().astimezone(_zone(zone_name)).date()
+        self._date_from = self._date_edit("dateFrom", today)
+        self._date_to = self._date_edit("dateTo", today + timedelta(days=13))
+        self._add_grid_row(grid, 0, "&Dates:", self._date_from, "to", self._date_to)
+
+        self._time_from = self._time_edit("timeFrom", time(22, 0))
+        self._time_to = self._time_edit("timeTo", time(4, 0))
+        self._add_grid_row(grid, 1, "&Window:", self._time_from, "to", self._time_to)
+        self._midnight = QLabel("", self._schedule_fields)
+        self._midnight.setObjectName("windowNote")
+        grid.addWidget(self._midnight, 1, 4)
+
+        days = QHBoxLayout()
+        days.setSpacing(2)
+        self._weekdays: list[QToolButton] = []
+        for index, name in enumerate(WEEKDAY_NAMES):
+            button = QToolButton(self._schedule_fields)
+            button.setObjectName(f"weekday_{name}")
+            button.setText(name.capitalize())
+            button.setCheckable(True)
+            button.setChecked(index < 5)
+            button.setMinimumWidth(40)
+            button.setToolTip(f"Windows open on {name.capitalize()}")
+            button.setStyleSheet(_WEEKDAY_STYLE)
+            self._weekdays.append(button)
+            days.addWidget(button)
+        days.addStretch(1)
+        weekday_label = QLabel("Week&days:", self._schedule_fields)
+        weekday_label.setBuddy(self._weekdays[0])
+        grid.addWidget(weekday_label, 2, 0)
+        grid.addLayout(days, 2, 1, 1, 4)
+
+        self._zone = QComboBox(self._schedule_fields)
+        self._zone.setObjectName("timeZone")
+        self._zone.setEditable(True)
+        self._zone.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        self._zone.addItems(sorted(available_timezones()))
+        self._zone.setMaxVisibleItems(16)
+        completer = QCompleter(self._zone.model(), self._zone)
+        completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        completer.setFilterMode(Qt.MatchFlag.MatchContains)
+        completer.setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
+        self._zone.setCompleter(completer)
+        self._zone.setCurrentText(zone_name)
+        self._zone.setToolTip("The plant's time zone: windows are read in it")
+        zone_label = QLabel("Time &zone:", self._schedule_fields)
+        zone_label.setBuddy(self._zone)
+        grid.addWidget(zone_label, 3, 0)
+        grid.addWidget(self._zone, 3, 1, 1, 4)
+        layout.addWidget(self._schedule_fields)
+
+        self._strip = WeekStrip(box)
+        self._strip.setObjectName("weekStrip")
+        layout.addWidget(self._strip)
+
+        self._preview = QLabel(box)
+        self._preview.setObjectName("preview")
+        self._preview.setTextFormat(Qt.TextFormat.PlainText)
+        self._preview.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self._preview.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._preview.setWordWrap(True)
+        # Room for a heading and five windows, so the dialog does not jump as fields change.
+        self._preview.setMinimumHeight(self.fontMetrics().lineSpacing() * (PREVIEW_WINDOWS + 1))
+        layout.addWidget(self._preview)
+
+        self._expires = QLabel(box)
+        self._expires.setObjectName("expiresAt")
+        self._expires.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        font = self._expires.font()
+        font.setBold(True)
+        self._expires.setFont(font)
+        layout.addWidget(self._expires)
+        layout.addStretch(1)
+        return box
+
+    def _date_edit(self, name: str, value: date) -> QDateEdit:
+        edit = QDateEdit(self)
+        edit.setObjectName(name)
+        edit.setCalendarPopup(True)
+        edit.setDisplayFormat("yyyy-MM-dd")  # ISO: 03/04 can never be misread
+        edit.setDate(QDate(value.year, value.month, value.day))
+        return edit
+
+    def _time_edit(self, name: str, value: time) -> QTimeEdit:
+        edit = QTimeEdit(self)
+        edit.setObjectName(name)
+        edit.setDisplayFormat("HH:mm")
+        edit.setTime(QTime(value.hour, value.minute))
+        return edit
+
+    @staticmethod
+    def _add_grid_row(
+        grid: QGridLayout, row: int, label: str, first: QWidget, middle: str, second: QWidget
+    ) -> None:
+        caption = QLabel(label)
+        caption.setBuddy(first)
+        grid.addWidget(caption, row, 0)
+        grid.addWidget(first, row, 1)
+        grid.addWidget(QLabel(middle), row, 2)
+        grid.addWidget(second, row, 3)
+
+    def _build_devices_box(self) -> QGroupBox:
+        box = QGroupBox("Target devices", self)
+        layout = QVBoxLayout(box)
+
+        self._filter = QLineEdit(box)
+        self._filter.setObjectName("deviceFilter")
+        self._filter.setPlaceholderText("Filter by name, address or tag")
+        self._filter.setClearButtonEnabled(True)
+        layout.addWidget(self._filter)
+
+        self._model = QStandardItemModel(0, 3, self)
+        self._model.setHorizontalHeaderLabels(["Device", "Address", "Tags"])
+        self._proxy = QSortFilterProxyModel(self)
+        self._proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self._proxy.setFilterKeyColumn(-1)  # match name, address and tags alike
+        self._proxy.setSourceModel(self._model)
+
+        self._list = QTreeView(box)
+        self._list.setObjectName("deviceList")
+        self._list.setModel(self._proxy)
+        self._list.setRootIsDecorated(False)
+        self._list.setUniformRowHeights(True)  # constant cost per row for big fleets
+        self._list.setAlternatingRowColors(True)
+        self._list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self._list.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self._list.setMinimumWidth(320)
+        header = self._list.header()
+        header.setStretchLastSection(True)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        layout.addWidget(self._list, 1)
+
+        tags = QHBoxLayout()
+        self._tag_picker = QComboBox(box)
+        self._tag_picker.setObjectName("tagPicker")
+        self._tag_picker.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self._tag_picker.setMinimumContentsLength(10)
+        self._tag_picker.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self._select_tag = QPushButton("Check &all with tag", box)
+        self._select_tag.setObjectName("selectTag")
+        tag_label = QLabel("Ta&g:", box)
+        tag_label.setBuddy(self._tag_picker)
+        tags.addWidget(tag_label)
+        tags.addWidget(self._tag_picker, 1)
+        tags.addWidget(self._select_tag)
+        layout.addLayout(tags)
+
+        counts = QHBoxLayout()
+        self._count = QLabel("Loading devices…", box)
+        self._count.setObjectName("deviceCount")
+        self._count.setWordWrap(True)
+        self._check_shown = QPushButton("Check s&hown", box)
+        self._check_shown.setObjectName("checkShown")
+        self._check_shown.setToolTip("Check every device the filter shows")
+        self._clear = QPushButton("C&lear", box)
+        self._clear.setObjectName("clearDevices")
+        self._clear.setToolTip("Uncheck every device")
+        counts.addWidget(self._count, 1)
+        counts.addWidget(self._check_shown)
+        counts.addWidget(self._clear)
+        layout.addLayout(counts)
+        return box
+
+    def _wire(self) -> None:
+        self._name.textChanged.connect(self._refresh)
+        self._type.currentIndexChanged.connect(self._on_type_changed)
+        self._file.textChanged.connect(self._on_file_edited)
+        self._file.editingFinished.connect(self._check_file_now)
+        self._file_timer.timeout.connect(self._check_file_now)
+        self._browse.clicked.connect(self._browse_file)
+        self._command.textChanged.connect(self._refresh)
+        self._version.textChanged.connect(self._refresh)
+
+        self._filter.textChanged.connect(self._on_filter)
+        self._model.itemChanged.connect(self._on_item_changed)
+        self._select_tag.clicked.connect(self._check_tag)
+        self._check_shown.clicked.connect(self._check_visible)
+        self._clear.clicked.connect(self._uncheck_all)
+
+        self._kind_group.buttonToggled.connect(self._on_kind_toggled)
+        self._date_from.dateChanged.connect(self._refresh)
+        self._date_to.dateChanged.connect(self._refresh)
+        self._time_from.timeChanged.connect(self._refresh)
+        self._time_to.timeChanged.connect(self._refresh)
+        for button in self._weekdays:
+            button.toggled.connect(self._refresh)
+        self._zone.currentTextChanged.connect(self._refresh)
+        self._clock_timer.timeout.connect(self._refresh)
+
+        self._create_button.clicked.connect(self._create)
+        self._cancel_button.clicked.connect(self.reject)
+
+    # ---- template -------------------------------------------------------------------------
+
+    def _apply_template(self, template: JobRecord) -> None:
+        """Prefill from an existing job: same type, payload and schedule, a new name."""
+        self._name.setText(f"Copy of {template.name}")
+        try:
+            job_type = JobType(template.type)
+        except ValueError:
+            job_type = None
+        if job_type is not None:
+            self._type.setCurrentIndex(self._type.findData(job_type))
+        payload = template.payload
+        if payload.get("file"):
+            self._file.setText(str(payload["file"]))
+            self._check_file_now()
+        if payload.get("command"):
+            self._command.setText(str(payload["command"]))
+        if payload.get("version"):
+            self._version.setText(str(payload["version"]))
+        try:
+            schedule = schedule_from_dict(template.schedule)
+        except ScheduleError:
+            return  # keep the defaults; the person sets the schedule anew
+        if isinstance(schedule, Scheduled):
+            self._set_schedule_fields(schedule)
+        else:
+            self._fire.setChecked(True)
+
+    def _set_schedule_fields(self, schedule: Scheduled) -> None:
+        self._scheduled.setChecked(True)
+        for edit, day in ((self._date_from, schedule.start_date),
+                          (self._date_to, schedule.end_date)):
+            edit.setDate(QDate(day.year, day.month, day.day))
+        for edit, moment in ((self._time_from, schedule.window_start),
+                             (self._time_to, schedule.window_end)):
+            edit.setTime(QTime(moment.hour, moment.minute))
+        for index, button in enumerate(self._weekdays):
+            button.setChecked(index in schedule.weekdays)
+        self._zone.setCurrentText(schedule.tz)
+
+    # ---- payload ----------------------------------------------------------------------------
+
+    def _job_type(self) -> JobType:
+        return JobType(self._type.currentData())
+
+    def _on_type_changed(self) -> None:
+        job_type = self._job_type()
+        spec = JOB_TYPES[job_type]
+        uses_file = spec.needs_file or spec.optional_file
+        if uses_file:
+            self._file_label.setText(_FILE_LABELS[job_type][0])
+        for widget, visible in (
+            (self._file_row, uses_file),
+            (self._command, spec.needs_command),
+            (self._version, spec.needs_version),
+        ):
+            self._job_form.setRowVisible(widget, visible)
+            widget.setEnabled(visible)
+        self._refresh()
+
+    def _browse_file(self) -> None:
+        label, _ = _FILE_LABELS.get(self._job_type(), ("File", ""))
+        title = label.replace("&", "").rstrip(":")
+        start = self._file.text().strip() or str(Path.home())
+        chosen, _ = QFileDialog.getOpenFileName(self, f"Choose the {title.lower()}", start)
+        if chosen:
+            self._file.setText(chosen)
+            self._check_file_now()
+
+    def _on_file_edited(self) -> None:
+        self._file_check = None
+        self._file_error = None
+        self._file_timer.start()
+        self._refresh()
+
+    def _check_file_now(self) -> None:
+        """Hash the file named in the field on the worker thread (once per distinct path)."""
+        self._file_timer.stop()
+        text = self._file.text().strip()
+        if not text or text == self._file_pending:
+            return
+        if self._file_check is not None and self._file_check.path == text:
+            return
+        self._file_pending = text
+        self._refresh()
+        self._gateway.call(
+            partial(check_file, text),
+            self._alive(self._on_file_checked),
+            self._alive(partial(self._on_file_failed, text)),
+        )
+
+    def _on_file_checked(self, result: FileCheck) -> None:
+        if self._file_pending == result.path:
+            self._file_pending = None
+        if result.path == self._file.text().strip():
+            self._file_check = result
+            self._file_error = None
+        self._refresh()
+
+    def _on_file_failed(self, path: str, message: str) -> None:
+        if self._file_pending == path:
+            self._file_pending = None
+        if path == self._file.text().strip():
+            self._file_error = (path, message)
+        self._refresh()
+
+    # ---- devices --------------------------------------------------------------------------
+
+    def _load_devices(self) -> None:
+        self._gateway.call(
+            partial(_read_devices, self._ctx.store),
+            self._alive(self._on_devices_loaded),
+            self._alive(self._on_devices_failed),
+        )
+
+    def _on_devices_loaded(self, result: tuple[list[DeviceRecord], list[str]]) -> None:
+        devices, tags = result
+        model = QStandardItemModel(0, 3, self)
+        model.setHorizontalHeaderLabels(["Device", "Address", "Tags"])
+        known: set[str] = set()
+        for device in devices:
+            known.add(device.name)
+            name = QStandardItem(device.name)
+            name.setCheckable(True)
+            name.setEditable(False)
+            name.setData(device.tags, _TAGS_ROLE)
+            if device.name in self._wanted:
+                name.setCheckState(Qt.CheckState.Checked)
+                self._checked.add(device.name)
+            address = QStandardItem(
+                device.host if device.port == 22 else f"{device.host}:{device.port}"
+            )
+            address.setEditable(False)
+            tag_item = QStandardItem(", ".join(device.tags))
+            tag_item.setEditable(False)
+            model.appendRow([name, address, tag_item])
+        # Filled while detached, then swapped in: one reset instead of a signal per row.
+        old = self._model
+        self._model = model
+        self._model.itemChanged.connect(self._on_item_changed)
+        self._proxy.setSourceModel(model)
+        old.deleteLater()
+        self._missing = sorted(self._wanted - known)
+        self._tag_picker.clear()
+        self._tag_picker.addItems(tags)
+        self._devices_loaded = True
+        self._refresh()
+
+    def _on_devices_failed(self, message: str) -> None:
+        self._load_error = f"Could not read the devices: {message}"
+        self._refresh()
+
+    def _on_filter(self, text: str) -> None:
+        self._proxy.setFilterFixedString(text.strip())
+
+    def _on_item_changed(self, item: QStandardItem) -> None:
+        if item.column() != 0:
+            return
+        if item.checkState() == Qt.CheckState.Checked:
+            self._checked.add(item.text())
+        else:
+            self._checked.discard(item.text())
+        if not self._bulk:
+            self._refresh()
+
+    def _set_checked(self, rows: Sequence[int], state: Qt.CheckState) -> None:
+        """Check or uncheck many rows, refreshing the form once rather than per row."""
+        self._bulk = True
+        try:
+            for row in rows:
+                item = self._model.item(row, 0)
+                if item is not None and item.checkState() != state:
+                    item.setCheckState(state)
+        finally:
+            self._bulk = False
+        self._refresh()
+
+    def _check_tag(self) -> None:
+        tag = self._tag_picker.currentText()
+        if not tag:
+            return
+        rows = [
+            row
+            for row in range(self._model.rowCount())
+            if tag in (self._model.item(row, 0).data(_TAGS_ROLE) or ())
+        ]
+        self._set_checked(rows, Qt.CheckState.Checked)
+
+    def _check_visible(self) -> None:
+        rows = [
+            self._proxy.mapToSource(self._proxy.index(row, 0)).row()
+            for row in range(self._proxy.rowCount())
+        ]
+        self._set_checked(rows, Qt.CheckState.Checked)
+
+    def _uncheck_all(self) -> None:
+        self._set_checked(range(self._model.rowCount()), Qt.CheckState.Unchecked)
+
+    # ---- schedule ---------------------------------------------------------------------------
+
+    def _on_kind_toggled(self) -> None:
+        self._refresh()
+
+    def _read_schedule(self) -> tuple[Schedule | None, str | None]:
+        """The schedule from the fields, or the reason (in words) it cannot be built."""
+        if self._fire.isChecked():
+            return FireAndForget(), None
+        start = self._date_from.date().toPython()
+        end = self._date_to.date().toPython()
+        opens = self._time_from.time()
+        closes = self._time_to.time()
+        days = frozenset(i for i, button in enumerate(self._weekdays) if button.isChecked())
+        zone = self._zone.currentText().strip()
+        try:
+            schedule = Scheduled(
+                start, end, time(opens.hour(), opens.minute()),
+                time(closes.hour(), closes.minute()), days, zone,
+            )
+        except ScheduleError as error:
+            return None, _sentence(str(error))
+        if next(schedule.windows(after=self._ctx.clock.now()), None) is None:
+            last = schedule.last_window().closes
+            return schedule, (
+                f"Every window of this schedule is over (the last closed "
+                f"{format_instant(last, schedule.tz)}); choose an end date from today on"
+            )
+        return schedule, None
+
+    # ---- the whole form ---------------------------------------------------------------------
+
+    def _payload_problems(self) -> list[str]:
+        job_type = self._job_type()
+        spec = JOB_TYPES[job_type]
+        problems: list[str] = []
+        path = self._file.text().strip()
+        if spec.needs_file or spec.optional_file:
+            if not path:
+                if spec.needs_file:
+                    problems.append(_FILE_LABELS[job_type][1])
+            elif self._file_error is not None and self._file_error[0] == path:
+                problems.append(_sentence(self._file_error[1]))
+            elif self._file_check is None or self._file_check.path != path:
+                problems.append("Checking the file…")
+            elif job_type is JobType.CONFIG_UPDATE and self._file_check.snippet_error:
+                problems.append(_sentence(self._file_check.snippet_error))
+        if spec.needs_command and not self._command.text().strip() and not path:
+            problems.append("Give the command to run, or choose a script")
+        if spec.needs_version and not self._version.text().strip():
+            problems.append("Give the target version")
+        return problems
+
+    def _problems(self) -> list[str]:
+        problems: list[str] = []
+        if not self._name.text().strip():
+            problems.append("Give the job a name")
+        problems.extend(self._payload_problems())
+        if self._load_error:
+            problems.append(self._load_error)
+        elif not self._devices_loaded:
+            problems.append("Loading devices…")
+        elif not self._checked:
+            problems.append("Choose at least one device")
+        if self._schedule_problem:
+            problems.append(self._schedule_problem)
+        return problems
+
+    def _refresh(self) -> None:
+        """Re-read every field: preview, counts, checksum line, validation and Create."""
+        schedule, self._schedule_problem = self._read_schedule()
+        self._schedule = schedule
+        self._schedule_fields.setEnabled(self._scheduled.isChecked())
+        self._update_preview(schedule)
+        self._update_checksum()
+        self._update_count()
+        problems = self._problems()
+        if self._busy:
+            text = self._busy_text
+        elif self._error:
+            text = self._error
+        else:
+            text = "\n".join(problems) if problems else "Ready to create."
+        self._validation.setText(text)
+        self._create_button.setEnabled(not problems and not self._busy)
+
+    def _update_preview(self, schedule: Schedule | None) -> None:
+        now = self._ctx.clock.now()
+        crosses = self._time_to.time() <= self._time_from.time()
+        self._midnight.setText("closes the next day" if crosses else "")
+        if isinstance(schedule, FireAndForget):
+            lifetime = self._ctx.settings.fire_and_forget_lifetime
+            expires = schedule.expires_at(now, lifetime)
+            retry = _duration_text(self._ctx.settings.retry_interval)
+            self._strip.set_schedule(schedule, now, expires)
+            self._preview.setText(
+                f"Runs as soon as it is created; a failed task is retried every {retry} "
+                "until the job expires."
+            )
+            zone = local_zone_name()
+            self._expires.setText(
+                f"Expires at: {format_instant(expires, zone)} ({zone}), "
+                f"{_duration_text(lifetime)} after creation"
+            )
+            return
+        if schedule is None:
+            self._strip.set_schedule(None, now)
+            self._preview.setText("Fix the schedule to see its windows.")
+            self._expires.setText("Expires at: —")
+            return
+        self._strip.set_schedule(schedule, now)
+        lines = preview_lines(schedule, now)
+        heading = f"Next windows ({schedule.tz}):" if lines else "No window left."
+        self._preview.setText("\n".join([heading, *lines]))
+        self._expires.setText(
+            f"Expires at: {format_instant(schedule.expires_at(), schedule.tz)} ({schedule.tz}), "
+            "when the last window closes"
+        )
+
+    def _update_checksum(self) -> None:
+        path = self._file.text().strip()
+        spec = JOB_TYPES[self._job_type()]
+        # The row only takes room once there is something to say about a file.
+        self._job_form.setRowVisible(
+            self._checksum, bool(path) and (spec.needs_file or spec.optional_file)
+        )
+        if not path:
+            self._checksum.setText("")
+        elif self._file_error is not None and self._file_error[0] == path:
+            self._checksum.setText("No checksum: the file cannot be read")
+        elif self._file_check is not None and self._file_check.path == path:
+            size = self._file_check.size
+            self._checksum.setText(f"{size:,} bytes, SHA-256:\n{self._file_check.sha256}")
+        else:
+            self._checksum.setText("Computing the checksum…")
+
+    def _update_count(self) -> None:
+        if self._load_error:
+            self._count.setText(self._load_error)
+            return
+        if not self._devices_loaded:
+            self._count.setText("Loading devices…")
+            return
+        text = f"{len(self._checked)} of {self._model.rowCount()} selected"
+        if self._missing:
+            text += f"; no longer in the inventory: {_names_text(self._missing)}"
+        self._count.setText(text)
+        self._select_tag.setEnabled(self._tag_picker.count() > 0)
+
+    def _build_request(self, *, replace: bool = False) -> JobRequest:
+        job_type = self._job_type()
+        spec = JOB_TYPES[job_type]
+        path = self._file.text().strip()
+        uses_file = spec.needs_file or spec.optional_file
+        assert self._schedule is not None  # only called once the form is valid
+        return JobRequest(
+            name=self._name.text().strip(),
+            type=job_type,
+            devices=sorted(self._checked),
+            file=Path(path) if uses_file and path else None,
+            command=(self._command.text().strip() or None) if spec.needs_command else None,
+            version=(self._version.text().strip() or None) if spec.needs_version else None,
+            schedule=self._schedule,
+            replace=replace,
+        )
+
+    # ---- creating -----------------------------------------------------------------------------
+
+    def _set_busy(self, busy: bool, text: str = "") -> None:
+        self._busy = busy
+        self._busy_text = text
+        self._form.setEnabled(not busy)
+        self._refresh()
+
+    def _create(self) -> None:
+        """Ask the store for conflicts first (spec B5), then create; both off the UI thread."""
+        if self._busy or self._problems():
+            return
+        request = self._build_request()
+        self._error = None
+        self._set_busy(True, "Looking for unfinished jobs on these devices…")
+        service = self._ctx.service
+        self._gateway.call(
+            partial(service.conflicts, request),
+            self._alive(partial(self._on_conflicts, request)),
+            self._alive(self._on_create_failed),
+        )
+
+    def _on_conflicts(self, request: JobRequest, conflicts: list[Conflict]) -> None:
+        if conflicts:
+            if not self._confirm_replace(request, conflicts):
+                self._error = (
+                    "Not created: the older job keeps its tasks. Uncheck those devices, or "
+                    "create again and choose to replace it."
+                )
+                self._set_busy(False)
+                return
+            request = dataclasses.replace(request, replace=True)
+        self._busy_text = "Creating the job…"
+        self._refresh()
+        service = self._ctx.service
+        self._gateway.call(
+            partial(service.create, request),
+            self._alive(self._on_created),
+            self._alive(self._on_create_failed),
+        )
+
+    def _confirm_replace(self, request: JobRequest, conflicts: list[Conflict]) -> bool:
+        lines = [
+            f"• Job {c.job_id} “{c.job_name}” on {_names_text(list(c.devices))}"
+            for c in conflicts
+        ]
+        older = "job" if len(conflicts) == 1 else "jobs"
+        text = (
+            f"Unfinished {request.type.title.lower()} work exists on chosen devices:\n"
+            + "\n".join(lines)
+            + f"\n\nReplacing cancels those tasks of the older {older} (reason: replaced by the "
+            "new job); a task running right now finishes its current step first. An older job "
+            "with no task left open becomes Replaced.\n\nReplace and create the new job?"
+        )
+        answer = QMessageBox.question(
+            self,
+            "Replace unfinished work?",
+            text,
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )
+        return answer == QMessageBox.StandardButton.Yes
+
+    def _on_created(self, record: JobRecord) -> None:
+        self._busy = False
+        self.created.emit(record)
+        self.accept()
+
+    def _on_create_failed(self, message: str) -> None:
+        self._error = f"Not created: {_sentence(message)}"
+        self._set_busy(False)
+
+    # ---- plumbing ---------------------------------------------------------------------------
+
+    def _alive(self, callback: Callable[[Any], None]) -> Callable[[Any], None]:
+        """Wrap a gateway callback so a reply arriving after the dialog was deleted is dropped."""
+
+        def guarded(value: Any) -> None:
+            if shiboken6.isValid(self):
+                callback(value)
+
+        return guarded
+
+    def closeEvent(self, event: Any) -> None:
+        self._clock_timer.stop()
+        super().closeEvent(event)
+
+    def done(self, result: int) -> None:
+        self._clock_timer.stop()
+        self._file_timer.stop()
+        super().done(result)
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ValueError, OSError):
+        return ZoneInfo("UTC")

@@ -1,0 +1,129 @@
+"""The runtime's home inside the window: a QThread running the engine's event loop.
+
+The engine calls back from its own thread; those calls only emit signals of an object that
+lives in the window's thread, so Qt queues them and the widgets are touched only there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from jobdesk.runtime.engine import Engine
+from jobdesk.runtime.events import (
+    Event,
+    JobChanged,
+    JobFinished,
+    NeedsAttention,
+    RuntimeProblem,
+    RuntimeStatus,
+    TaskChanged,
+)
+
+log = logging.getLogger(__name__)
+
+
+class _RuntimeWorker(QObject):
+    """Lives in the runtime thread; runs the engine until it is asked to stop."""
+
+    event = Signal(object)
+    ended = Signal(str)  # "" when it stopped cleanly, else the error in words
+
+    def __init__(self, engine: Engine, on_close: Callable[[], object] | None) -> None:
+        super().__init__()
+        self._engine = engine
+        self._on_close = on_close
+
+    @Slot()
+    def run(self) -> None:
+        error = ""
+        try:
+            asyncio.run(self._main())
+        except Exception as failure:  # shown to the user; the data is safe in the store
+            log.exception("the runtime stopped with an error")
+            error = str(failure) or failure.__class__.__name__
+        self.ended.emit(error)
+
+    async def _main(self) -> None:
+        try:
+            await self._engine.run()
+        finally:
+            if self._on_close is not None:
+                result = self._on_close()
+                if asyncio.iscoroutine(result):
+                    await result
+
+
+class RuntimeHost(QObject):
+    jobChanged = Signal(object)  # job id
+    taskChanged = Signal(object, object)  # job id, task id
+    statusChanged = Signal(object)  # RuntimeStatus
+    needsAttention = Signal(object)  # NeedsAttention
+    jobFinished = Signal(object)  # JobFinished
+    problem = Signal(str)
+    stopped = Signal(str)  # "" or the error that ended the runtime
+
+    def __init__(
+        self,
+        engine: Engine,
+        parent: QObject | None = None,
+        *,
+        on_close: Callable[[], object] | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.engine = engine
+        self._thread = QThread(self)
+        self._thread.setObjectName("jobdesk-runtime")
+        self._worker = _RuntimeWorker(engine, on_close)
+        self._worker.moveToThread(self._thread)
+        self._thread.started.connect(self._worker.run)
+        self._worker.event.connect(self._on_event)
+        self._worker.ended.connect(self._on_ended)
+        self._thread.finished.connect(self._worker.deleteLater)
+        engine.set_event_sink(self._worker.event.emit)
+        self.running = False
+        self.last_status: RuntimeStatus | None = None
+
+    def start(self) -> None:
+        self.running = True
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Ask the engine to stop; running steps finish first. `stopped` follows."""
+        self.engine.request_stop()
+
+    def wake(self) -> None:
+        self.engine.wake()
+
+    def wait(self, milliseconds: int) -> bool:
+        return self._thread.wait(milliseconds)
+
+    @property
+    def thread(self) -> QThread:
+        return self._thread
+
+    @Slot(object)
+    def _on_event(self, event: Event) -> None:
+        if isinstance(event, JobChanged):
+            self.jobChanged.emit(event.job_id)
+        elif isinstance(event, TaskChanged):
+            self.taskChanged.emit(event.job_id, event.task_id)
+        elif isinstance(event, RuntimeStatus):
+            self.last_status = event
+            self.statusChanged.emit(event)
+        elif isinstance(event, NeedsAttention):
+            self.needsAttention.emit(event)
+        elif isinstance(event, JobFinished):
+            self.jobFinished.emit(event)
+        elif isinstance(event, RuntimeProblem):
+            self.problem.emit(event.message)
+
+    @Slot(str)
+    def _on_ended(self, error: str) -> None:
+        self._thread.quit()
+        self._thread.wait()
+        self.running = False
+        self.stopped.emit(error)

@@ -1,0 +1,147 @@
+"""Models of the detail pane: a job's tasks (one per device) and a task's steps."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, Generic, TypeVar
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+
+from jobdesk.domain.states import StepStatus
+from jobdesk.store.records import StepRecord, TaskRecord
+from jobdesk.ui import states
+from jobdesk.ui.delegates import ProgressRole
+from jobdesk.ui.jobs_model import local_time
+
+Index = QModelIndex | QPersistentModelIndex
+Row = TypeVar("Row", TaskRecord, StepRecord)
+
+
+class RecordTableModel(QAbstractTableModel, Generic[Row]):
+    """A small table of records keyed by id, updated in place when the same rows return.
+
+    Updating in place (dataChanged) rather than resetting keeps the selection and the scroll
+    position while the runtime reports progress many times a second.
+    """
+
+    columns: Sequence[tuple[str, Callable[[Any], Any]]] = ()
+    state_column: int | None = None
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._records: list[Row] = []
+        self._sort: tuple[int, Qt.SortOrder] | None = None
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._records)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.columns)
+
+    def headerData(self, section: int, orientation: Qt.Orientation,
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return self.columns[section][0] if 0 <= section < len(self.columns) else None
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._records):
+            return None
+        record = self._records[index.row()]
+        value = self.columns[index.column()][1](record)
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
+            if isinstance(value, tuple):
+                return f"{value[0]}/{value[1]}"
+            return "" if value is None else str(value)
+        if role == ProgressRole and isinstance(value, tuple):
+            return value
+        if index.column() == self.state_column:
+            state = str(value)
+            if role == Qt.ItemDataRole.DecorationRole:
+                return states.icon(state)
+            if role == Qt.ItemDataRole.BackgroundRole:
+                return states.tint(state)
+        return None
+
+    def record(self, row: int) -> Row | None:
+        return self._records[row] if 0 <= row < len(self._records) else None
+
+    def row_of(self, record_id: int) -> int | None:
+        for row, record in enumerate(self._records):
+            if record.id == record_id:
+                return row
+        return None
+
+    def set_records(self, records: Sequence[Row]) -> None:
+        records = list(records)
+        if self._sort is not None:
+            records = self._sorted(records, *self._sort)
+        if [r.id for r in records] == [r.id for r in self._records]:
+            self._records = records
+            if records:
+                self.dataChanged.emit(self.index(0, 0),
+                                      self.index(len(records) - 1, len(self.columns) - 1))
+            return
+        self.beginResetModel()
+        self._records = records
+        self.endResetModel()
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        if not 0 <= column < len(self.columns):
+            return
+        self._sort = (column, order)
+        self.layoutAboutToBeChanged.emit()
+        before = self.persistentIndexList()
+        ids = [self._records[i.row()].id for i in before]
+        self._records = self._sorted(self._records, column, order)
+        rows = {r.id: n for n, r in enumerate(self._records)}
+        self.changePersistentIndexList(
+            before, [self.index(rows[i], p.column()) for i, p in zip(ids, before, strict=True)]
+        )
+        self.layoutChanged.emit()
+
+    def _sorted(self, records: list[Row], column: int, order: Qt.SortOrder) -> list[Row]:
+        getter = self.columns[column][1]
+
+        def key(record: Row) -> tuple[int, Any]:
+            value = getter(record)
+            if isinstance(value, tuple):
+                value = value[0] / value[1] if value[1] else 0
+            return (value is None, value if value is not None else 0)
+
+        descending = order == Qt.SortOrder.DescendingOrder
+        return sorted(records, key=lambda r: (key(r)[0], str(key(r)[1]) if not isinstance(
+            key(r)[1], (int, float)) else key(r)[1]), reverse=descending)
+
+
+def _step_progress(task: TaskRecord) -> tuple[int, int]:
+    done = sum(1 for s in task.steps if StepStatus(s.status).is_done)
+    return (done, len(task.steps))
+
+
+class TasksModel(RecordTableModel[TaskRecord]):
+    columns = (
+        ("Device", lambda t: t.device),
+        ("State", lambda t: t.state),
+        ("Last triggered", lambda t: local_time(t.last_triggered_at)),
+        ("Current step", lambda t: t.current_step),
+        ("Steps", _step_progress),
+        ("Attempts", lambda t: t.attempts),
+        ("Next attempt", lambda t: local_time(t.next_attempt_at)),
+        ("Reason", lambda t: t.reason),
+    )
+    state_column = 1
+    progress_column = 4
+
+
+class StepsModel(RecordTableModel[StepRecord]):
+    columns = (
+        ("Step", lambda s: s.name),
+        ("Status", lambda s: s.status),
+        ("Started At", lambda s: local_time(s.started_at)),
+        ("Skipped At", lambda s: local_time(s.skipped_at)),
+        ("Completed At", lambda s: local_time(s.completed_at)),
+        ("Message", lambda s: s.message),
+        ("Fix hint", lambda s: s.fix_hint),
+    )
+    state_column = 1

@@ -1,0 +1,226 @@
+"""The main window: models, the detail pane, actions, and the runtime thread's lifetime."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox
+
+from jobdesk.domain.inventory import make_device
+from jobdesk.domain.jobtypes import JobType
+from jobdesk.runtime.actions import JobRequest
+from jobdesk.runtime.ca import LocalCA
+from jobdesk.runtime.engine import Engine
+from jobdesk.ui.context import AppContext
+from jobdesk.ui.gateway import StoreGateway
+from jobdesk.ui.jobs_model import JobsTableModel
+from jobdesk.ui.main_window import MainWindow
+from jobdesk.ui.runtime_host import RuntimeHost
+from jobdesk.ui.task_models import StepsModel, TasksModel
+from tests.conftest import FakeClock
+from tests.fake_driver import FakeDriver
+
+
+def add_devices(ctx: AppContext, *names: str) -> None:
+    for name in names:
+        ctx.store.devices.add(make_device(name, "10.0.0.1", tags=["site"]), ctx.clock.now())
+
+
+@pytest.fixture
+def window(qtbot, app_context: AppContext) -> Iterator[MainWindow]:
+    win = MainWindow(app_context)
+    qtbot.addWidget(win)
+    win.show()
+    yield win
+    win.close()
+
+
+def failed_reboot(ctx: AppContext) -> int:
+    """A job whose task failed at `reboot` in a way retrying cannot fix."""
+    add_devices(ctx, "r1", "r2")
+    job = ctx.service.create(JobRequest("Nightly reboot", JobType.REBOOT, devices=["r1", "r2"]))
+    [task_id, other] = ctx.store.queue.due(ctx.clock.now(), 10)
+    for tid in (task_id, other):
+        attempt, _ = ctx.store.queue.claim(tid, ctx.clock.now())
+        assert attempt is not None
+        connect, reboot, _wait = attempt.steps
+        ctx.store.queue.begin_step(tid, connect.id, ctx.clock.now())
+        ctx.store.queue.complete_step(tid, connect.id, ctx.clock.now(), message="connected")
+        ctx.store.queue.begin_step(tid, reboot.id, ctx.clock.now())
+        ctx.store.queue.fail_step(tid, reboot.id, ctx.clock.now(), message="not allowed",
+                                  retryable=False, retry_interval=ctx.settings.retry_interval)
+    return job.id
+
+
+def test_the_jobs_model_passes_the_model_tester(qtmodeltester, app_context: AppContext,
+                                                gateway: StoreGateway, qtbot) -> None:
+    add_devices(app_context, "r1")
+    for n in range(30):
+        app_context.service.create(
+            JobRequest(f"job {n}", JobType.COMMAND, devices=["r1"], command="true",
+                       replace=True)
+        )
+    model = JobsTableModel(app_context.store, gateway)
+    with qtbot.waitSignal(model.loaded):
+        model.reload()
+    assert model.rowCount() == 30
+    assert model.index(0, 0).data() == "…"  # painted before its page arrives
+    qtbot.waitUntil(lambda: model.record(model.job_id(0)) is not None)
+    assert model.index(0, 0).data() == "job 29"  # newest first
+    qtmodeltester.check(model)
+    with qtbot.waitSignal(model.loaded):
+        model.sort(0, Qt.SortOrder.AscendingOrder)
+    qtbot.waitUntil(lambda: model.index(0, 0).data() == "job 0")
+    assert [model.index(r, 0).data() for r in range(3)] == ["job 0", "job 1", "job 10"]
+
+
+def test_task_and_step_models_pass_the_model_tester(qtmodeltester,
+                                                    app_context: AppContext) -> None:
+    job_id = failed_reboot(app_context)
+    record = app_context.store.jobs.detail(job_id)
+    tasks, steps = TasksModel(), StepsModel()
+    tasks.set_records(record.tasks)
+    steps.set_records(record.tasks[0].steps)
+    qtmodeltester.check(tasks)
+    qtmodeltester.check(steps)
+    assert [steps.index(r, 1).data() for r in range(3)] == ["Completed", "Failed", "Pending"]
+
+
+def test_selecting_a_job_fills_the_detail_pane(qtbot, window: MainWindow) -> None:
+    ctx = window.ctx
+    job_id = failed_reboot(ctx)
+    window.refresh()
+    qtbot.waitUntil(lambda: window.model.rowCount() == 1)
+    window.table.selectRow(0)
+    detail = window.detail
+    qtbot.waitUntil(lambda: detail.record is not None and detail.record.id == job_id)
+    assert detail.name_label.text() == "Nightly reboot"
+    assert detail.type_label.text() == "Reboot"
+    assert detail.state_label.text() == "Failed"
+    assert detail.progress.value() == 2 and detail.progress.maximum() == 2
+    assert detail.tasks_model.rowCount() == 2
+    assert detail.steps_model.rowCount() == 3
+    assert "reboot failed:" in detail.fix_hint.text()
+    assert "Reboot the device by hand" in detail.fix_hint.text()
+    assert detail.skip_button.isEnabled() and detail.retry_button.isEnabled()
+
+
+def test_skip_step_and_retry_from_the_window_change_the_store(
+    qtbot, window: MainWindow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ctx = window.ctx
+    job_id = failed_reboot(ctx)
+    window.select_job(job_id)
+    detail = window.detail
+    qtbot.waitUntil(lambda: detail.record is not None and detail.steps_model.rowCount() == 3)
+    asked: list[str] = []
+
+    def answer(parent, title, text, *args):
+        asked.append(text)
+        return QMessageBox.StandardButton.Yes
+
+    monkeypatch.setattr(QMessageBox, "question", answer)
+    detail.steps_view.selectRow(1)
+    assert detail.selected_step().name == "reboot"
+    detail.skip_button.click()
+    device = detail.selected_task().device
+
+    def skipped() -> bool:
+        task = next(t for t in ctx.store.jobs.detail(job_id).tasks if t.device == device)
+        return task.steps[1].status == "Skipped"
+
+    qtbot.waitUntil(skipped)
+    assert "by hand" in asked[0]
+    detail.retry_button.click()
+    qtbot.waitUntil(lambda: next(t for t in ctx.store.jobs.detail(job_id).tasks
+                                 if t.device == device).state == "Rescheduled")
+
+
+def test_cancel_job_from_the_window(qtbot, window: MainWindow,
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    ctx = window.ctx
+    add_devices(ctx, "r1")
+    job = ctx.service.create(JobRequest("Later", JobType.REBOOT, devices=["r1"]))
+    window.select_job(job.id)
+    qtbot.waitUntil(lambda: window.detail.cancel_job_button.isEnabled())
+    monkeypatch.setattr(QMessageBox, "question",
+                        lambda *a: QMessageBox.StandardButton.Yes)
+    window.cancel_action.trigger()
+    qtbot.waitUntil(lambda: ctx.store.jobs.get(job.id).state == "Cancelled Manually")
+    qtbot.waitUntil(lambda: window.detail.state_label.text() == "Cancelled Manually")
+
+
+def test_system_jobs_are_hidden_until_asked_for(qtbot, window: MainWindow) -> None:
+    ctx = window.ctx
+    add_devices(ctx, "r1")
+    ctx.service.create_system_jobs()
+    ctx.service.create(JobRequest("Mine", JobType.REBOOT, devices=["r1"]))
+    window.refresh()
+    qtbot.waitUntil(lambda: window.model.rowCount() == 1)
+    window.system_action.trigger()
+    assert window.show_system.isChecked()
+    qtbot.waitUntil(lambda: window.model.rowCount() == 2)
+
+
+def test_search_and_state_filter_narrow_the_list(qtbot, window: MainWindow) -> None:
+    ctx = window.ctx
+    add_devices(ctx, "r1", "r2")
+    ctx.service.create(JobRequest("NTP north", JobType.REBOOT, devices=["r1"]))
+    other = ctx.service.create(JobRequest("Firmware", JobType.COMMAND, devices=["r2"],
+                                          command="true"))
+    ctx.service.cancel_job(other.id)
+    window.refresh()
+    qtbot.waitUntil(lambda: window.model.rowCount() == 2)
+    qtbot.keyClicks(window.search, "ntp")
+    qtbot.waitUntil(lambda: window.model.rowCount() == 1)
+    window.search.clear()
+    window.state_filter.setCurrentText("Cancelled Manually")
+    qtbot.waitUntil(lambda: window.model.rowCount() == 1
+                    and window.model.index(0, 0).data() == "Firmware")
+
+
+def test_closing_the_window_stops_the_runtime_thread(qtbot, app_context: AppContext,
+                                                     tmp_path: Path) -> None:
+    engine = Engine(app_context.store, app_context.settings, FakeClock(), FakeDriver(),
+                    LocalCA(tmp_path / "ca"), system_jobs=False)
+    host = RuntimeHost(engine)
+    win = MainWindow(app_context, runtime=host)
+    qtbot.addWidget(win)
+    win.show()
+    host.start()
+    qtbot.waitUntil(lambda: win.runtime_label.text() == "Runtime running")
+    threads_before = threading.active_count()
+    with qtbot.waitSignal(host.stopped, timeout=10000):
+        win.close()
+    qtbot.waitUntil(lambda: not win.isVisible())
+    assert host.thread.isFinished()
+    assert not host.running
+    assert threading.active_count() <= threads_before
+
+
+def test_the_runtime_in_the_window_runs_jobs_and_tells_when_they_finish(
+    qtbot, app_context: AppContext, tmp_path: Path
+) -> None:
+    from jobdesk.runtime.clock import SystemClock
+
+    app_context.clock = SystemClock()
+    add_devices(app_context, "r1")
+    engine = Engine(app_context.store, app_context.settings, app_context.clock, FakeDriver(),
+                    LocalCA(tmp_path / "ca"), system_jobs=False)
+    host = RuntimeHost(engine)
+    win = MainWindow(app_context, runtime=host)
+    qtbot.addWidget(win)
+    win.show()
+    job = app_context.service.create(JobRequest("Reboot r1", JobType.REBOOT, devices=["r1"]))
+    win.select_job(job.id)
+    qtbot.waitUntil(lambda: win.detail.state_label.text() == "Scheduled")
+    host.start()
+    qtbot.waitUntil(lambda: win.detail.state_label.text() == "Succeeded", timeout=10000)
+    qtbot.waitUntil(lambda: getattr(win, "last_notification", ("",))[0]
+                    == "Reboot r1: Succeeded")
+    with qtbot.waitSignal(host.stopped, timeout=10000):
+        win.close()

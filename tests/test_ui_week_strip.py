@@ -1,0 +1,123 @@
+"""The week strip paints windows where they are, and the next-window line says it in words."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+import pytest
+from PySide6.QtGui import QColor, QImage
+
+from jobdesk.domain.schedule import FireAndForget, Scheduled
+from jobdesk.ui.week_strip import ACCENT, WeekStrip, format_window, next_window_text
+from tests.conftest import START
+
+ZURICH = "Europe/Zurich"
+
+
+def nights(weekdays: frozenset[int] = frozenset(range(5)), *, days: int = 13) -> Scheduled:
+    return Scheduled(
+        date(2026, 12, 1), date(2026, 12, 1) + timedelta(days=days), time(22, 0), time(4, 0),
+        weekdays, ZURICH,
+    )
+
+
+def zurich(day: int, hour: int, minute: int = 0) -> datetime:
+    """A December 2026 wall time in Zurich (UTC+1 then), as UTC."""
+    return datetime(2026, 12, day, hour, minute, tzinfo=UTC) - timedelta(hours=1)
+
+
+def shown(qtbot: Any, schedule: Any, now: datetime, expires_at: Any = None) -> WeekStrip:
+    strip = WeekStrip()
+    qtbot.addWidget(strip)
+    strip.resize(strip.sizeHint())
+    strip.set_schedule(schedule, now, expires_at)
+    strip.show()
+    return strip
+
+
+def colour_at(strip: WeekStrip, image: QImage, instant: datetime) -> QColor:
+    x = int(strip.x_for(instant))
+    y = int(strip.timeline_rect().center().y())
+    return image.pixelColor(x, y)
+
+
+def test_columns_start_today_in_the_schedule_zone(qtbot: Any) -> None:
+    strip = shown(qtbot, nights(), START)
+    assert strip.day_labels() == ["Tue 1", "Wed 2", "Thu 3", "Fri 4", "Sat 5", "Sun 6", "Mon 7"]
+    late = datetime(2026, 12, 1, 23, 30, tzinfo=UTC)  # already Wednesday in Zurich
+    strip.set_schedule(nights(), late)
+    assert strip.day_labels()[0] == "Wed 2"
+    assert strip.sizeHint().width() == 420 and strip.sizeHint().height() == 90
+
+
+def test_windows_are_painted_in_the_accent_and_cross_midnight(qtbot: Any) -> None:
+    strip = shown(qtbot, nights(), START)
+    image = strip.grab().toImage()
+    assert not image.isNull() and image.width() >= 420
+    assert colour_at(strip, image, zurich(1, 23)) == ACCENT  # Tue 22:00-04:00 ...
+    assert colour_at(strip, image, zurich(2, 2)) == ACCENT  # ... reaches into Wednesday
+    assert colour_at(strip, image, zurich(2, 12)) != ACCENT  # midday: no window
+    assert colour_at(strip, image, zurich(5, 23)) != ACCENT  # Saturday is not chosen
+
+
+def test_the_past_is_greyed(qtbot: Any) -> None:
+    now = zurich(2, 10)  # Wednesday 10:00: Tuesday night's window is over
+    strip = shown(qtbot, nights(), now)
+    image = strip.grab().toImage()
+    assert colour_at(strip, image, zurich(2, 2)) != ACCENT
+    assert colour_at(strip, image, zurich(2, 23)) == ACCENT
+
+
+def test_resizing_scales_the_timeline(qtbot: Any) -> None:
+    strip = shown(qtbot, nights(), START)
+    strip.resize(900, 140)
+    image = strip.grab().toImage()
+    assert image.width() == 900
+    assert strip.x_for(zurich(8, 0)) == pytest.approx(strip.timeline_rect().right())
+    assert colour_at(strip, image, zurich(3, 23, 30)) == ACCENT
+
+
+def test_fire_and_forget_is_a_bar_from_now(qtbot: Any) -> None:
+    strip = shown(qtbot, FireAndForget(), START, START + timedelta(hours=6))
+    image = strip.grab().toImage()
+    assert colour_at(strip, image, START + timedelta(hours=3)) == ACCENT
+    assert colour_at(strip, image, START + timedelta(hours=12)) != ACCENT
+
+
+def test_no_schedule_is_an_empty_strip(qtbot: Any) -> None:
+    strip = shown(qtbot, None, START)
+    image = strip.grab().toImage()
+    assert not image.isNull()
+    accent = ACCENT.rgb()
+    assert all(
+        image.pixel(x, y) != accent
+        for x in range(0, image.width(), 3)
+        for y in range(0, image.height(), 3)
+    )
+
+
+def test_tooltip_names_the_window(qtbot: Any) -> None:
+    strip = shown(qtbot, nights(), START)
+    text = strip._tooltip_at(strip.x_for(zurich(1, 23)))
+    assert text == "Tue 1 Dec 22:00–04:00 (Europe/Zurich)"
+
+
+@pytest.mark.parametrize(
+    ("schedule", "now", "expected"),
+    [
+        (None, START, "No schedule"),
+        (FireAndForget(), START, "Runs at once"),
+        (nights(frozenset({4})), START, "Next window: Fri 4 Dec 22:00–04:00 (Europe/Zurich)"),
+        (nights(), zurich(2, 1), "Window open now, closes 04:00"),
+        (nights(days=0), zurich(2, 5), "No window left"),
+    ],
+)
+def test_next_window_text(schedule: Any, now: datetime, expected: str) -> None:
+    assert next_window_text(schedule, now) == expected
+
+
+def test_format_window_uses_the_zone() -> None:
+    window = next(nights().windows(after=START))
+    assert format_window(window, ZURICH) == "Tue 1 Dec 22:00–04:00"
+    assert format_window(window, "UTC") == "Tue 1 Dec 21:00–03:00"
