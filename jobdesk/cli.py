@@ -22,6 +22,7 @@ from peewee import PeeweeException
 
 from jobdesk import __version__, paths
 from jobdesk.devices.profiles import ProfileError
+from jobdesk.devices.secrets import FILE_NAME as SECRETS_FILE
 from jobdesk.devices.secrets import SecretsError
 from jobdesk.domain.inventory import InventoryError, make_device, parse_inventory_csv
 from jobdesk.domain.jobtypes import JobType
@@ -73,6 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--db", type=Path, help="database file (default: the data folder)")
     parser.add_argument("--config", type=Path, help="settings file (TOML)")
     parser.add_argument("--version", action="version", version=f"jobdesk {__version__}")
+    parser.add_argument("--self-test", action="store_true",
+                        help="run one job against a simulated device offscreen; exit 0 if OK")
     commands = parser.add_subparsers(dest="command", parser_class=Parser, metavar="COMMAND")
 
     devices = commands.add_parser("devices", help="the device inventory")
@@ -171,6 +174,12 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "sim", help="a simulated fleet of devices (see `jobdesk sim --help`)", add_help=False
     )
+    demo = commands.add_parser(
+        "demo", help="the window with a simulated fleet and sample jobs (temporary database)"
+    )
+    demo.add_argument("--quit-after", type=float, help=argparse.SUPPRESS)
+    where = commands.add_parser("paths", help="where jobdesk keeps its files")
+    where.add_argument("--json", action="store_true")
     return parser
 
 
@@ -552,6 +561,36 @@ def _open_window(args: argparse.Namespace) -> int:
         return EXIT_ERROR
 
 
+def _open_demo(args: argparse.Namespace) -> int:
+    try:
+        from jobdesk.ui.demo import run_demo
+    except ImportError as error:
+        print(f"jobdesk: error: cannot open the window: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    return run_demo(args.db, quit_after=args.quit_after)
+
+
+def cmd_paths(args: argparse.Namespace) -> int:
+    """Every place jobdesk reads or writes, so a person can back up or clean up."""
+    data = paths.data_dir()
+    where = {
+        "database": str(args.db or paths.default_database()),
+        "settings": str(args.config or paths.default_config()),
+        "profiles": str(paths.profiles_dir()),
+        "known_hosts": str(data / "known_hosts"),
+        "local_ca": str(data / "ca"),
+        "secrets_file": str(data / SECRETS_FILE),
+        "logs": str(paths.log_dir() / "jobdesk.log"),
+    }
+    if args.json:
+        _print_json(where)
+    else:
+        width = max(len(k) for k in where)
+        for key, value in where.items():
+            print(f"{key.replace('_', ' '):<{width}}  {value}")
+    return 0
+
+
 def _sim_arguments(argv: Sequence[str]) -> list[str] | None:
     """The arguments after `sim`, which the simulator parses itself (it has its own help)."""
     position = 0
@@ -575,6 +614,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return sim_main(sim_args)
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.self_test:
+        from jobdesk.ui.selftest import run_self_test
+
+        return run_self_test()
+    if args.command == "paths":
+        return cmd_paths(args)
+    if args.command == "demo":
+        return _open_demo(args)
     if args.command is None:
         return _open_window(args)
     ctx: Context | None = None

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import re
 import shlex
-import sys
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from jobdesk.resources import resource_path
 
 # Operation -> the placeholders its template must use (and the only ones it may use).
 OPERATIONS: dict[str, frozenset[str]] = {
@@ -255,12 +256,7 @@ def _info_table(spec: object) -> tuple[object, object]:
 
 def builtin_profiles_dir() -> Path:
     """The shipped profiles: next to the package, or inside a PyInstaller bundle."""
-    bundle = getattr(sys, "_MEIPASS", None)
-    if bundle is not None:
-        candidate = Path(bundle) / "resources" / "profiles"
-        if candidate.is_dir():
-            return candidate
-    return Path(__file__).resolve().parents[2] / "resources" / "profiles"
+    return resource_path("profiles")
 
 
 class ProfileLibrary:

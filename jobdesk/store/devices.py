@@ -126,6 +126,9 @@ class DeviceRepository:
                 tags[device_id].append(tag)
         return tags
 
+    def count(self) -> int:
+        return Device.select().count()
+
     def list(self) -> list[DeviceRecord]:
         rows = list(Device.select().order_by(Device.name))
         tags = self._tags_of([r.id for r in rows])

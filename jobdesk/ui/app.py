@@ -9,21 +9,23 @@ from __future__ import annotations
 import logging
 import sys
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QMessageLogContext, QSettings, QtMsgType, qInstallMessageHandler
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from jobdesk import __version__, paths
 from jobdesk.logs import log_to_file
+from jobdesk.resources import resource_path
 from jobdesk.runtime.ca import LocalCA
 from jobdesk.runtime.clock import SystemClock
 from jobdesk.runtime.engine import Engine
 from jobdesk.runtime.loader import load_driver
-from jobdesk.settings import load_settings
+from jobdesk.settings import Settings, load_settings
 from jobdesk.store import Store
-from jobdesk.ui import states
 from jobdesk.ui.context import AppContext
 from jobdesk.ui.main_window import MainWindow
 from jobdesk.ui.runtime_host import RuntimeHost
@@ -31,7 +33,31 @@ from jobdesk.ui.runtime_host import RuntimeHost
 log = logging.getLogger(__name__)
 
 
-def _install_error_dialog(log_path: Path) -> None:
+def _qt_message(kind: QtMsgType, _context: QMessageLogContext, message: str) -> None:
+    """Qt's own warnings go to jobdesk's log instead of the terminal."""
+    if "propagateSizeHints" in message:
+        return  # the offscreen platform's harmless complaint
+    level = {
+        QtMsgType.QtDebugMsg: logging.DEBUG,
+        QtMsgType.QtInfoMsg: logging.INFO,
+        QtMsgType.QtWarningMsg: logging.WARNING,
+    }.get(kind, logging.ERROR)
+    logging.getLogger("qt").log(level, "%s", message)
+
+
+def qt_application() -> QApplication:
+    qInstallMessageHandler(_qt_message)
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
+    app.setApplicationName("jobdesk")
+    app.setApplicationVersion(__version__)
+    icon = resource_path("jobdesk.svg")
+    if icon.exists():
+        app.setWindowIcon(QIcon(str(icon)))
+    return app
+
+
+def install_error_dialog(log_path: Path) -> None:
     def handle(kind: type[BaseException], error: BaseException,
                trace: TracebackType | None) -> None:
         log.error("unexpected error", exc_info=(kind, error, trace))
@@ -47,29 +73,46 @@ def _install_error_dialog(log_path: Path) -> None:
     sys.excepthook = handle
 
 
-def run_window(db_path: Path | None, config_path: Path | None) -> int:
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    app.setApplicationName("jobdesk")
-    app.setApplicationVersion(__version__)
-    app.setWindowIcon(states.icon("Running", 64))
-    log_path = log_to_file(paths.log_dir())
-    _install_error_dialog(log_path)
-
-    config = config_path or paths.default_config()
-    settings = load_settings(config)
-    database = db_path or paths.default_database()
-    store = Store(database)
+def open_window(
+    *,
+    db_path: Path,
+    config_path: Path,
+    data_dir: Path,
+    log_path: Path | None,
+    settings: Settings | None = None,
+    window_settings: QSettings | None = None,
+    on_closed: Callable[[], None] | None = None,
+    system_jobs: bool = True,
+) -> MainWindow:
+    """Open the store, start the runtime in its thread and show the window."""
+    settings = settings or load_settings(config_path)
+    store = Store(db_path)
     clock = SystemClock()
-    ctx = AppContext(store=store, settings=settings, clock=clock, db_path=database,
-                     config_path=config, data_dir=paths.data_dir(), log_path=log_path)
-    driver = load_driver(settings, paths.data_dir(), paths.profiles_dir())
-    engine = Engine(store, settings, clock, driver, LocalCA(paths.data_dir() / "ca"))
+    ctx = AppContext(store=store, settings=settings, clock=clock, db_path=db_path,
+                     config_path=config_path, data_dir=data_dir, log_path=log_path)
+    driver = load_driver(settings, data_dir, paths.profiles_dir())
+    engine = Engine(store, settings, clock, driver, LocalCA(data_dir / "ca"),
+                    system_jobs=system_jobs)
     runtime = RuntimeHost(engine, on_close=driver.aclose)
-    window_settings = QSettings(str(config.with_name("window.ini")), QSettings.Format.IniFormat)
     window = MainWindow(ctx, runtime=runtime, settings=window_settings)
+    if on_closed is not None:
+        window.closed.connect(on_closed)
+    window.closed.connect(store.close)
     window.show()
     runtime.start()
-    log.info("jobdesk %s started on %s", __version__, database)
+    log.info("jobdesk %s window on %s", __version__, db_path)
+    return window
+
+
+def run_window(db_path: Path | None, config_path: Path | None) -> int:
+    app = qt_application()
+    log_path = log_to_file(paths.log_dir())
+    install_error_dialog(log_path)
+    config = config_path or paths.default_config()
+    window_settings = QSettings(str(config.with_name("window.ini")), QSettings.Format.IniFormat)
+    window = open_window(db_path=db_path or paths.default_database(), config_path=config,
+                         data_dir=paths.data_dir(), log_path=log_path,
+                         window_settings=window_settings)
     code = app.exec()
-    store.close()
+    del window
     return code

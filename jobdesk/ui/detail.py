@@ -360,6 +360,7 @@ class DetailPane(QWidget):
             row = self.steps_model.row_of(failed[0].id)
             if row is not None:
                 self.steps_view.selectRow(row)
+                self.steps_view.scrollTo(self.steps_model.index(row, 0))
 
     # --- actions --------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Slot
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMainWindow,
     QMessageBox,
+    QPushButton,
     QSplitter,
     QSystemTrayIcon,
     QTableView,
@@ -41,11 +42,13 @@ from jobdesk.ui.jobs_model import PROGRESS_COLUMN, JobsTableModel
 from jobdesk.ui.new_job import NewJobDialog
 from jobdesk.ui.runtime_host import RuntimeHost
 
-DEFAULT_WIDTHS = (170, 145, 140, 90, 130, 105, 105, 105)
+DEFAULT_WIDTHS = (175, 140, 170, 80, 130, 105, 105, 105)
 ALL_STATES = "All states"
 
 
 class MainWindow(QMainWindow):
+    closed = Signal()  # the window closed for good (the runtime has stopped)
+
     def __init__(
         self,
         ctx: AppContext,
@@ -137,18 +140,19 @@ class MainWindow(QMainWindow):
         self.table.selectionModel().currentRowChanged.connect(self._row_changed)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
 
-        self.empty_label = QLabel()
-        self.empty_label.setObjectName("emptyState")
-        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.empty_label.setWordWrap(True)
-        self.empty_label.hide()
+        self.empty = EmptyState()
+        self.empty.hide()
+        self.empty.import_button.clicked.connect(self._import_first_devices)
+        self.empty.add_button.clicked.connect(self._add_first_device)
+        self.empty.demo_button.clicked.connect(self._open_demo)
+        self.empty.new_job_button.clicked.connect(self.new_job)
 
         left = QWidget()
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
         left_layout.addLayout(bar)
         left_layout.addWidget(self.table, 1)
-        left_layout.addWidget(self.empty_label, 1)
+        left_layout.addWidget(self.empty, 1)
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.setObjectName("jobsSplitter")
@@ -320,17 +324,13 @@ class MainWindow(QMainWindow):
         self.count_label.setText(f"{rows:,} job{'s' if rows != 1 else ''}")
         empty = rows == 0
         self.table.setVisible(not empty)
-        self.empty_label.setVisible(empty)
+        self.empty.setVisible(empty)
         if empty:
             if filtered:
-                self.empty_label.setText("No job matches the search and filter.")
+                self.empty.show_no_match()
             else:
-                self.empty_label.setText(
-                    "<h3>No jobs yet</h3><p>Press <b>New job</b> (Ctrl+N) to roll a "
-                    "configuration, firmware, certificate, reboot or command out to your "
-                    "devices.</p><p>No devices yet? Add or import them on the "
-                    "<b>Devices</b> page (Ctrl+2).</p>"
-                )
+                store = self.ctx.store
+                self.gateway.call(lambda: store.devices.count(), self.empty.show_welcome)
         # Keep the detail pane on the selected job even when it moved or left the list.
         if self._selected_job is not None:
             row = self.model.row_of(self._selected_job)
@@ -353,6 +353,27 @@ class MainWindow(QMainWindow):
         row = self.model.row_of(job_id)
         if row is not None:
             self.table.selectRow(row)
+
+    # --- first run ------------------------------------------------------------------
+
+    def _import_first_devices(self) -> None:
+        self.pages.setCurrentIndex(1)
+        self.devices.import_csv()
+
+    def _add_first_device(self) -> None:
+        self.pages.setCurrentIndex(1)
+        self.devices.add_device()
+
+    def _open_demo(self) -> None:
+        """The demo runs as a program of its own, on its own temporary database."""
+        from jobdesk.ui.demo import launch_demo
+
+        try:
+            launch_demo()
+        except OSError as error:
+            self.show_error(f"Could not start the demo: {error}")
+        else:
+            self.statusBar().showMessage("Opening the demo in a new window…", 8000)
 
     # --- actions --------------------------------------------------------------------
 
@@ -482,3 +503,62 @@ class MainWindow(QMainWindow):
         if self.tray is not None:
             self.tray.hide()
         event.accept()
+        self.closed.emit()
+
+
+class EmptyState(QWidget):
+    """What an empty jobs list shows instead of a blank table: where to begin."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("emptyState")
+        self.text = QLabel()
+        self.text.setObjectName("emptyText")
+        self.text.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.text.setWordWrap(True)
+        self.import_button = QPushButton("Import devices from CSV…")
+        self.import_button.setObjectName("welcomeImport")
+        self.add_button = QPushButton("Add a device…")
+        self.add_button.setObjectName("welcomeAdd")
+        self.demo_button = QPushButton("Open the demo")
+        self.demo_button.setObjectName("welcomeDemo")
+        self.new_job_button = QPushButton("New job…")
+        self.new_job_button.setObjectName("welcomeNewJob")
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        for button in (self.new_job_button, self.import_button, self.add_button,
+                       self.demo_button):
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.addStretch(1)
+        layout.addWidget(self.text)
+        layout.addSpacing(12)
+        layout.addLayout(buttons)
+        layout.addStretch(2)
+        self.show_welcome(0)
+
+    def show_welcome(self, devices: int) -> None:
+        if devices == 0:
+            self.text.setText(
+                "<h2>Welcome to jobdesk</h2><p>jobdesk rolls configuration, firmware, "
+                "certificates, reboots and commands out to your routers, inside maintenance "
+                "windows, and shows device by device what happened.</p><p>Start by bringing "
+                "in your devices, or look around a simulated fleet in the demo.</p>"
+            )
+        else:
+            self.text.setText(
+                f"<h2>No jobs yet</h2><p>{devices} device{'s' if devices != 1 else ''} in "
+                "the inventory. Create a job to roll a change out to them.</p>"
+            )
+        self.new_job_button.setVisible(devices > 0)
+        self.import_button.setVisible(devices == 0)
+        self.add_button.setVisible(devices == 0)
+        self.demo_button.setVisible(devices == 0)
+
+    def show_no_match(self) -> None:
+        self.text.setText("<p>No job matches the search and the filter.</p>")
+        for button in (self.new_job_button, self.import_button, self.add_button,
+                       self.demo_button):
+            button.hide()
+
