@@ -6,14 +6,13 @@ port is taken), so tests stay independent and can run next to a developer's `job
 
 from __future__ import annotations
 
-import errno
-import random
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from jobdesk.devices import ProfileLibrary, SecretStore, SshDriver
 from jobdesk.sim import SimFleet
+from jobdesk.sim.fleet import start_on_free_ports
 from jobdesk.store.records import DeviceRecord
 
 PASSWORD = "s3cret-Pa55word!"
@@ -21,19 +20,7 @@ PASSWORD = "s3cret-Pa55word!"
 
 async def start_fleet(devices: int = 1, **options: Any) -> SimFleet:
     """A started fleet; the caller stops it (use `async with running(...)`)."""
-    last: OSError | None = None
-    for _ in range(8):
-        base = random.randrange(20000, 32000 - devices)
-        fleet = SimFleet(devices, base_port=base, **options)
-        try:
-            await fleet.start()
-        except OSError as error:
-            if error.errno != errno.EADDRINUSE:
-                raise
-            last = error
-            continue
-        return fleet
-    raise AssertionError(f"no free port range found: {last}")
+    return await start_on_free_ports(devices, **options)
 
 
 class running:

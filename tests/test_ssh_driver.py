@@ -255,7 +255,7 @@ def test_wait_online_insists_on_a_new_boot_id(tmp_path: Path) -> None:
             device = record(fleet, driver)
             boot = fleet.devices[0].boot_id
             with pytest.raises(DeviceTimeout, match="same boot id"):
-                await driver.wait_online(device, boot, timeout=0.6)
+                await driver.wait_online(device, boot, timeout=3.0)
 
     asyncio.run(scenario())
 

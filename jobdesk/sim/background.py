@@ -7,15 +7,10 @@ so the devices answer while the runtime works, and `stop()` leaves nothing runni
 from __future__ import annotations
 
 import asyncio
-import errno
-import random
 import threading
 from concurrent.futures import Future
 
-from jobdesk.sim.fleet import PORT_LIMIT, SimFleet
-
-FIRST_PORT = 20000
-ATTEMPTS = 20
+from jobdesk.sim.fleet import SimFleet, start_on_free_ports
 
 
 class BackgroundFleet:
@@ -38,21 +33,8 @@ class BackgroundFleet:
         return self.fleet
 
     async def _start(self) -> SimFleet:
-        chooser = random.Random()
-        last: OSError | None = None
-        for _ in range(ATTEMPTS):
-            base = chooser.randrange(FIRST_PORT, PORT_LIMIT - self.devices - 1)
-            fleet = SimFleet(self.devices, base_port=base, seed=self.seed, faults=self.faults,
-                             reboot_seconds=self.reboot_seconds)
-            try:
-                await fleet.start()
-            except OSError as error:
-                if error.errno != errno.EADDRINUSE:
-                    raise
-                last = error
-                continue
-            return fleet
-        raise OSError(errno.EADDRINUSE, f"no {self.devices} free ports found: {last}")
+        return await start_on_free_ports(self.devices, seed=self.seed, faults=self.faults,
+                                         reboot_seconds=self.reboot_seconds)
 
     def stop(self, timeout: float = 15.0) -> None:
         if not self._thread.is_alive():

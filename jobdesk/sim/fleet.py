@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import csv
 import errno
+import random
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from jobdesk.devices.profiles import ProfileLibrary
 from jobdesk.sim.device import SimDevice
@@ -135,3 +137,27 @@ class SimFleet:
             writer = csv.DictWriter(handle, fieldnames=INVENTORY_COLUMNS, lineterminator="\n")
             writer.writeheader()
             writer.writerows(self.rows())
+
+
+async def start_on_free_ports(devices: int, *, attempts: int = 20, first_port: int = 20000,
+                              **options: Any) -> SimFleet:
+    """Start a fleet on a random free port range below the ephemeral range.
+
+    Two fleets (a test's and a developer's `jobdesk sim`, or two demos) then never fight over
+    ports: a taken range is simply tried elsewhere.
+    """
+    chooser = random.Random()
+    last: OSError | None = None
+    for _ in range(attempts):
+        base = chooser.randrange(first_port, PORT_LIMIT - devices - 1)
+        fleet = SimFleet(devices, base_port=base, **options)
+        try:
+            await fleet.start()
+        except OSError as error:
+            if error.errno != errno.EADDRINUSE:
+                raise
+            last = error
+            continue
+        return fleet
+    raise OSError(errno.EADDRINUSE, f"no {devices} free ports found: {last}")
+
