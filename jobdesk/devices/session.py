@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import hashlib
 import re
-import secrets
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
@@ -133,7 +132,9 @@ class SshSession:
     async def _upload(self, source: Path | bytes, remote_path: str, sha256: str) -> bool:
         if await self._remote_sha256(remote_path) == sha256:
             return False
-        temp = f"{remote_path}.jobdesk-{secrets.token_hex(4)}.part"
+        # One temporary name per target: a retry after a dropped connection overwrites the
+        # partial file it left, instead of piling up partial images on the device.
+        temp = f"{remote_path}.jobdesk.part"
         sftp = await self.conn.start_sftp_client()
         try:
             try:

@@ -158,13 +158,21 @@ async def install_image(ctx: StepContext) -> StepResult:
 
 
 async def reboot(ctx: StepContext) -> StepResult:
+    """Reboot, remembering the boot id *now*, so wait-online proves this very reboot.
+
+    A firmware attempt resumed after a crash may find the device already restarted on the
+    target version (its boot id moved on since check-version): it is not rebooted again.
+    """
     session = await ctx.session()
-    boot_id = ctx.data.get("boot_id_before")
-    if boot_id is None:
-        boot_id = (await session.read_info(timeout=ctx.timeout)).boot_id
+    info = await session.read_info(timeout=ctx.timeout)
+    target = ctx.payload.get("version")
+    checked_boot = ctx.data.get("boot_id_before")
+    if target and info.firmware == target and checked_boot and info.boot_id != checked_boot:
+        return StepResult(f"already restarted on {target}; no second reboot",
+                          {"boot_id_before": checked_boot})
     await session.reboot(timeout=ctx.timeout)
     await ctx.close()
-    return StepResult("reboot requested", {"boot_id_before": boot_id})
+    return StepResult("reboot requested", {"boot_id_before": info.boot_id})
 
 
 async def wait_online(ctx: StepContext) -> StepResult:
