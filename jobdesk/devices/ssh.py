@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncssh
+from asyncssh.public_key import load_default_keypairs
 
 from jobdesk.devices.errors import map_error, where
 from jobdesk.devices.known_hosts import TrustStore, Verdict, fingerprint
@@ -69,6 +70,7 @@ class SshDriver:
         self.reconnect_delay = reconnect_delay
         self.keepalive_interval = keepalive_interval
         self._keys: dict[str, asyncssh.SSHKey] = {}
+        self._options: asyncssh.SSHClientConnectionOptions | None = None
         self._sessions: weakref.WeakSet[SshSession] = weakref.WeakSet()
 
     async def _credentials(self, device: DeviceRecord) -> dict[str, Any]:
@@ -98,6 +100,25 @@ class SshDriver:
             options["client_keys"] = None  # password only: no agent keys to exhaust MaxAuthTries
         return options
 
+    async def _base_options(self) -> asyncssh.SSHClientConnectionOptions:
+        """Options every connection shares, prepared once.
+
+        Left to itself asyncssh reads ~/.ssh's default keys and looks up the local user for
+        every connection; for a thousand devices that is a thousand times the same files.
+        """
+        if self._options is None:
+            self._options = await asyncio.to_thread(self._build_options)
+        return self._options
+
+    def _build_options(self) -> asyncssh.SSHClientConnectionOptions:
+        return asyncssh.SSHClientConnectionOptions(
+            known_hosts=([], [], []),  # every key goes through _Client's check
+            x509_trusted_certs=None,
+            config=None,
+            keepalive_interval=self.keepalive_interval,
+            client_keys=load_default_keypairs(),
+        )
+
     async def connect(self, device: DeviceRecord, *, timeout: float) -> SshSession:
         try:
             profile = self.profiles.get(device.profile)
@@ -113,11 +134,8 @@ class SshDriver:
                     lambda: client,
                     device.host,
                     device.port,
+                    options=await self._base_options(),
                     username=device.user,
-                    known_hosts=([], [], []),  # every key goes through _Client's check
-                    x509_trusted_certs=None,
-                    config=None,
-                    keepalive_interval=self.keepalive_interval,
                     **options,
                 )
         except TimeoutError:

@@ -52,6 +52,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 POLL_INTERVAL_S = 1.0  # how soon work created by another process is noticed
+FLUSH_INTERVAL_S = 0.25  # how often job states follow their tasks while attempts run
 LEASE_STALE_AFTER = timedelta(seconds=60)
 CONNECT_TIMEOUT_S = 30.0
 
@@ -92,6 +93,8 @@ class Engine:
         self._duties = duty_schedule.Scheduler()
         self._background: set[asyncio.Task[Any]] = set()
         self._announced: set[int] = set()  # finished jobs already announced
+        self._dirty: set[int] = set()  # jobs whose tasks changed since the last flush
+        self._last_flush = 0.0
 
     def set_event_sink(self, sink: EventSink | None) -> None:
         """Where events go; set before `run`. The sink is called on the runtime's thread."""
@@ -143,10 +146,7 @@ class Engine:
             return
         rows = await self._db(self.store.jobs.rows, sorted(job_ids))
         for record in rows.values():
-            try:
-                terminal = JobState(record.state).is_terminal
-            except ValueError:
-                terminal = False
+            terminal = _terminal(record.state)
             if terminal and record.id not in self._announced:
                 self._announced.add(record.id)
                 self._emit(JobFinished(record.id, record.name, record.state, record.system,
@@ -227,6 +227,10 @@ class Engine:
             while not self._stopping:
                 self._duties.run_pending()
                 await self.run_pass()
+                if self._dirty and (
+                    not self._attempts or time.monotonic() - self._last_flush >= FLUSH_INTERVAL_S
+                ):
+                    await self.flush()
                 if (
                     until_done
                     and not self._attempts
@@ -259,19 +263,19 @@ class Engine:
             return 0
         now = self.clock.now()
         due = await self._db(self.store.queue.due, now, room, tuple(self._busy_devices))
+        due = [task_id for task_id in due if task_id not in self._attempts]
+        if not due:
+            return 0
+        attempts, changes = await self._db(
+            self.store.queue.claim_many, due, self.clock.now(), refresh=False
+        )
+        self._dirty.update(change.job_id for change in changes)
+        self._emit_changes(changes)
         started = 0
-        for task_id in due:
-            if task_id in self._attempts or self._stopping:
-                continue
-            attempt, changes = await self._db(self.store.queue.claim, task_id, self.clock.now())
-            self._emit_changes(changes)
-            if attempt is None:
-                continue
-            if attempt.device.id in self._busy_devices:  # pragma: no cover - due() excludes
-                continue
+        for attempt in attempts:
             self._busy_devices.add(attempt.device.id)
-            self._attempts[task_id] = asyncio.get_running_loop().create_task(
-                self._run_attempt(attempt), name=f"task-{task_id}"
+            self._attempts[attempt.task.id] = asyncio.get_running_loop().create_task(
+                self._run_attempt(attempt), name=f"task-{attempt.task.id}"
             )
             started += 1
         if started:
@@ -282,6 +286,28 @@ class Engine:
         """Wait until every attempt in flight has ended (tests and shutdown)."""
         while self._attempts:
             await asyncio.gather(*list(self._attempts.values()), return_exceptions=True)
+        await self.flush()
+
+    async def flush(self) -> None:
+        """Bring the jobs the attempts touched up to date (state, progress, next run).
+
+        Attempts only mark their job; refreshing it here, a few times a second, costs one
+        count per job instead of one per step of every task of a thousand-device job.
+        """
+        if not self._dirty:
+            return
+        job_ids, self._dirty = sorted(self._dirty), set()
+        self._last_flush = time.monotonic()
+        try:
+            results = await self._db(self.store.jobs.refresh_many, job_ids, self.clock.now())
+        except Exception as error:
+            self._dirty.update(job_ids)
+            self._problem("updating job states failed", error)
+            return
+        for job_id, _old, _new in results:
+            self._emit(JobChanged(job_id))
+        await self._announce_if_finished({job_id for job_id, _old, new in results
+                                          if _terminal(new)})
 
     async def shutdown(self) -> None:
         """Stop: let running steps finish, record the interrupted attempts, free the lease."""
@@ -314,26 +340,45 @@ class Engine:
         )
         self._emit(TaskChanged(job_id, task_id))
         self._emit(JobChanged(job_id))
+        queue = self.store.queue
+        pending = [step for step in attempt.steps if not StepStatus(step.status).is_done]
         try:
-            for step in attempt.steps:
-                if StepStatus(step.status).is_done:
-                    continue
-                if self._stopping:
-                    await self._db(
-                        self.store.queue.interrupt, task_id, self.clock.now(), "runtime stopped"
+            if not pending:  # every step was skipped by a person: the task is complete
+                await self._db(queue.finish_if_done, task_id, self.clock.now())
+                return
+            if self._stopping:
+                await self._db(queue.interrupt, task_id, self.clock.now(), "runtime stopped")
+                return
+            stop = await self._db(queue.begin_step, task_id, pending[0].id, self.clock.now(),
+                                  refresh=False)
+            self._dirty.add(job_id)
+            self._emit(TaskChanged(job_id, task_id))
+            if stop is not None:
+                return
+            for position, step in enumerate(pending):
+                result = await self._run_step(attempt, step.id, step.name, context)
+                if result is None:
+                    return  # failed: recorded by _run_step
+                following = pending[position + 1] if position + 1 < len(pending) else None
+                now = self.clock.now()
+                if following is None or self._stopping:
+                    done = await self._db(
+                        queue.complete_step, task_id, step.id, now, message=result.message,
+                        context=result.context, finish_task=result.finish_task, refresh=False,
                     )
+                    self._dirty.add(job_id)
+                    if not done:
+                        await self._db(queue.interrupt, task_id, now, "runtime stopped")
                     return
-                stop = await self._db(
-                    self.store.queue.begin_step, task_id, step.id, self.clock.now()
+                done, stop = await self._db(
+                    queue.complete_and_begin, task_id, step.id, following.id, now,
+                    message=result.message, context=result.context,
+                    finish_task=result.finish_task, refresh=False,
                 )
+                self._dirty.add(job_id)
                 self._emit(TaskChanged(job_id, task_id))
-                if stop is not None:
+                if done or stop is not None:
                     return
-                finished = await self._run_step(attempt, step.id, step.name, context)
-                if finished:
-                    return
-            # Every step was already done (skipped by a person): the task is complete.
-            await self._db(self.store.queue.finish_if_done, task_id, self.clock.now())
         except Exception as error:  # the store failed (disk full, database locked)
             self._problem(f"task {task_id} on {attempt.device.name}", error)
             try:
@@ -349,18 +394,14 @@ class Engine:
             self._attempts.pop(task_id, None)
             self._emit(TaskChanged(job_id, task_id))
             self._emit(JobChanged(job_id))
-            try:
-                await self._announce_if_finished({job_id})
-            except Exception as error:
-                self._problem("reading the job's state failed", error)
             self._emit_status("running" if not self._stopping else "stopping")
             if self._wake is not None:
                 self._wake.set()  # a device is free: due work may start
 
     async def _run_step(
         self, attempt: Attempt, step_id: int, step_name: str, context: StepContext
-    ) -> bool:
-        """Run one step; True when the attempt ends here (success of the task, or failure)."""
+    ) -> StepResult | None:
+        """Run one step on the device; None when it failed (and the failure is recorded)."""
         spec = STEPS_BY_NAME[step_name]
         timeout = self.settings.step_timeout(spec.timeout_s)
         context.timeout = timeout
@@ -371,26 +412,18 @@ class Engine:
         except DeviceError as error:
             await self._fail(attempt, step_id, step_name, str(error), error.retryable,
                              error.fix_hint)
-            return True
+            return None
         except TimeoutError:
             await self._fail(attempt, step_id, step_name,
                              f"timeout: no result within {timeout:g} s", True, None)
-            return True
+            return None
         except Exception as error:
             log.exception("step %s of task %s failed unexpectedly", step_name, task_id)
             await self._fail(attempt, step_id, step_name, f"internal error: {error}", True, None)
-            return True
+            return None
         if result.context:
             context.data.update(result.context)
-        return await self._db(
-            self.store.queue.complete_step,
-            task_id,
-            step_id,
-            self.clock.now(),
-            message=result.message,
-            context=result.context,
-            finish_task=result.finish_task,
-        )
+        return result
 
     async def _fail(
         self,
@@ -410,7 +443,9 @@ class Engine:
             retryable=retryable,
             retry_interval=self.settings.retry_interval,
             fix_hint=fix_hint,
+            refresh=False,
         )
+        self._dirty.add(attempt.job.id)
         if task.state == TaskState.FAILED.value and not retryable:
             self._emit(
                 NeedsAttention(attempt.job.id, task.id, attempt.device.name, step_name, message)
@@ -418,3 +453,10 @@ class Engine:
 
     async def _update_inventory(self, device_id: int, **fields: Any) -> None:
         await self._db(self.store.devices.update_info, device_id, self.clock.now(), **fields)
+
+
+def _terminal(state: str) -> bool:
+    try:
+        return JobState(state).is_terminal
+    except ValueError:
+        return False

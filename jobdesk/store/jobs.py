@@ -100,6 +100,48 @@ def task_record(task: Task, steps: tuple[StepRecord, ...] = ()) -> TaskRecord:
     )
 
 
+JOB_COLUMNS = (
+    "id, name, type, system, purpose, payload, schedule, state, progress_done, "
+    "progress_total, created_at, expires_at, cancelled_at, replaced_by_id, next_attempt_at"
+)
+TASK_COLUMNS = (
+    "id, job_id, device_id, device_name, state, attempts, last_triggered_at, "
+    "next_attempt_at, current_step, reason, cancel_requested, context"
+)
+STEP_COLUMNS = (
+    "id, position, name, status, started_at, skipped_at, completed_at, message, fix_hint"
+)
+
+
+def job_record_from_row(row: tuple[Any, ...]) -> JobRecord:
+    """A JobRecord from a plain-SQL row of JOB_COLUMNS (the runtime's hot path)."""
+    created, expires = dt(row[10]), dt(row[11])
+    assert created is not None and expires is not None
+    return JobRecord(
+        id=row[0], name=row[1], type=row[2], system=bool(row[3]), purpose=row[4],
+        payload=json.loads(row[5]), schedule=json.loads(row[6]), state=row[7],
+        progress_done=row[8], progress_total=row[9], created_at=created, expires_at=expires,
+        cancelled_at=dt(row[12]), replaced_by=row[13], next_attempt_at=dt(row[14]),
+    )
+
+
+def task_record_from_row(row: tuple[Any, ...],
+                         steps: tuple[StepRecord, ...] = ()) -> TaskRecord:
+    return TaskRecord(
+        id=row[0], job_id=row[1], device_id=row[2], device=row[3], state=row[4],
+        attempts=row[5], last_triggered_at=dt(row[6]), next_attempt_at=dt(row[7]),
+        current_step=row[8], reason=row[9], cancel_requested=bool(row[10]),
+        context=json.loads(row[11]) if row[11] else {}, steps=steps,
+    )
+
+
+def step_record_from_row(row: tuple[Any, ...]) -> StepRecord:
+    return StepRecord(
+        id=row[0], position=row[1], name=row[2], status=row[3], started_at=dt(row[4]),
+        skipped_at=dt(row[5]), completed_at=dt(row[6]), message=row[7], fix_hint=row[8],
+    )
+
+
 @dataclass(frozen=True)
 class NewJob:
     name: str
@@ -294,6 +336,15 @@ class JobRepository:
                 "updated_at": ts(now),
             })
         return old_state, state.value
+
+    def refresh_many(self, job_ids: Sequence[int], now: datetime) -> list[tuple[int, str, str]]:
+        """Refresh several jobs in one transaction; returns (job id, old, new) for each.
+
+        The runtime marks the jobs its attempts touched and refreshes them a few times a
+        second, instead of re-counting a thousand-task job after every single step.
+        """
+        with self._store.transaction():
+            return [(job_id, *self.refresh(job_id, now)) for job_id in job_ids]
 
     def unfinished_ids(self) -> list[int]:
         query = Job.select(Job.id).where(Job.state.not_in(_TERMINAL))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -19,8 +19,15 @@ from jobdesk.domain import rules
 from jobdesk.domain.rules import StopReason
 from jobdesk.domain.schedule import Schedule
 from jobdesk.domain.states import StepStatus, TaskState
-from jobdesk.store.devices import DeviceRepository
-from jobdesk.store.jobs import job_record, schedule_from_text, step_record, task_record
+from jobdesk.store.jobs import (
+    JOB_COLUMNS,
+    STEP_COLUMNS,
+    TASK_COLUMNS,
+    job_record_from_row,
+    schedule_from_text,
+    step_record_from_row,
+    task_record_from_row,
+)
 from jobdesk.store.models import Job, RuntimeLease, Step, Task
 from jobdesk.store.rawsql import dt, dumps, ts
 from jobdesk.store.records import DeviceRecord, JobRecord, StepRecord, TaskRecord
@@ -62,9 +69,22 @@ class _TaskJob:
 
 
 def _device(store: Store, device_id: int) -> DeviceRecord:
-    record = DeviceRepository(store).get_by_id(device_id)
-    assert record is not None
-    return record
+    """The attempt's device, read in plain SQL (once per attempt, on the hot path)."""
+    row = store.sql.one(
+        "SELECT id, name, host, port, user, profile, key_path, model, serial, firmware, "
+        "boot_id, info_updated_at, last_seen_at, cert_expires_at, cert_fingerprint "
+        "FROM device WHERE id = ?",
+        device_id,
+    )
+    assert row is not None
+    tags = tuple(sorted(t for (t,) in store.sql.all(
+        "SELECT tag FROM device_tag WHERE device_id = ?", device_id)))
+    return DeviceRecord(
+        id=row[0], name=row[1], host=row[2], port=row[3], user=row[4], profile=row[5],
+        tags=tags, key_path=row[6], model=row[7], serial=row[8], firmware=row[9],
+        boot_id=row[10], info_updated_at=dt(row[11]), last_seen_at=dt(row[12]),
+        cert_expires_at=dt(row[13]), cert_fingerprint=row[14],
+    )
 
 
 @dataclass(frozen=True)
@@ -141,81 +161,121 @@ class TaskQueue:
             schedule=schedule_from_text(row[9]),
         )
 
-    def claim(self, task_id: int, now: datetime) -> tuple[Attempt | None, list[Change]]:
+    def claim(
+        self, task_id: int, now: datetime, *, refresh: bool = True
+    ) -> tuple[Attempt | None, list[Change]]:
         """Start an attempt if the task is still due and may run now."""
-        sql = self._store.sql
-        with self._store.transaction():
-            facts = self._task_and_job(task_id)
-            if facts is None or facts.next_attempt_at is None or facts.next_attempt_at > now:
-                return None, []
-            change = [Change(facts.job_id, task_id)]
-            if facts.job_ended:
-                self._end(facts, TaskState.CANCELLED, facts.reason or "cancelled", now)
-                return None, change
-            if facts.device_id is None:
-                self._end(facts, TaskState.FAILED, "the device was removed from the inventory",
-                          now)
-                return None, change
-            if now >= facts.expires_at:
-                self._end(facts, TaskState.FAILED, EXPIRED, now)
-                return None, change
-            if not facts.schedule.is_open(now):
-                self._reschedule(facts, now, facts.reason or "window closed")
-                return None, change
-            busy = sql.one(
-                "SELECT 1 FROM task WHERE device_id = ? AND state = ? LIMIT 1",
-                facts.device_id, TaskState.RUNNING.value,
-            )
-            if busy is not None:
-                return None, []
-            sql.run(
-                "UPDATE task SET state = ?, attempts = attempts + 1, last_triggered_at = ?, "
-                "next_attempt_at = NULL, reason = NULL, updated_at = ? WHERE id = ?",
-                TaskState.RUNNING.value, ts(now), ts(now), task_id,
-            )
-            self._store.jobs.refresh(facts.job_id, now)
-            attempt = Attempt(
-                job=job_record(Job.get_by_id(facts.job_id)),
-                task=task_record(Task.get_by_id(task_id)),
-                device=_device(self._store, facts.device_id),
-                steps=tuple(
-                    step_record(s)
-                    for s in Step.select().where(Step.task == task_id).order_by(Step.position)
-                ),
-            )
-            return attempt, change
+        attempts, changes = self.claim_many([task_id], now, refresh=refresh)
+        return (attempts[0] if attempts else None), changes
 
-    def begin_step(self, task_id: int, step_id: int, now: datetime) -> StopReason | None:
-        """Mark a step Running, unless the attempt must stop before it (spec B3)."""
-        sql = self._store.sql
+    def claim_many(
+        self, task_ids: Sequence[int], now: datetime, *, refresh: bool = True
+    ) -> tuple[list[Attempt], list[Change]]:
+        """Start attempts for every task that is still due and may run now.
+
+        One transaction for the whole pass. With `refresh=False` the caller refreshes the
+        touched jobs itself (the runtime batches them); the returned changes name them.
+        """
+        attempts: list[Attempt] = []
+        changes: list[Change] = []
+        jobs: dict[int, JobRecord] = {}
         with self._store.transaction():
-            facts = self._task_and_job(task_id)
-            assert facts is not None
-            stop = rules.stop_before_next_step(
-                now=now,
-                schedule=facts.schedule,
-                expires_at=facts.expires_at,
-                cancel_requested=facts.cancel_requested or facts.job_ended,
-            )
-            if stop is StopReason.CANCELLED:
-                self._end(facts, TaskState.CANCELLED, facts.reason or "cancelled", now)
-            elif stop is StopReason.EXPIRED:
-                self._end(facts, TaskState.FAILED, EXPIRED, now)
-            elif stop is StopReason.WINDOW_CLOSED:
-                self._reschedule(facts, now, "window closed")
-            if stop is not None:
-                return stop
-            sql.run(
-                "UPDATE step SET status = ?, started_at = ?, completed_at = NULL, "
-                "message = NULL WHERE id = ?",
-                StepStatus.RUNNING.value, ts(now), step_id,
-            )
-            sql.run(
-                "UPDATE task SET current_step = (SELECT name FROM step WHERE id = ?), "
-                "updated_at = ? WHERE id = ?",
-                step_id, ts(now), task_id,
-            )
+            for task_id in task_ids:
+                attempt = self._claim(task_id, now, refresh, changes, jobs)
+                if attempt is not None:
+                    attempts.append(attempt)
+        return attempts, changes
+
+    def _claim(self, task_id: int, now: datetime, refresh: bool, changes: list[Change],
+               jobs: dict[int, JobRecord]) -> Attempt | None:
+        sql = self._store.sql
+        facts = self._task_and_job(task_id)
+        if facts is None or facts.next_attempt_at is None or facts.next_attempt_at > now:
             return None
+        changes.append(Change(facts.job_id, task_id))
+        if facts.job_ended:
+            self._end(facts, TaskState.CANCELLED, facts.reason or "cancelled", now,
+                      refresh=refresh)
+            return None
+        if facts.device_id is None:
+            self._end(facts, TaskState.FAILED, "the device was removed from the inventory",
+                      now, refresh=refresh)
+            return None
+        if now >= facts.expires_at:
+            self._end(facts, TaskState.FAILED, EXPIRED, now, refresh=refresh)
+            return None
+        if not facts.schedule.is_open(now):
+            self._reschedule(facts, now, facts.reason or "window closed", refresh=refresh)
+            return None
+        busy = sql.one(
+            "SELECT 1 FROM task WHERE device_id = ? AND state = ? LIMIT 1",
+            facts.device_id, TaskState.RUNNING.value,
+        )
+        if busy is not None:
+            changes.pop()
+            return None
+        sql.run(
+            "UPDATE task SET state = ?, attempts = attempts + 1, last_triggered_at = ?, "
+            "next_attempt_at = NULL, reason = NULL, updated_at = ? WHERE id = ?",
+            TaskState.RUNNING.value, ts(now), ts(now), task_id,
+        )
+        if refresh:
+            self._store.jobs.refresh(facts.job_id, now)
+            jobs.pop(facts.job_id, None)
+        job = jobs.get(facts.job_id)
+        if job is None:
+            row = sql.one(f"SELECT {JOB_COLUMNS} FROM job WHERE id = ?", facts.job_id)
+            assert row is not None
+            job = jobs[facts.job_id] = job_record_from_row(row)
+        task_row = sql.one(f"SELECT {TASK_COLUMNS} FROM task WHERE id = ?", task_id)
+        assert task_row is not None
+        steps = tuple(
+            step_record_from_row(row)
+            for row in sql.all(
+                f"SELECT {STEP_COLUMNS} FROM step WHERE task_id = ? ORDER BY position", task_id
+            )
+        )
+        return Attempt(job, task_record_from_row(task_row), _device(self._store, facts.device_id),
+                       steps)
+
+    def begin_step(
+        self, task_id: int, step_id: int, now: datetime, *, refresh: bool = True
+    ) -> StopReason | None:
+        """Mark a step Running, unless the attempt must stop before it (spec B3)."""
+        with self._store.transaction():
+            return self._begin(task_id, step_id, now, refresh)
+
+    def _begin(self, task_id: int, step_id: int, now: datetime,
+               refresh: bool) -> StopReason | None:
+        sql = self._store.sql
+        facts = self._task_and_job(task_id)
+        assert facts is not None
+        stop = rules.stop_before_next_step(
+            now=now,
+            schedule=facts.schedule,
+            expires_at=facts.expires_at,
+            cancel_requested=facts.cancel_requested or facts.job_ended,
+        )
+        if stop is StopReason.CANCELLED:
+            self._end(facts, TaskState.CANCELLED, facts.reason or "cancelled", now,
+                      refresh=refresh)
+        elif stop is StopReason.EXPIRED:
+            self._end(facts, TaskState.FAILED, EXPIRED, now, refresh=refresh)
+        elif stop is StopReason.WINDOW_CLOSED:
+            self._reschedule(facts, now, "window closed", refresh=refresh)
+        if stop is not None:
+            return stop
+        sql.run(
+            "UPDATE step SET status = ?, started_at = ?, completed_at = NULL, "
+            "message = NULL WHERE id = ?",
+            StepStatus.RUNNING.value, ts(now), step_id,
+        )
+        sql.run(
+            "UPDATE task SET current_step = (SELECT name FROM step WHERE id = ?), "
+            "updated_at = ? WHERE id = ?",
+            step_id, ts(now), task_id,
+        )
+        return None
 
     def complete_step(
         self,
@@ -226,6 +286,7 @@ class TaskQueue:
         message: str | None = None,
         context: dict[str, Any] | None = None,
         finish_task: bool = False,
+        refresh: bool = True,
     ) -> bool:
         """Mark a step Completed; returns True when the task has Succeeded with it.
 
@@ -233,45 +294,71 @@ class TaskQueue:
         steps left are marked Skipped with the reason, so the record says why they did
         not run.
         """
-        sql = self._store.sql
         with self._store.transaction():
-            sql.run(
-                "UPDATE step SET status = ?, completed_at = ?, message = ? WHERE id = ?",
-                StepStatus.COMPLETED.value, ts(now), message, step_id,
+            return self._complete(task_id, step_id, now, message, context, finish_task, refresh)
+
+    def complete_and_begin(
+        self,
+        task_id: int,
+        step_id: int,
+        next_step_id: int,
+        now: datetime,
+        *,
+        message: str | None = None,
+        context: dict[str, Any] | None = None,
+        finish_task: bool = False,
+        refresh: bool = True,
+    ) -> tuple[bool, StopReason | None]:
+        """Complete a step and start the next in one transaction (half the commits per step).
+
+        Returns (task done, reason to stop before the next step).
+        """
+        with self._store.transaction():
+            done = self._complete(task_id, step_id, now, message, context, finish_task, refresh)
+            if done:
+                return True, None
+            return False, self._begin(task_id, next_step_id, now, refresh)
+
+    def _complete(self, task_id: int, step_id: int, now: datetime, message: str | None,
+                  context: dict[str, Any] | None, finish_task: bool, refresh: bool) -> bool:
+        sql = self._store.sql
+        sql.run(
+            "UPDATE step SET status = ?, completed_at = ?, message = ? WHERE id = ?",
+            StepStatus.COMPLETED.value, ts(now), message, step_id,
+        )
+        later = [
+            row[0]
+            for row in sql.all(
+                "SELECT id FROM step WHERE task_id = ? AND status NOT IN (?, ?) AND "
+                "position > (SELECT position FROM step WHERE id = ?)",
+                task_id, StepStatus.COMPLETED.value, StepStatus.SKIPPED.value, step_id,
             )
-            later = [
-                row[0]
-                for row in sql.all(
-                    "SELECT id FROM step WHERE task_id = ? AND status NOT IN (?, ?) AND "
-                    "position > (SELECT position FROM step WHERE id = ?)",
-                    task_id, StepStatus.COMPLETED.value, StepStatus.SKIPPED.value, step_id,
-                )
-            ]
-            fields: dict[str, Any] = {"updated_at": ts(now)}
-            if context:
-                (stored,) = sql.one("SELECT context FROM task WHERE id = ?", task_id) or ("{}",)
-                fields["context"] = dumps({**json.loads(stored or "{}"), **context})
-            if finish_task and later:
-                marks = ", ".join("?" for _ in later)
-                sql.run(
-                    f"UPDATE step SET status = ?, skipped_at = ?, message = ? "
-                    f"WHERE id IN ({marks})",
-                    StepStatus.SKIPPED.value, ts(now),
-                    f"not needed: {message}" if message else "not needed", *later,
-                )
-            done = finish_task or not later
-            if done:
-                fields.update(
-                    state=TaskState.SUCCEEDED.value,
-                    current_step=None,
-                    cancel_requested=False,
-                    reason=message if finish_task else None,
-                )
-            sql.update("task", task_id, fields)
-            if done:
-                (job_id,) = sql.one("SELECT job_id FROM task WHERE id = ?", task_id) or (0,)
-                self._store.jobs.refresh(job_id, now)
-            return done
+        ]
+        fields: dict[str, Any] = {"updated_at": ts(now)}
+        if context:
+            (stored,) = sql.one("SELECT context FROM task WHERE id = ?", task_id) or ("{}",)
+            fields["context"] = dumps({**json.loads(stored or "{}"), **context})
+        if finish_task and later:
+            marks = ", ".join("?" for _ in later)
+            sql.run(
+                f"UPDATE step SET status = ?, skipped_at = ?, message = ? "
+                f"WHERE id IN ({marks})",
+                StepStatus.SKIPPED.value, ts(now),
+                f"not needed: {message}" if message else "not needed", *later,
+            )
+        done = finish_task or not later
+        if done:
+            fields.update(
+                state=TaskState.SUCCEEDED.value,
+                current_step=None,
+                cancel_requested=False,
+                reason=message if finish_task else None,
+            )
+        sql.update("task", task_id, fields)
+        if done and refresh:
+            (job_id,) = sql.one("SELECT job_id FROM task WHERE id = ?", task_id) or (0,)
+            self._store.jobs.refresh(job_id, now)
+        return done
 
     def fail_step(
         self,
@@ -283,6 +370,7 @@ class TaskQueue:
         retryable: bool,
         retry_interval: timedelta,
         fix_hint: str | None = None,
+        refresh: bool = True,
     ) -> TaskRecord:
         """Spec B3: a failed attempt is Rescheduled, or Failed when retrying cannot help.
 
@@ -298,15 +386,17 @@ class TaskQueue:
             facts = self._task_and_job(task_id)
             assert facts is not None
             if facts.cancel_requested:
-                self._end(facts, TaskState.CANCELLED, facts.reason or "cancelled", now)
+                self._end(facts, TaskState.CANCELLED, facts.reason or "cancelled", now,
+                          refresh=refresh)
             elif not retryable:
-                self._end(facts, TaskState.FAILED, message, now)
+                self._end(facts, TaskState.FAILED, message, now, refresh=refresh)
             else:
                 next_at = rules.next_attempt_after_failure(
                     facts.schedule, now, retry_interval, facts.expires_at
                 )
                 if next_at is None:
-                    self._end(facts, TaskState.FAILED, f"{EXPIRED}; last error: {message}", now)
+                    self._end(facts, TaskState.FAILED, f"{EXPIRED}; last error: {message}", now,
+                              refresh=refresh)
                 else:
                     sql.update("task", task_id, {
                         "state": TaskState.RESCHEDULED.value,
@@ -314,8 +404,11 @@ class TaskQueue:
                         "reason": message,
                         "updated_at": ts(now),
                     })
-                    self._store.jobs.refresh(facts.job_id, now)
-            return task_record(Task.get_by_id(task_id))
+                    if refresh:
+                        self._store.jobs.refresh(facts.job_id, now)
+            row = sql.one(f"SELECT {TASK_COLUMNS} FROM task WHERE id = ?", task_id)
+            assert row is not None
+            return task_record_from_row(row)
 
     def finish_if_done(self, task_id: int, now: datetime) -> bool:
         """A running task whose steps are all Completed or Skipped has Succeeded."""
@@ -399,10 +492,11 @@ class TaskQueue:
         if refresh:
             self._store.jobs.refresh(facts.job_id, now)
 
-    def _reschedule(self, facts: _TaskJob, now: datetime, reason: str) -> None:
+    def _reschedule(self, facts: _TaskJob, now: datetime, reason: str, *,
+                    refresh: bool = True) -> None:
         next_at = rules.resume_at(facts.schedule, now, facts.expires_at)
         if next_at is None:
-            self._end(facts, TaskState.FAILED, EXPIRED, now)
+            self._end(facts, TaskState.FAILED, EXPIRED, now, refresh=refresh)
             return
         self._store.sql.update("task", facts.task_id, {
             "state": TaskState.RESCHEDULED.value,
@@ -410,7 +504,8 @@ class TaskQueue:
             "reason": reason,
             "updated_at": ts(now),
         })
-        self._store.jobs.refresh(facts.job_id, now)
+        if refresh:
+            self._store.jobs.refresh(facts.job_id, now)
 
     # --- lease ----------------------------------------------------------------------
 

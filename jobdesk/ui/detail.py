@@ -146,13 +146,19 @@ class DetailPane(QWidget):
         self.next_window_label.setObjectName("nextWindow")
         self.expires_label = QLabel()
         self.expires_label.setObjectName("expiresAt")
+        timing = QHBoxLayout()
+        timing.addWidget(self.next_window_label)
+        timing.addSpacing(16)
+        timing.addWidget(QLabel("Expires At"))
+        timing.addWidget(self.expires_label)
+        timing.addStretch(1)
         form.addRow("Schedule", self.schedule_label)
-        form.addRow("Next", self.next_window_label)
-        form.addRow("Expires At", self.expires_label)
+        form.addRow("Next", timing)
         state_layout.addLayout(form)
         self.week_strip = WeekStrip()
         self.week_strip.setObjectName("weekStrip")
-        self.week_strip.setMinimumHeight(78)
+        self.week_strip.setMinimumHeight(64)
+        self.week_strip.setMaximumHeight(84)
         state_layout.addWidget(self.week_strip)
 
         self.cancel_job_button = QPushButton("Cancel job…")
@@ -228,7 +234,7 @@ class DetailPane(QWidget):
         self.sections.setStretchFactor(0, 0)
         self.sections.setStretchFactor(1, 3)
         self.sections.setStretchFactor(2, 3)
-        self.sections.setSizes([300, 240, 260])
+        self.sections.setSizes([280, 200, 290])
         self.sections.setChildrenCollapsible(False)
 
         layout = QVBoxLayout(self)
@@ -360,7 +366,9 @@ class DetailPane(QWidget):
             row = self.steps_model.row_of(failed[0].id)
             if row is not None:
                 self.steps_view.selectRow(row)
-                self.steps_view.scrollTo(self.steps_model.index(row, 0))
+                index = self.steps_model.index(row, 0)
+                # After the view has its rows laid out, bring the failed step into sight.
+                QTimer.singleShot(0, lambda: self.steps_view.scrollTo(index))
 
     # --- actions --------------------------------------------------------------------
 
