@@ -6,6 +6,7 @@ the data stays safe because every change was already committed in its own transa
 
 from __future__ import annotations
 
+import gc
 import logging
 import sys
 import traceback
@@ -99,7 +100,11 @@ def open_window(
         window.closed.connect(on_closed)
     window.closed.connect(store.close)
     window.show()
-    runtime.start()
+    # Everything built so far lives as long as the window: keep it out of the garbage
+    # collector's full passes, which otherwise pause every thread for tens of ms.
+    gc.collect()
+    gc.freeze()
+    window.start_runtime()
     log.info("jobdesk %s window on %s", __version__, db_path)
     return window
 

@@ -268,8 +268,14 @@ class DetailPane(QWidget):
         self.reload()
 
     def job_changed(self, job_id: int) -> None:
-        """The runtime reported a change: refetch if it is the shown job (coalesced)."""
+        """The runtime reported a change: refetch if it is the shown job (coalesced).
+
+        A big job is refetched once a second at most: reading a thousand tasks five times a
+        second would compete with the runtime for nothing a person can follow.
+        """
         if job_id == self._job_id and not self._reload_timer.isActive():
+            big = self.tasks_model.rowCount() > 100
+            self._reload_timer.setInterval(1000 if big else 200)
             self._reload_timer.start()
 
     def reload(self) -> None:

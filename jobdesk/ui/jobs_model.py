@@ -100,6 +100,7 @@ class JobsTableModel(QAbstractTableModel):
         self._reload_timer.setInterval(250)
         self._reload_timer.timeout.connect(self.reload)
         self._refresh_ids: set[int] = set()
+        self._first_visible_row = 0
         self._refresh_timer = QTimer(self)
         self._refresh_timer.setSingleShot(True)
         self._refresh_timer.setInterval(150)
@@ -206,10 +207,18 @@ class JobsTableModel(QAbstractTableModel):
         generation = self._generation
         store, system, state = self._store, self.system, self.state
         search, sort, descending = self.search, self.sort_key, self.descending
+        first_row = max(self._first_visible_row, 0)
+
+        def load() -> tuple[list[int], dict[int, JobRecord]]:
+            """The ids and, in the same trip, the rows of the page in view."""
+            ids = store.jobs.ids(system=system, state=state, search=search or None,
+                                 sort=sort, descending=descending)
+            page = first_row // PAGE
+            return ids, store.jobs.rows(ids[page * PAGE : (page + 1) * PAGE])
+
         self._gateway.call(
-            lambda: store.jobs.ids(system=system, state=state, search=search or None,
-                                   sort=sort, descending=descending),
-            lambda ids: self._ids_arrived(generation, ids),
+            load,
+            lambda result: self._ids_arrived(generation, *result),
             self.failed.emit,
         )
 
@@ -230,10 +239,19 @@ class JobsTableModel(QAbstractTableModel):
 
     # --- loading --------------------------------------------------------------------
 
-    def _ids_arrived(self, generation: int, ids: list[int]) -> None:
+    def set_first_visible_row(self, row: int) -> None:
+        """Where the view is scrolled: a reload brings that page along with the ids."""
+        self._first_visible_row = row
+
+    def _ids_arrived(self, generation: int, ids: list[int],
+                     page_rows: dict[int, JobRecord]) -> None:
         if generation != self._generation:
             return  # a newer request is on its way
+        for job_id, record in page_rows.items():
+            self._rows[job_id] = record
+            self._rows.move_to_end(job_id)
         if ids == self._ids:
+            self._rows_arrived(generation, None, page_rows)
             self.loaded.emit()
             return
         self.layoutAboutToBeChanged.emit()

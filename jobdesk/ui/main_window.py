@@ -63,6 +63,8 @@ class MainWindow(QMainWindow):
         self.gateway = gateway or StoreGateway(self)
         self.settings = settings
         self._closing = False
+        self._first_load_done = False
+        self._start_runtime_after_load = False
         self._selected_job: int | None = None
         self.setWindowTitle(f"jobdesk — {ctx.db_path.name}")
         self.setWindowIcon(states.icon("Running", 64))
@@ -138,6 +140,7 @@ class MainWindow(QMainWindow):
         for column, width in enumerate(DEFAULT_WIDTHS):
             self.table.setColumnWidth(column, width)
         self.table.selectionModel().currentRowChanged.connect(self._row_changed)
+        self.table.verticalScrollBar().valueChanged.connect(self._scrolled)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
 
         self.empty = EmptyState()
@@ -318,7 +321,29 @@ class MainWindow(QMainWindow):
         self.detail.reload()
         self.devices.reload()
 
+    def start_runtime(self) -> None:
+        """Start the runtime once the first rows are on screen.
+
+        Its start-up (crash recovery, a sweep of unfinished jobs, system jobs) competes for
+        the interpreter with the first query of the list; a person sees jobs first.
+        """
+        if self.runtime is None or self.runtime.running:
+            return
+        if self._first_load_done:
+            self.runtime.start()
+        else:
+            self._start_runtime_after_load = True
+            QTimer.singleShot(3000, self._start_runtime_now)
+
+    def _start_runtime_now(self) -> None:
+        if self.runtime is not None and not self.runtime.running and not self._closing:
+            self.runtime.start()
+
     def _after_load(self) -> None:
+        if not self._first_load_done:
+            self._first_load_done = True
+            if self._start_runtime_after_load:
+                QTimer.singleShot(0, self._start_runtime_now)
         rows = self.model.rowCount()
         filtered = bool(self.search.text().strip()) or self.state_filter.currentIndex() > 0
         self.count_label.setText(f"{rows:,} job{'s' if rows != 1 else ''}")
@@ -337,6 +362,9 @@ class MainWindow(QMainWindow):
             current = self.table.currentIndex().row()
             if row is not None and row != current:
                 self.table.selectRow(row)
+
+    def _scrolled(self, _value: int) -> None:
+        self.model.set_first_visible_row(self.table.rowAt(0))
 
     def _row_changed(self, current: Any, _previous: Any) -> None:
         job_id = self.model.job_id(current.row()) if current.isValid() else None
@@ -499,6 +527,7 @@ class MainWindow(QMainWindow):
             return
         if not self._closing:
             self._save_layout()
+        self._closing = True  # a runtime not started yet stays unstarted
         self.gateway.stop()
         if self.tray is not None:
             self.tray.hide()

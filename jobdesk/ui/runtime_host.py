@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
+from collections import deque
 from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
@@ -29,7 +31,7 @@ log = logging.getLogger(__name__)
 class _RuntimeWorker(QObject):
     """Lives in the runtime thread; runs the engine until it is asked to stop."""
 
-    event = Signal(object)
+    pending = Signal()  # events wait in the host's queue (sent once until they are read)
     ended = Signal(str)  # "" when it stopped cleanly, else the error in words
 
     def __init__(self, engine: Engine, on_close: Callable[[], object] | None) -> None:
@@ -80,10 +82,12 @@ class RuntimeHost(QObject):
         self._worker = _RuntimeWorker(engine, on_close)
         self._worker.moveToThread(self._thread)
         self._thread.started.connect(self._worker.run)
-        self._worker.event.connect(self._on_event)
+        self._worker.pending.connect(self._drain)
         self._worker.ended.connect(self._on_ended)
         self._thread.finished.connect(self._worker.deleteLater)
-        engine.set_event_sink(self._worker.event.emit)
+        self._queue: deque[Event] = deque()
+        self._queue_lock = threading.Lock()
+        engine.set_event_sink(self._collect)
         self.running = False
         self.last_status: RuntimeStatus | None = None
 
@@ -105,7 +109,31 @@ class RuntimeHost(QObject):
     def thread(self) -> QThread:
         return self._thread
 
-    @Slot(object)
+    def _collect(self, event: Event) -> None:
+        """Runs in the runtime thread: queue the event; signal only if the queue was empty.
+
+        A busy runtime reports thousands of events a second; one queued signal per batch
+        keeps the window's thread free for painting, and the batch is read in one go.
+        """
+        with self._queue_lock:
+            first = not self._queue
+            self._queue.append(event)
+        if first:
+            self._worker.pending.emit()
+
+    @Slot()
+    def _drain(self) -> None:
+        with self._queue_lock:
+            events = list(self._queue)
+            self._queue.clear()
+        seen: set[Event] = set()
+        for event in events:
+            if isinstance(event, (JobChanged, TaskChanged)):
+                if event in seen:
+                    continue  # the same change reported twice: once is enough
+                seen.add(event)
+            self._on_event(event)
+
     def _on_event(self, event: Event) -> None:
         if isinstance(event, JobChanged):
             self.jobChanged.emit(event.job_id)
