@@ -104,6 +104,9 @@ def open_window(
     # collector's full passes, which otherwise pause every thread for tens of ms.
     gc.collect()
     gc.freeze()
+    # The runtime's threads hand the interpreter back to this one within 1 ms instead of 5,
+    # so a busy fleet never holds a repaint back for long.
+    sys.setswitchinterval(0.001)
     window.start_runtime()
     log.info("jobdesk %s window on %s", __version__, db_path)
     return window

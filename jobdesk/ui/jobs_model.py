@@ -47,6 +47,15 @@ COLUMNS: list[tuple[str, str]] = [
 STATE_COLUMN = 2
 PROGRESS_COLUMN = 3
 JobIdRole = Qt.ItemDataRole.UserRole + 1
+_SERVED = frozenset({
+    Qt.ItemDataRole.DisplayRole,
+    Qt.ItemDataRole.DecorationRole,
+    Qt.ItemDataRole.BackgroundRole,
+    Qt.ItemDataRole.ToolTipRole,
+    Qt.ItemDataRole.AccessibleTextRole,
+    JobIdRole,
+    ProgressRole,
+})
 
 
 def local_time(value: datetime | None) -> str:
@@ -88,6 +97,7 @@ class JobsTableModel(QAbstractTableModel):
         self._ids: list[int] = []
         self._row_of: dict[int, int] = {}
         self._rows: OrderedDict[int, JobRecord] = OrderedDict()
+        self._texts: dict[int, tuple[str, ...]] = {}  # display texts of cached rows
         self._requested: set[int] = set()  # page numbers asked for and not yet here
         self._generation = 0
         self.system: bool | None = False
@@ -121,6 +131,8 @@ class JobsTableModel(QAbstractTableModel):
         return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if role not in _SERVED:  # Qt asks for many roles per cell at every paint
+            return None
         if not index.isValid() or not 0 <= index.row() < len(self._ids):
             return None
         job_id = self._ids[index.row()]
@@ -131,8 +143,11 @@ class JobsTableModel(QAbstractTableModel):
             self._request_page(index.row() // PAGE)
             return "…" if role == Qt.ItemDataRole.DisplayRole and index.column() == 0 else None
         column = COLUMNS[index.column()][1]
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self._display(record, column)
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
+            texts = self._texts.get(job_id)
+            if texts is None:
+                texts = self._texts[job_id] = tuple(self._display(record, c) for _, c in COLUMNS)
+            return texts[index.column()]
         if role == Qt.ItemDataRole.DecorationRole and column == "state":
             return states.icon(record.state)
         if role == Qt.ItemDataRole.BackgroundRole and column == "state":
@@ -141,8 +156,6 @@ class JobsTableModel(QAbstractTableModel):
             return (record.progress_done, record.progress_total)
         if role == Qt.ItemDataRole.ToolTipRole:
             return self._tooltip(record)
-        if role == Qt.ItemDataRole.AccessibleTextRole:
-            return self._display(record, column)
         return None
 
     @staticmethod
@@ -250,6 +263,7 @@ class JobsTableModel(QAbstractTableModel):
         for job_id, record in page_rows.items():
             self._rows[job_id] = record
             self._rows.move_to_end(job_id)
+            self._texts.pop(job_id, None)
         if ids == self._ids:
             self._rows_arrived(generation, None, page_rows)
             self.loaded.emit()
@@ -292,11 +306,13 @@ class JobsTableModel(QAbstractTableModel):
         for job_id, record in rows.items():
             self._rows[job_id] = record
             self._rows.move_to_end(job_id)
+            self._texts.pop(job_id, None)
             row = self._row_of.get(job_id)
             if row is not None:
                 changed_rows.append(row)
         while len(self._rows) > CACHE_LIMIT:
-            self._rows.popitem(last=False)
+            dropped, _ = self._rows.popitem(last=False)
+            self._texts.pop(dropped, None)
         if changed_rows:
             first, last = min(changed_rows), max(changed_rows)
             self.dataChanged.emit(self.index(first, 0), self.index(last, len(COLUMNS) - 1))

@@ -91,6 +91,11 @@ class MainWindow(QMainWindow):
             runtime.jobFinished.connect(self._on_job_finished)
             runtime.problem.connect(self._on_problem)
             runtime.stopped.connect(self._on_runtime_stopped)
+        self._status: RuntimeStatus | None = None
+        self._status_timer = QTimer(self)
+        self._status_timer.setSingleShot(True)
+        self._status_timer.setInterval(250)
+        self._status_timer.timeout.connect(self._show_status)
         self._restore_layout()
         self.model.reload()
 
@@ -484,6 +489,15 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _on_status(self, status: RuntimeStatus) -> None:
+        """Status arrives with every attempt; the labels follow four times a second."""
+        self._status = status
+        if not self._status_timer.isActive():
+            self._status_timer.start()
+
+    def _show_status(self) -> None:
+        status = self._status
+        if status is None:
+            return
         labels = {"starting": "starting…", "running": "running", "stopping": "stopping…",
                   "stopped": "stopped"}
         self.runtime_label.setText(f"Runtime {labels.get(status.state, status.state)}")

@@ -32,6 +32,7 @@ def colour(state: str) -> QColor:
     return QColor(LOOK.get(state, LOOK["Unknown"])[0])
 
 
+@cache
 def tint(state: str) -> QColor:
     """A light background for a state's cell."""
     base = colour(state)

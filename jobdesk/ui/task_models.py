@@ -17,6 +17,15 @@ Index = QModelIndex | QPersistentModelIndex
 Row = TypeVar("Row", TaskRecord, StepRecord)
 
 
+_SERVED = frozenset({
+    Qt.ItemDataRole.DisplayRole,
+    Qt.ItemDataRole.ToolTipRole,
+    Qt.ItemDataRole.DecorationRole,
+    Qt.ItemDataRole.BackgroundRole,
+    ProgressRole,
+})
+
+
 class RecordTableModel(QAbstractTableModel, Generic[Row]):
     """A small table of records keyed by id, updated in place when the same rows return.
 
@@ -30,6 +39,7 @@ class RecordTableModel(QAbstractTableModel, Generic[Row]):
     def __init__(self) -> None:
         super().__init__()
         self._records: list[Row] = []
+        self._values: list[tuple[Any, ...] | None] = []  # per row, computed when first shown
         self._sort: tuple[int, Qt.SortOrder] | None = None
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
@@ -45,22 +55,28 @@ class RecordTableModel(QAbstractTableModel, Generic[Row]):
         return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._records):
+        # Qt asks for many roles per cell at every paint, from C++: answer the ones we do
+        # not serve at once, and the others from values computed once per row.
+        if role not in _SERVED:
             return None
-        record = self._records[index.row()]
-        value = self.columns[index.column()][1](record)
+        row = index.row()
+        if not 0 <= row < len(self._records):
+            return None
+        values = self._values[row]
+        if values is None:
+            record = self._records[row]
+            values = self._values[row] = tuple(getter(record) for _, getter in self.columns)
+        value = values[index.column()]
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
             if isinstance(value, tuple):
                 return f"{value[0]}/{value[1]}"
             return "" if value is None else str(value)
-        if role == ProgressRole and isinstance(value, tuple):
-            return value
+        if role == ProgressRole:
+            return value if isinstance(value, tuple) else None
         if index.column() == self.state_column:
-            state = str(value)
             if role == Qt.ItemDataRole.DecorationRole:
-                return states.icon(state)
-            if role == Qt.ItemDataRole.BackgroundRole:
-                return states.tint(state)
+                return states.icon(str(value))
+            return states.tint(str(value))
         return None
 
     def record(self, row: int) -> Row | None:
@@ -78,12 +94,14 @@ class RecordTableModel(QAbstractTableModel, Generic[Row]):
             records = self._sorted(records, *self._sort)
         if [r.id for r in records] == [r.id for r in self._records]:
             self._records = records
+            self._values = [None] * len(records)
             if records:
                 self.dataChanged.emit(self.index(0, 0),
                                       self.index(len(records) - 1, len(self.columns) - 1))
             return
         self.beginResetModel()
         self._records = records
+        self._values = [None] * len(records)
         self.endResetModel()
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
@@ -94,6 +112,7 @@ class RecordTableModel(QAbstractTableModel, Generic[Row]):
         before = self.persistentIndexList()
         ids = [self._records[i.row()].id for i in before]
         self._records = self._sorted(self._records, column, order)
+        self._values = [None] * len(self._records)
         rows = {r.id: n for n, r in enumerate(self._records)}
         self.changePersistentIndexList(
             before, [self.index(rows[i], p.column()) for i, p in zip(ids, before, strict=True)]

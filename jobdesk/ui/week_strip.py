@@ -13,7 +13,16 @@ from itertools import islice
 from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QHelpEvent, QPainter, QPalette, QPen
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QFontMetrics,
+    QHelpEvent,
+    QPainter,
+    QPalette,
+    QPen,
+    QPixmap,
+)
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
 from jobdesk.domain.schedule import (
@@ -103,6 +112,8 @@ class WeekStrip(QWidget):
         self._expires_at: datetime | None = None
         self._tz = local_zone_name()
         self._day0 = date.today()
+        self._key: tuple[object, ...] | None = None
+        self._picture: QPixmap | None = None
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         self.setMouseTracking(False)
         self.setAccessibleName("Week overview of the schedule")
@@ -117,11 +128,18 @@ class WeekStrip(QWidget):
         ``expires_at`` is only needed for fire-and-forget (its bar ends there); a scheduled job
         carries its own end.
         """
+        # The picture changes with the schedule, and with the clock only minute by minute:
+        # the detail pane refreshes often while a job runs, and painting is not free.
+        key = (schedule, now.replace(second=0, microsecond=0), expires_at)
+        if key == self._key:
+            return
+        self._key = key
         self._schedule = schedule
         self._now = now
         self._expires_at = expires_at
         self._tz = schedule.tz if isinstance(schedule, Scheduled) else local_zone_name()
         self._day0 = now.astimezone(ZoneInfo(self._tz)).date()
+        self._picture = None
         self.setToolTip("")
         self.update()
 
@@ -171,11 +189,26 @@ class WeekStrip(QWidget):
         return super().event(event)
 
     def paintEvent(self, event: object) -> None:
+        """Paint from a picture drawn once per change: repaints cost one copy."""
+        ratio = self.devicePixelRatioF()
+        size = self.size() * ratio
+        if self._picture is None or self._picture.size() != size:
+            self._picture = QPixmap(size)
+            self._picture.setDevicePixelRatio(ratio)
+            self._picture.fill(Qt.GlobalColor.transparent)
+            drawing = QPainter(self._picture)
+            try:
+                self._paint(drawing)
+            finally:
+                drawing.end()
         painter = QPainter(self)
-        try:
-            self._paint(painter)
-        finally:
-            painter.end()
+        painter.drawPixmap(0, 0, self._picture)
+        painter.end()
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.FontChange):
+            self._picture = None
+        super().changeEvent(event)
 
     # ---- drawing ------------------------------------------------------------------------
 
