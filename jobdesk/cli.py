@@ -615,9 +615,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.self_test:
-        from jobdesk.ui.selftest import run_self_test
+        try:
+            from jobdesk.ui.selftest import run_self_test
 
-        return run_self_test()
+            return run_self_test()
+        except ImportError as error:  # Qt's system libraries are missing
+            print(f"self-test FAILED: cannot load Qt: {error} "
+                  "(on Debian/Ubuntu: apt-get install libgl1 libegl1)")
+            return 1
     if args.command == "paths":
         return cmd_paths(args)
     if args.command == "demo":

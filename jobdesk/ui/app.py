@@ -6,6 +6,7 @@ the data stays safe because every change was already committed in its own transa
 
 from __future__ import annotations
 
+import atexit
 import gc
 import logging
 import sys
@@ -48,6 +49,9 @@ def _qt_message(kind: QtMsgType, _context: QMessageLogContext, message: str) -> 
 
 def qt_application() -> QApplication:
     qInstallMessageHandler(_qt_message)
+    # Qt still logs while it unloads plugins after Python has finalized; a Python handler
+    # would then crash the process at exit.
+    atexit.register(qInstallMessageHandler, None)
     existing = QApplication.instance()
     app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
     app.setApplicationName("jobdesk")
