@@ -14,7 +14,7 @@ from jobdesk.runtime.actions import JobRequest, JobService
 from jobdesk.settings import Settings
 from jobdesk.store import Store, migrations
 from jobdesk.store.devices import DeviceError
-from jobdesk.store.models import Job, Step
+from jobdesk.store.models import Job, Step, Task
 from jobdesk.store.queue import RuntimeBusy
 from tests.conftest import FakeClock
 
@@ -70,14 +70,17 @@ def test_job_creation_is_all_or_nothing(
     store: Store, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     add(store, clock, "r1", "r2")
+    insert_tasks = store.jobs._insert_tasks
 
-    def broken(*args: object, **kwargs: object) -> None:
-        raise OSError("disk full")
+    def tasks_then_disk_full(*args: object) -> None:
+        insert_tasks(*args)  # the job and its tasks are written...
+        raise OSError("disk full")  # ...and then the disk fills up
 
-    monkeypatch.setattr(Step, "insert_many", broken)
+    monkeypatch.setattr(store.jobs, "_insert_tasks", tasks_then_disk_full)
     with pytest.raises(OSError, match="disk full"):
         service(store, clock).create(JobRequest("x", JobType.REBOOT, devices=["r1", "r2"]))
     assert Job.select().count() == 0
+    assert Task.select().count() == 0 and Step.select().count() == 0
 
 
 def test_tasks_left_running_by_a_crash_are_rescheduled_as_interrupted(

@@ -53,6 +53,9 @@ T = TypeVar("T")
 
 POLL_INTERVAL_S = 1.0  # how soon work created by another process is noticed
 FLUSH_INTERVAL_S = 0.25  # how often job states follow their tasks while attempts run
+# Attempts started per pass: a fleet ramps up in steps of this many, so the window's thread
+# (sharing the interpreter) is never held back by one burst of hundreds of claims.
+CLAIM_BATCH = 32
 LEASE_STALE_AFTER = timedelta(seconds=60)
 CONNECT_TIMEOUT_S = 30.0
 
@@ -220,13 +223,13 @@ class Engine:
         self, *, until_done: bool = False, max_seconds: float | None = None
     ) -> RunOutcome:
         """Run until stopped (or, with `until_done`, until every user job is terminal)."""
-        started = time.monotonic()
+        began = time.monotonic()
         await self.start()
         outcome = RunOutcome(finished=False, timed_out=False)
         try:
             while not self._stopping:
                 self._duties.run_pending()
-                await self.run_pass()
+                claimed = await self.run_pass()
                 if self._dirty and (
                     not self._attempts or time.monotonic() - self._last_flush >= FLUSH_INTERVAL_S
                 ):
@@ -238,27 +241,39 @@ class Engine:
                 ):
                     outcome = RunOutcome(finished=True, timed_out=False)
                     break
-                if max_seconds is not None and time.monotonic() - started >= max_seconds:
+                if max_seconds is not None and time.monotonic() - began >= max_seconds:
                     outcome = RunOutcome(finished=False, timed_out=True)
                     break
-                await self._sleep_until_due()
+                await self._sleep_until_due(claimed)
         finally:
             await self.shutdown()
         return outcome
 
-    async def _sleep_until_due(self) -> None:
+    async def _sleep_until_due(self, claimed: int) -> None:
+        """Wait for the next due task, a freed device, new work, or the next poll.
+
+        Never a busy loop: with every device slot taken, or with due tasks only on busy
+        devices, the runtime waits until an attempt ends (which wakes it).
+        """
         assert self._wake is not None
+        room = self.settings.max_parallel_devices - len(self._busy_devices)
         delay = POLL_INTERVAL_S
-        next_due = await self._db(self.store.queue.next_due_at)
-        if next_due is not None:
-            delay = min(delay, max(0.0, (next_due - self.clock.now()).total_seconds()))
+        if room > 0 and claimed >= CLAIM_BATCH:
+            delay = 0.0  # the batch was full: more is probably due right now
+        elif room > 0:
+            next_due = await self._db(self.store.queue.next_due_at)
+            if next_due is not None and next_due > self.clock.now():
+                delay = min(delay, (next_due - self.clock.now()).total_seconds())
         self._wake.clear()
+        if delay <= 0:
+            await asyncio.sleep(0)
+            return
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout=max(delay, 0.01))
+            await asyncio.wait_for(self._wake.wait(), timeout=delay)
 
     async def run_pass(self) -> int:
         """Claim every due task there is room for and start its attempt; returns how many."""
-        room = self.settings.max_parallel_devices - len(self._busy_devices)
+        room = min(self.settings.max_parallel_devices - len(self._busy_devices), CLAIM_BATCH)
         if room <= 0 or self._stopping:
             return 0
         now = self.clock.now()

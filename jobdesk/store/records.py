@@ -89,6 +89,7 @@ class TaskRecord:
     cancel_requested: bool
     context: dict[str, Any]
     steps: tuple[StepRecord, ...] = ()
+    updated_at: datetime | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -7,6 +7,8 @@ dropped. Live updates refetch the shown job and update the tables in place.
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import datetime, timedelta
 from html import escape
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, Qt, QTimer, Signal
@@ -38,6 +40,8 @@ from jobdesk.ui.gateway import StoreGateway
 from jobdesk.ui.jobs_model import local_time
 from jobdesk.ui.task_models import StepsModel, TasksModel
 from jobdesk.ui.week_strip import WeekStrip, next_window_text
+
+CHANGE_MARGIN = timedelta(seconds=5)
 
 
 def _terminal(state: str) -> bool:
@@ -87,6 +91,8 @@ class DetailPane(QWidget):
         self._record: JobRecord | None = None
         self._request = 0
         self._selected_task_id: int | None = None
+        self._header_minute: datetime | None = None
+        self._shown_version: object = None  # of the task whose steps are shown
         self._reload_timer = QTimer(self)
         self._reload_timer.setSingleShot(True)
         self._reload_timer.setInterval(200)
@@ -279,12 +285,30 @@ class DetailPane(QWidget):
             self._reload_timer.start()
 
     def reload(self) -> None:
+        """Fetch the shown job: everything the first time, then only the tasks that moved.
+
+        A margin before the newest change already seen covers a change committed a moment
+        after a later one (two writers); fetching a task twice is harmless.
+        """
         if self._job_id is None:
             return
         self._request += 1
         request, job_id, store = self._request, self._job_id, self._ctx.store
+        known = self._record if self._record is not None and self._record.id == job_id else None
+        since = None
+        if known is not None and known.tasks:
+            newest = max((t.updated_at for t in known.tasks if t.updated_at), default=None)
+            since = newest - CHANGE_MARGIN if newest is not None else None
+
+        def load() -> JobRecord:
+            job, changed = store.jobs.detail_since(job_id, since)
+            if known is None or since is None:
+                return replace(job, tasks=tuple(changed))
+            fresh = {task.id: task for task in changed}
+            return replace(job, tasks=tuple(fresh.get(t.id, t) for t in known.tasks))
+
         self._gateway.call(
-            lambda: store.jobs.detail(job_id),
+            load,
             lambda record: self._arrived(request, record),
             lambda error: self._failed(request, error),
         )
@@ -296,7 +320,20 @@ class DetailPane(QWidget):
     def _arrived(self, request: int, record: JobRecord) -> None:
         if request != self._request:
             return  # a newer selection or refresh is on its way
-        self._record = record
+        previous, self._record = self._record, record
+        header_changed = previous is None or replace(previous, tasks=()) != replace(
+            record, tasks=()
+        )
+        minute = self._ctx.clock.now().replace(second=0, microsecond=0)
+        if header_changed or minute != self._header_minute:
+            self._header_minute = minute
+            self._show_header(record)
+        self.tasks_model.set_records(record.tasks)
+        self._restore_task_selection()
+        self._update_actions()
+
+    def _show_header(self, record: JobRecord) -> None:
+        """Job and State sections: only when the job itself changed, or a minute passed."""
         self.name_label.setText(record.name + ("   (system job)" if record.system else ""))
         try:
             self.type_label.setText(JobType(record.type).title)
@@ -319,9 +356,6 @@ class DetailPane(QWidget):
         )
         self.expires_label.setText(local_time(record.expires_at))
         self.week_strip.set_schedule(schedule, now, record.expires_at)
-        self.tasks_model.set_records(record.tasks)
-        self._restore_task_selection()
-        self._update_actions()
 
     def _restore_task_selection(self) -> None:
         if not self.tasks_model.rowCount():
@@ -340,7 +374,9 @@ class DetailPane(QWidget):
                 | QItemSelectionModel.SelectionFlag.Rows,
             )
         else:
-            self._show_steps(self.tasks_model.record(row))
+            task = self.tasks_model.record(row)
+            if task is None or self.tasks_model.version(task) != self._shown_version:
+                self._show_steps(task)
 
     def _first_interesting_task(self) -> int:
         """Open on the task a person most likely came for: failed, then running."""
@@ -358,6 +394,7 @@ class DetailPane(QWidget):
         self._update_actions()
 
     def _show_steps(self, task: TaskRecord | None) -> None:
+        self._shown_version = self.tasks_model.version(task) if task is not None else None
         self.steps_model.set_records(task.steps if task else [])
         failed = [s for s in (task.steps if task else ()) if s.status == "Failed"]
         if failed:

@@ -44,6 +44,7 @@ from jobdesk.ui.runtime_host import RuntimeHost
 
 DEFAULT_WIDTHS = (175, 140, 170, 80, 130, 105, 105, 105)
 ALL_STATES = "All states"
+RUNTIME_START_DELAY_MS = 500
 
 
 class MainWindow(QMainWindow):
@@ -348,7 +349,9 @@ class MainWindow(QMainWindow):
         if not self._first_load_done:
             self._first_load_done = True
             if self._start_runtime_after_load:
-                QTimer.singleShot(0, self._start_runtime_now)
+                # After the first rows are painted, not during: starting hundreds of
+                # connections competes with the first paint for the interpreter.
+                QTimer.singleShot(RUNTIME_START_DELAY_MS, self._start_runtime_now)
         rows = self.model.rowCount()
         filtered = bool(self.search.text().strip()) or self.state_filter.currentIndex() > 0
         self.count_label.setText(f"{rows:,} job{'s' if rows != 1 else ''}")

@@ -93,11 +93,18 @@ class RecordTableModel(QAbstractTableModel, Generic[Row]):
         if self._sort is not None:
             records = self._sorted(records, *self._sort)
         if [r.id for r in records] == [r.id for r in self._records]:
+            # Only rows that changed are announced: a thousand-task job refreshed while a
+            # few tasks move repaints those few rows, not the whole visible table.
+            version = self.version
+            changed = [row for row, (old, new) in enumerate(zip(self._records, records,
+                                                               strict=True))
+                       if version(old) != version(new)]
             self._records = records
-            self._values = [None] * len(records)
-            if records:
-                self.dataChanged.emit(self.index(0, 0),
-                                      self.index(len(records) - 1, len(self.columns) - 1))
+            for row in changed:
+                self._values[row] = None
+            last_column = len(self.columns) - 1
+            for first, last in _runs(changed):
+                self.dataChanged.emit(self.index(first, 0), self.index(last, last_column))
             return
         self.beginResetModel()
         self._records = records
@@ -122,15 +129,30 @@ class RecordTableModel(QAbstractTableModel, Generic[Row]):
     def _sorted(self, records: list[Row], column: int, order: Qt.SortOrder) -> list[Row]:
         getter = self.columns[column][1]
 
-        def key(record: Row) -> tuple[int, Any]:
+        def key(record: Row) -> tuple[bool, Any]:
             value = getter(record)
-            if isinstance(value, tuple):
-                value = value[0] / value[1] if value[1] else 0
-            return (value is None, value if value is not None else 0)
+            if isinstance(value, tuple):  # progress: sort by the finished share
+                value = value[0] / value[1] if value[1] else 0.0
+            if value is None:
+                return (True, "")  # empty cells last
+            return (False, value if isinstance(value, (int, float)) else str(value))
 
-        descending = order == Qt.SortOrder.DescendingOrder
-        return sorted(records, key=lambda r: (key(r)[0], str(key(r)[1]) if not isinstance(
-            key(r)[1], (int, float)) else key(r)[1]), reverse=descending)
+        return sorted(records, key=key, reverse=order == Qt.SortOrder.DescendingOrder)
+
+    def version(self, record: Row) -> Any:
+        """What tells whether a record changed since it was shown (the record itself)."""
+        return record
+
+
+def _runs(rows: list[int]) -> list[tuple[int, int]]:
+    """Consecutive rows as (first, last) ranges: [1, 2, 3, 7] -> [(1, 3), (7, 7)]."""
+    runs: list[tuple[int, int]] = []
+    for row in rows:
+        if runs and runs[-1][1] == row - 1:
+            runs[-1] = (runs[-1][0], row)
+        else:
+            runs.append((row, row))
+    return runs
 
 
 def _step_progress(task: TaskRecord) -> tuple[int, int]:
@@ -151,6 +173,12 @@ class TasksModel(RecordTableModel[TaskRecord]):
     )
     state_column = 1
     progress_column = 4
+
+    def version(self, record: TaskRecord) -> Any:
+        """Every change of a task or its steps moves its `updated_at`: comparing it is enough
+        (and much cheaper than comparing a thousand tasks field by field)."""
+        return (record.updated_at, record.state, record.cancel_requested) \
+            if record.updated_at is not None else record
 
 
 class StepsModel(RecordTableModel[StepRecord]):
