@@ -289,15 +289,15 @@ def child_ui(args: argparse.Namespace) -> int:
     other = model.job_id(1)
     breakdown: dict[str, float] = {}
     jobs = store.jobs
-    original_detail = jobs.detail
+    original_detail = jobs.detail_since  # what the detail pane asks the store
 
-    def timed_detail(job_id: int) -> Any:  # runs on the store's worker thread
+    def timed_detail(job_id: int, since: Any) -> Any:  # runs on the store's worker thread
         started = time.perf_counter()
-        record = original_detail(job_id)
+        result = original_detail(job_id, since)
         breakdown["query_ms"] = (time.perf_counter() - started) * 1000
-        return record
+        return result
 
-    jobs.detail = timed_detail  # type: ignore[method-assign]
+    jobs.detail_since = timed_detail  # type: ignore[method-assign]
     original_arrived = detail._arrived
 
     def timed_arrived(request: int, record: Any) -> None:  # in the UI thread

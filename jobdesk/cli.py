@@ -12,6 +12,7 @@ import asyncio
 import json
 import logging
 import signal
+import sqlite3
 import sys
 from collections.abc import Sequence
 from datetime import datetime
@@ -30,7 +31,7 @@ from jobdesk.domain.payloads import PayloadError
 from jobdesk.domain.rules import ActionRefused
 from jobdesk.domain.schedule import FireAndForget, Scheduled, ScheduleError, local_zone_name
 from jobdesk.domain.states import JobState
-from jobdesk.runtime.actions import JobRequest, JobService
+from jobdesk.runtime.actions import JobRequest, JobService, remove_device
 from jobdesk.runtime.clock import SystemClock
 from jobdesk.settings import Settings, SettingsError, load_settings
 from jobdesk.store import Store
@@ -127,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     which.add_argument("--all", action="store_true", help="user and system jobs")
     which.add_argument("--system", action="store_true", help="only system jobs")
     listing.add_argument("--state")
-    listing.add_argument("--limit", type=int, default=200)
+    listing.add_argument("--limit", type=int, help="at most this many (default: all)")
     listing.add_argument("--offset", type=int, default=0)
     listing.add_argument("--json", action="store_true")
     show = job_commands.add_parser("show", help="a job with its tasks and steps")
@@ -314,8 +315,7 @@ def cmd_devices(ctx: Context, args: argparse.Namespace) -> int:
                 ("NAME", "ADDRESS", "PROFILE", "MODEL", "FIRMWARE", "LAST SEEN", "TAGS"),
             )
     elif args.action == "remove":
-        store.devices.remove(args.name)
-        _secrets().delete(args.name)
+        remove_device(store, paths.data_dir(), args.name)
         print(f"removed {args.name}")
     elif args.action == "set-password":
         store.devices.get(args.name)
@@ -351,8 +351,7 @@ def cmd_jobs(ctx: Context, args: argparse.Namespace) -> int:
         return _create_job(ctx, args)
     store = ctx.store
     if args.action == "list":
-        # Bring time-dependent states (a window opened or closed) up to now first.
-        store.queue.sweep(ctx.clock.now())
+        _bring_states_up_to_now(ctx)
         state = JobState.parse(args.state).value if args.state else None
         system: bool | None = None if args.all else bool(args.system)
         records = store.jobs.list(system=system, state=state, limit=args.limit,
@@ -370,7 +369,7 @@ def cmd_jobs(ctx: Context, args: argparse.Namespace) -> int:
             )
         return 0
     if args.action == "show":
-        store.queue.sweep(ctx.clock.now())
+        _bring_states_up_to_now(ctx)
         record = store.jobs.detail(args.id)
         if args.json:
             data = record.to_dict()
@@ -387,6 +386,16 @@ def cmd_jobs(ctx: Context, args: argparse.Namespace) -> int:
             print(f"job {record.id} is {record.state}")
         return 0
     raise CliError(f"unknown jobs action {args.action}")  # pragma: no cover
+
+
+def _bring_states_up_to_now(ctx: Context) -> None:
+    """Job states depend on the clock (a window opened or closed since the runtime last
+    looked); a reader gets them current when it can. A locked or read-only database just
+    shows the stored states: reading must never fail because of it."""
+    try:
+        ctx.store.queue.sweep(ctx.clock.now())
+    except (PeeweeException, sqlite3.Error) as error:
+        logging.getLogger(__name__).info("states not refreshed: %s", error)
 
 
 def _create_job(ctx: Context, args: argparse.Namespace) -> int:
@@ -479,7 +488,9 @@ def cmd_run(ctx: Context, args: argparse.Namespace) -> int:
     )
     logging.getLogger("asyncssh").setLevel(logging.WARNING)  # one line per connection else
     driver = load_driver(ctx.settings, paths.data_dir(), paths.profiles_dir())
-    engine = Engine(ctx.store, ctx.settings, ctx.clock, driver, LocalCA(paths.data_dir() / "ca"))
+    # A scripted run waits for the user's jobs only: it makes no housekeeping jobs of its own.
+    engine = Engine(ctx.store, ctx.settings, ctx.clock, driver, LocalCA(paths.data_dir() / "ca"),
+                    system_jobs=not args.until_done)
 
     async def main() -> int:
         loop = asyncio.get_running_loop()
@@ -642,8 +653,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, LookupError) as error:
         print(f"jobdesk: error: {error}", file=sys.stderr)
         return EXIT_ERROR
-    except PeeweeException as error:
-        print(f"jobdesk: error: database: {error}", file=sys.stderr)
+    except (PeeweeException, sqlite3.Error) as error:
+        print(f"jobdesk: error: database {ctx.db_path if ctx else ''}: {error}",
+              file=sys.stderr)
         return EXIT_ERROR
     except BrokenPipeError:  # the reader went away (`| head`): not an error of ours
         return 0

@@ -155,6 +155,10 @@ class FakeSession:
             return False
         await self._op("upload")
         data = source if isinstance(source, bytes) else Path(source).read_bytes()
+        if hashlib.sha256(data).hexdigest() != sha256:
+            from jobdesk.runtime.driver import VerificationFailed
+
+            raise VerificationFailed(f"{remote_path} arrived with another checksum")
         self.state.files[remote_path] = data
         return True
 

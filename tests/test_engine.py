@@ -411,3 +411,29 @@ def test_the_runtime_runs_in_its_own_thread_and_stops_when_asked(
     assert not thread.is_alive()
     statuses = [e.state for e in events if isinstance(e, RuntimeStatus)]
     assert statuses[0] == "starting" and statuses[-1] == "stopped"
+
+
+def test_a_failed_check_runs_what_it_checks_again(harness: Harness) -> None:
+    """Retrying `check-exit` alone would read the same exit status forever."""
+    h = harness
+    h.add_devices("r1")
+    job = h.service.create(JobRequest("cmd", JobType.COMMAND, devices=["r1"], command="exit 4"))
+    h.run(h.cycle())
+    assert h.driver.count("r1", "run") == 1
+    steps = {s.name: (s.status, s.message) for s in task_of(h, job.id, "r1").steps}
+    assert steps["run"] == ("Pending", "runs again: check-exit failed")
+    assert steps["check-exit"][0] == "Failed"  # what a person reads stays
+    h.clock.advance(minutes=5)
+    h.run(h.cycle())
+    assert h.driver.count("r1", "run") == 2
+
+
+def test_a_snippet_with_windows_line_endings_reaches_the_device(harness: Harness) -> None:
+    h = harness
+    h.add_devices("r1")
+    path = h.tmp / "crlf.cfg"
+    path.write_bytes(b"ntp.server = 10.0.0.1\r\nsnmp.enabled = true\r\n")
+    job = h.service.create(JobRequest("ntp", JobType.CONFIG_UPDATE, devices=["r1"], file=path))
+    h.run(h.cycle())
+    assert h.store.jobs.get(job.id).state == "Succeeded"
+    assert h.driver.device("r1").config["snmp.enabled"] == "true"

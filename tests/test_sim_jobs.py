@@ -33,7 +33,7 @@ from jobdesk.sim import SimFleet, firmware_image, host_key
 from jobdesk.sim.device import FIRST_FIRMWARE, SimDevice
 from jobdesk.sim.sftp import MemorySFTPServer
 from jobdesk.store import Store
-from jobdesk.store.models import Step
+from jobdesk.store.models import RuntimeLease, Step
 from jobdesk.store.records import JobRecord, TaskRecord
 from tests.conftest import FakeClock
 from tests.sim_fixtures import PASSWORD, make_driver, start_fleet
@@ -598,6 +598,8 @@ async def _crash(engine: Engine) -> None:
         attempt.cancel()
     await asyncio.gather(*attempts, return_exceptions=True)
     engine._db_thread.shutdown(wait=True)  # no lease release, no interrupt records
+    # The process is gone: its lease names a pid that no longer runs.
+    RuntimeLease.update(pid=2**22 + 4321).execute()
 
 
 def test_crash_during_a_firmware_update_resumes_without_reflashing(
@@ -613,7 +615,7 @@ def test_crash_during_a_firmware_update_resumes_without_reflashing(
             assert h.task(job.id).state == "Running"  # as the crash left it
             await eventually(lambda: sim.firmware == NEW_FIRMWARE)  # the device came back
 
-            h.clock.advance(seconds=90)  # the dead runtime's lease is stale
+            h.clock.advance(seconds=90)
             h.engine = h.new_engine()
             await h.engine.start()  # recover_interrupted
             task = h.task(job.id)

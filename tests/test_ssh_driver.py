@@ -384,3 +384,15 @@ def test_missing_key_file_is_refused_with_a_hint(tmp_path: Path) -> None:
                 await driver.connect(device, timeout=T)
 
     asyncio.run(scenario())
+
+
+def test_a_password_stored_by_another_process_is_used_at_once(tmp_path: Path) -> None:
+    """`jobdesk devices set-password` while the window's runtime runs: the retry uses it."""
+    runtime = SecretStore(tmp_path, use_keyring=False)
+    command_line = SecretStore(tmp_path, use_keyring=False)
+    command_line.set_password("r1", "old")
+    assert runtime.get_password("r1") == "old"
+    command_line.set_password("r1", "corrected-password")
+    assert runtime.get_password("r1") == "corrected-password"
+    command_line.delete("r1")
+    assert runtime.get_password("r1") is None

@@ -139,6 +139,35 @@ def test_a_second_runtime_is_refused_while_the_first_lives(
     store.queue.acquire_lease("second", "other-host", clock.now(), stale)
 
 
+def test_a_live_runtime_on_this_host_keeps_its_lease_when_its_heartbeat_is_late(
+    store: Store, clock: FakeClock
+) -> None:
+    import os
+
+    from jobdesk.store.models import RuntimeLease
+
+    store.queue.acquire_lease("first", "laptop", clock.now(), timedelta(seconds=60))
+    RuntimeLease.update(pid=os.getpid()).execute()  # a process that is alive
+    clock.advance(minutes=3)  # long lock, laptop asleep: no heartbeat for a while
+    with pytest.raises(RuntimeBusy):
+        store.queue.acquire_lease("second", "laptop", clock.now(), timedelta(seconds=60))
+    assert store.queue.renew_lease("first", clock.now())
+    clock.advance(minutes=11)  # abandoned for very long: the pid must have been reused
+    store.queue.acquire_lease("second", "laptop", clock.now(), timedelta(seconds=60))
+    assert not store.queue.renew_lease("first", clock.now())
+
+
+def test_a_due_task_of_a_removed_device_is_still_found(store: Store, clock: FakeClock) -> None:
+    from jobdesk.store.models import Task
+
+    add(store, clock, "r1", "r2")
+    jobs = service(store, clock)
+    job = jobs.create(JobRequest("rb", JobType.REBOOT, devices=["r1"]))
+    Task.update(device=None).where(Task.job == job.id).execute()
+    r2 = store.devices.get("r2").id
+    assert len(store.queue.due(clock.now(), 10, busy_devices=[r2])) == 1
+
+
 def test_a_lease_of_a_dead_process_on_this_host_is_taken_over(
     store: Store, clock: FakeClock
 ) -> None:

@@ -52,6 +52,7 @@ class SecretStore:
         if use_keyring and self._keyring is None:
             raise SecretsError("no usable OS keyring on this machine")
         self._file_cache: dict[str, str] | None = None
+        self._file_stamp: tuple[int, int] | None = None
 
     @property
     def backend(self) -> str:
@@ -97,8 +98,21 @@ class SecretStore:
             self._write_file(data)
 
     def _read_file(self) -> dict[str, str]:
-        if self._file_cache is not None:
+        """The file's passwords, read again whenever the file changed on disk.
+
+        `jobdesk devices set-password` may run while the window's runtime is working: the
+        next attempt must use the new password, not the one cached at start.
+        """
+        try:
+            stamp: tuple[int, int] | None = (self.path.stat().st_mtime_ns,
+                                              self.path.stat().st_size)
+        except FileNotFoundError:
+            stamp = None
+        except OSError as error:
+            raise SecretsError(f"cannot read {self.path}: {error.strerror}") from None
+        if self._file_cache is not None and stamp == self._file_stamp:
             return self._file_cache
+        self._file_stamp = stamp
         try:
             raw = self.path.read_text(encoding="utf-8")
         except FileNotFoundError:
@@ -138,4 +152,4 @@ class SecretStore:
             with contextlib.suppress(OSError):
                 os.unlink(temp)
             raise SecretsError(f"cannot write {self.path}: {error.strerror}") from None
-        self._file_cache = data
+        self._file_cache = None  # read back (and stamped) on next use

@@ -48,6 +48,9 @@ class StepSpec:
     title: str
     timeout_s: float
     fix_hint: str
+    # A check that fails re-runs from this earlier step: retrying a verification alone
+    # would only read the same outcome again (a command's exit status, a device's value).
+    retry_from: str | None = None
 
 
 CONNECT = StepSpec(
@@ -76,6 +79,7 @@ VERIFY_VALUES = StepSpec(
     60,
     "Compare the device's running configuration with the snippet; another tool or person "
     "may have changed the same keys.",
+    retry_from="upload-snippet",
 )
 CHECK_VERSION = StepSpec(
     "check-version",
@@ -117,6 +121,7 @@ VERIFY_VERSION = StepSpec(
     60,
     "The device runs another version than expected: it may have fallen back to the old "
     "image; check the boot log and flash again.",
+    retry_from="check-version",
 )
 CREATE_CSR = StepSpec(
     "create-csr",
@@ -143,6 +148,7 @@ VERIFY_FINGERPRINT = StepSpec(
     60,
     "The device serves another certificate than the one installed: restart its services "
     "or reboot it, then retry.",
+    retry_from="install-certificate",
 )
 READ_INFO = StepSpec(
     "read-info",
@@ -173,6 +179,7 @@ CHECK_EXIT = StepSpec(
     "Check exit status",
     10,
     "The command ended with a non-zero exit status; read its output in the step message.",
+    retry_from="run",
 )
 
 

@@ -66,7 +66,8 @@ def build_payload(request: JobRequest) -> dict[str, Any]:
             if payload["size"] > MAX_SNIPPET_BYTES:
                 raise PayloadError(f"{path.name} is too large for a configuration snippet")
             try:
-                content = path.read_text(encoding="utf-8")
+                # No newline translation: the text sent must match the file's checksum.
+                content = path.read_bytes().decode("utf-8")
             except UnicodeDecodeError as error:
                 raise PayloadError(f"{path.name} is not UTF-8 text: {error}") from error
             parse_snippet(content)
@@ -184,3 +185,13 @@ class JobService:
 
     def skip_step(self, job_id: int, device: str, step: str) -> StepRecord:
         return self.store.jobs.skip_step(job_id, device, step, self.clock.now())
+
+
+def remove_device(store: Store, data_dir: Path, name: str) -> None:
+    """Remove a device and forget its password: a later device of the same name must not
+    inherit it. Refused (DeviceError) while a job has open tasks on the device."""
+    from jobdesk.devices.secrets import SecretStore
+
+    store.devices.remove(name)
+    SecretStore(data_dir).delete(name)
+

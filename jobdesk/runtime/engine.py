@@ -209,9 +209,15 @@ class Engine:
 
     async def _renew_lease(self) -> None:
         try:
-            await self._db(self.store.queue.renew_lease, self._owner, self.clock.now())
+            kept = await self._db(self.store.queue.renew_lease, self._owner, self.clock.now())
         except Exception as error:
             self._problem("renewing the runtime lease failed", error)
+            return
+        if not kept:
+            # Another runtime took over this database: two would run every task twice.
+            self._emit(RuntimeProblem("another jobdesk runtime took over this database; "
+                                      "this one stops after its running steps"))
+            self._begin_stop()
 
     def _problem(self, what: str, error: BaseException) -> None:
         log.error("%s: %s", what, error, exc_info=error)
@@ -228,17 +234,25 @@ class Engine:
         outcome = RunOutcome(finished=False, timed_out=False)
         try:
             while not self._stopping:
-                self._duties.run_pending()
-                claimed = await self.run_pass()
-                if self._dirty and (
-                    not self._attempts or time.monotonic() - self._last_flush >= FLUSH_INTERVAL_S
-                ):
-                    await self.flush()
-                if (
-                    until_done
-                    and not self._attempts
-                    and await self._db(self.store.jobs.all_finished)
-                ):
+                try:
+                    self._duties.run_pending()
+                    claimed = await self.run_pass()
+                    if self._dirty and (
+                        not self._attempts
+                        or time.monotonic() - self._last_flush >= FLUSH_INTERVAL_S
+                    ):
+                        await self.flush()
+                    finished = (
+                        until_done
+                        and not self._attempts
+                        and await self._db(self.store.jobs.all_finished)
+                    )
+                except Exception as error:
+                    # A locked or full database must not end the runtime: say so, wait, retry.
+                    self._problem("looking for due work failed", error)
+                    await asyncio.sleep(POLL_INTERVAL_S)
+                    continue
+                if finished:
                     outcome = RunOutcome(finished=True, timed_out=False)
                     break
                 if max_seconds is not None and time.monotonic() - began >= max_seconds:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from peewee import fn
 
 from jobdesk.domain import rules
+from jobdesk.domain.jobtypes import STEPS_BY_NAME
 from jobdesk.domain.rules import StopReason
 from jobdesk.domain.schedule import Schedule
 from jobdesk.domain.states import StepStatus, TaskState
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     from jobdesk.store.database import Store
 
 EXPIRED = "expired"
+ABANDONED = timedelta(minutes=10)  # a lease not renewed this long is free, whatever the pid
 
 
 class RuntimeBusy(RuntimeError):
@@ -114,7 +116,7 @@ class TaskQueue:
             .limit(limit * 4 + 16)
         )
         if busy:
-            query = query.where(Task.device.not_in(busy))
+            query = query.where(Task.device.is_null() | Task.device.not_in(busy))
         picked: list[int] = []
         devices: set[int | None] = set()
         for task_id, device_id in query.tuples():
@@ -383,6 +385,7 @@ class TaskQueue:
             if fix_hint:
                 step_fields["fix_hint"] = fix_hint
             sql.update("step", step_id, step_fields)
+            self._rewind_for_retry(task_id, step_id)
             facts = self._task_and_job(task_id)
             assert facts is not None
             if facts.cancel_requested:
@@ -409,6 +412,25 @@ class TaskQueue:
             row = sql.one(f"SELECT {TASK_COLUMNS} FROM task WHERE id = ?", task_id)
             assert row is not None
             return task_record_from_row(row)
+
+    def _rewind_for_retry(self, task_id: int, step_id: int) -> None:
+        """A failed check makes the steps it checks run again on the next attempt.
+
+        The failed step keeps its Failed status and message (what a person reads); the
+        steps from its `retry_from` up to it go back to Pending.
+        """
+        sql = self._store.sql
+        row = sql.one("SELECT name, position FROM step WHERE id = ?", step_id)
+        spec = STEPS_BY_NAME.get(row[0]) if row else None
+        if row is None or spec is None or spec.retry_from is None:
+            return
+        sql.run(
+            "UPDATE step SET status = ?, completed_at = NULL, message = ? "
+            "WHERE task_id = ? AND position < ? AND status = ? AND position >= "
+            "(SELECT position FROM step WHERE task_id = ? AND name = ?)",
+            StepStatus.PENDING.value, f"runs again: {row[0]} failed",
+            task_id, row[1], StepStatus.COMPLETED.value, task_id, spec.retry_from,
+        )
 
     def finish_if_done(self, task_id: int, now: datetime) -> bool:
         """A running task whose steps are all Completed or Skipped has Succeeded."""
@@ -515,7 +537,13 @@ class TaskQueue:
             lease = RuntimeLease.get_or_none(RuntimeLease.id == 1)
             if lease is not None and lease.owner != owner:
                 fresh = now - lease.heartbeat_at < stale_after
-                alive = fresh and (lease.host != host or _pid_alive(lease.pid))
+                if lease.host == host:
+                    # On this machine the process decides: a runtime that is alive but late
+                    # with its heartbeat (a long lock, a laptop waking up) keeps its lease.
+                    # Only a heartbeat missing for very long means the pid was reused.
+                    alive = _pid_alive(lease.pid) and now - lease.heartbeat_at < ABANDONED
+                else:
+                    alive = fresh
                 if alive:
                     raise RuntimeBusy(
                         f"another jobdesk runtime (pid {lease.pid} on {lease.host}) is "
@@ -525,11 +553,13 @@ class TaskQueue:
                 id=1, owner=owner, host=host, pid=os.getpid(), heartbeat_at=now
             ).execute()
 
-    def renew_lease(self, owner: str, now: datetime) -> None:
+    def renew_lease(self, owner: str, now: datetime) -> bool:
+        """Keep the lease; False when another runtime has taken it (this one must stop)."""
         with self._store.transaction():
-            RuntimeLease.update(heartbeat_at=now).where(
+            renewed = RuntimeLease.update(heartbeat_at=now).where(
                 (RuntimeLease.id == 1) & (RuntimeLease.owner == owner)
             ).execute()
+        return renewed > 0
 
     def release_lease(self, owner: str) -> None:
         with self._store.transaction():

@@ -60,16 +60,19 @@ def tonight(now: datetime, zone: str) -> Scheduled:
                      frozenset(range(7)), zone)
 
 
-def seed_demo(store: Store, fleet_rows: list[dict[str, str]], folder: Path,
-              settings: Settings) -> None:
-    """The inventory and the sample jobs; the runtime then makes them come true."""
-    clock = SystemClock()
+def import_fleet(store: Store, fleet_rows: list[dict[str, str]]) -> None:
+    """The inventory, added or updated: the fleet listens on new ports at every start."""
     devices = []
     for row in fleet_rows:
         site = "depot-north" if row["name"] in NORTH else "depot-south"
         devices.append(make_device(row["name"], row["host"], row["port"], row["user"],
                                    row["profile"], [*row["tags"].split(";"), site]))
-    store.devices.upsert_many(devices, clock.now())
+    store.devices.upsert_many(devices, SystemClock().now())
+
+
+def seed_demo(store: Store, folder: Path, settings: Settings) -> None:
+    """The sample jobs; the runtime then makes them come true."""
+    clock = SystemClock()
     service = JobService(store, settings, clock)
     snippet = folder / "ntp-and-syslog.cfg"
     snippet.write_text("ntp.server = 10.20.0.1\nsyslog.server = 10.20.0.5\n", encoding="utf-8")
@@ -118,8 +121,10 @@ def run_demo(db_path: Path | None, *, quit_after: float | None = None) -> int:
 
     try:
         with Store(database) as store:
-            if store.devices.count() == 0:
-                seed_demo(store, started.rows(), folder, settings)
+            first_time = store.devices.count() == 0
+            import_fleet(store, started.rows())
+            if first_time:
+                seed_demo(store, folder, settings)
         # The demo keeps its own known hosts and CA: simulated keys stay out of the user's.
         window = open_window(db_path=database, config_path=folder / "settings.toml",
                              data_dir=folder / "data", log_path=log_path, settings=settings,

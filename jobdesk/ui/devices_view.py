@@ -69,6 +69,7 @@ from jobdesk.domain.inventory import (
     RejectedLine,
     parse_inventory_csv,
 )
+from jobdesk.runtime.actions import remove_device
 from jobdesk.store.devices import DeviceError, DeviceRepository
 from jobdesk.store.records import DeviceRecord
 from jobdesk.ui import states
@@ -828,13 +829,13 @@ class DevicesView(QWidget):
         )
         if answer != QMessageBox.StandardButton.Yes:
             return
-        devices = self._context.store.devices
+        store, data_dir = self._context.store, self._context.data_dir
 
         def work() -> tuple[list[str], list[str]]:
             removed, refused = [], []
             for name in names:  # one transaction each: a refusal keeps the others
                 try:
-                    devices.remove(name)
+                    remove_device(store, data_dir, name)
                     removed.append(name)
                 except DeviceError as error:
                     refused.append(str(error))
