@@ -7,13 +7,13 @@ finds what the earlier step produced.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from jobdesk.domain.payloads import parse_snippet
+from jobdesk.runtime.actions import file_sha256
 from jobdesk.runtime.ca import LocalCA, SigningRefused, fingerprint, not_after
 from jobdesk.runtime.driver import (
     CommandFailed,
@@ -122,14 +122,6 @@ async def check_version(ctx: StepContext) -> StepResult:
     return StepResult(f"running {info.firmware}, updating to {wanted}", context)
 
 
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 async def upload_image(ctx: StepContext) -> StepResult:
     path = Path(ctx.payload["file"])
     if not path.is_file():
@@ -138,7 +130,7 @@ async def upload_image(ctx: StepContext) -> StepResult:
             retryable=False,
             fix_hint="Put the image back at that path (or create a new job), then retry.",
         )
-    if _file_sha256(path) != ctx.payload["sha256"]:
+    if file_sha256(path) != ctx.payload["sha256"]:
         raise VerificationFailed(
             f"the image {path} changed since the job was created",
             retryable=False,

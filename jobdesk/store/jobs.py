@@ -258,14 +258,7 @@ class JobRepository:
             & Task.state.in_(_OPEN)
         )
         for task in open_tasks:
-            if task.state == TaskState.RUNNING.value:
-                # The running step finishes; the runtime then cancels the task.
-                task.cancel_requested = True
-                task.reason = reason
-                task.updated_at = now
-                task.save()
-            else:
-                self._cancel_waiting(task, reason, now)
+            self._cancel(task, reason, now)
         left_open = (
             Task.select()
             .where(
@@ -280,6 +273,18 @@ class JobRepository:
                 Job.id == conflict.job_id
             ).execute()
         self.refresh(conflict.job_id, now)
+
+    @classmethod
+    def _cancel(cls, task: Task, reason: str, now: datetime) -> None:
+        """Cancel an open task: a waiting one at once; a running one after its step
+        (the runtime sees the request before the next step and ends the task Cancelled)."""
+        if task.state == TaskState.RUNNING.value:
+            task.cancel_requested = True
+            task.reason = reason
+            task.updated_at = now
+            task.save()
+        else:
+            cls._cancel_waiting(task, reason, now)
 
     @staticmethod
     def _cancel_waiting(task: Task, reason: str, now: datetime) -> None:
@@ -502,13 +507,7 @@ class JobRepository:
             rules.check_cancel_job(_job_state(job.state))
             Job.update(cancelled_at=now, updated_at=now).where(Job.id == job_id).execute()
             for task in Task.select().where((Task.job == job_id) & Task.state.in_(_OPEN)):
-                if task.state == TaskState.RUNNING.value:
-                    task.cancel_requested = True
-                    task.reason = "cancelled by a person"
-                    task.updated_at = now
-                    task.save()
-                else:
-                    self._cancel_waiting(task, "cancelled by a person", now)
+                self._cancel(task, "cancelled by a person", now)
             self.refresh(job_id, now)
         return self.get(job_id)
 
@@ -516,13 +515,7 @@ class JobRepository:
         with self._store.transaction():
             task = self._task(job_id, device)
             rules.check_cancel_task(TaskState(task.state))
-            if task.state == TaskState.RUNNING.value:
-                task.cancel_requested = True
-                task.reason = "cancelled by a person"
-                task.updated_at = now
-                task.save()
-            else:
-                self._cancel_waiting(task, "cancelled by a person", now)
+            self._cancel(task, "cancelled by a person", now)
             self.refresh(job_id, now)
             return task_record(task)
 
