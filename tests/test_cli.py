@@ -28,7 +28,10 @@ class Cli:
         self.script = tmp / "fleet.json"
         self.script.write_text("{}")
         self.configure()
-        self.env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        # The platform folders (data: CA, known hosts, secrets; logs) stay inside the test.
+        self.env = {**os.environ, "PYTHONPATH": str(ROOT),
+                    "XDG_DATA_HOME": str(tmp / "data"), "XDG_CONFIG_HOME": str(tmp / "config"),
+                    "XDG_STATE_HOME": str(tmp / "state")}
 
     def configure(self, **settings: Any) -> None:
         lines = [f"{k} = {json.dumps(v)}" for k, v in settings.items()]
@@ -291,3 +294,21 @@ def test_kill_9_mid_attempt_loses_nothing(cli: Cli) -> None:
     assert task["attempts"] == 2
     assert [s["status"] for s in task["steps"]] == ["Completed"] * 4
     assert not [j for j in cli.json("jobs", "list", "--all") if j["state"] == "Running"]
+
+
+def test_a_password_is_read_from_stdin_and_kept_out_of_the_database(cli: Cli) -> None:
+    secret = "pa55-word-for-r1"
+    cli("devices", "add", "r1", "--host", "10.0.0.1", "--password-stdin", stdin=secret + "\n")
+    stored = list((cli.tmp / "data").rglob("secrets.json"))
+    keyring_in_use = not stored
+    if not keyring_in_use:
+        assert json.loads(stored[0].read_text()) == {"r1": secret}
+        assert stored[0].stat().st_mode & 0o777 == 0o600
+    assert secret.encode() not in cli.db.read_bytes()
+    for wal in cli.tmp.glob("jobdesk.db-wal"):
+        assert secret.encode() not in wal.read_bytes()
+    changed = cli("devices", "set-password", "r1", stdin="another-one\n")
+    assert "password of r1 stored" in changed.stdout
+    missing = cli("devices", "set-password", "nope", stdin="x\n", ok=False)
+    assert missing.returncode == 1 and "no device named 'nope'" in missing.stderr
+
