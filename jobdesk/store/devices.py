@@ -197,9 +197,6 @@ class DeviceRepository:
                 Device.id == device_id
             ).execute()
 
-    def mark_seen(self, device_id: int, now: datetime) -> None:
-        Device.update(last_seen_at=now).where(Device.id == device_id).execute()
-
     def stale_info(self, older_than: datetime) -> list[int]:
         """Devices whose information is missing or older than the threshold."""
         query = Device.select(Device.id).where(

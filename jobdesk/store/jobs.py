@@ -414,13 +414,7 @@ class JobRepository:
         offset: int = 0,
     ) -> list[JobRecord]:
         """A page of jobs, newest first. `system=None` lists user and system jobs alike."""
-        query = Job.select()
-        if system is not None:
-            query = query.where(Job.system == system)
-        if state is not None:
-            query = query.where(Job.state == state)
-        if search:
-            query = query.where(Job.name.contains(search))
+        query = _filtered(Job.select(), system, state, search)
         query = query.order_by(Job.id.desc()).offset(offset)
         if limit is not None:
             query = query.limit(limit)
@@ -455,13 +449,7 @@ class JobRepository:
             "next_run": fn.COALESCE(Job.next_attempt_at, 2**62),
             "expires": Job.expires_at,
         }[sort]
-        query = Job.select(Job.id)
-        if system is not None:
-            query = query.where(Job.system == system)
-        if state is not None:
-            query = query.where(Job.state == state)
-        if search:
-            query = query.where(Job.name.contains(search))
+        query = _filtered(Job.select(Job.id), system, state, search)
         if descending:
             query = query.order_by(key.desc(), Job.id.desc())
         else:
@@ -575,6 +563,17 @@ class JobRepository:
             step.save()
             Task.update(updated_at=now).where(Task.id == task.id).execute()
             return step_record(step)
+
+
+def _filtered(query: Any, system: bool | None, state: str | None, search: str | None) -> Any:
+    """The jobs list's filters, one definition for the CLI's pages and the window's ids."""
+    if system is not None:
+        query = query.where(Job.system == system)
+    if state is not None:
+        query = query.where(Job.state == state)
+    if search:
+        query = query.where(Job.name.contains(search))
+    return query
 
 
 def _job_state(value: str) -> JobState:

@@ -66,10 +66,6 @@ class StoreGateway(QObject):
         self._submit.emit(token, function)
         return token
 
-    @property
-    def busy(self) -> bool:
-        return bool(self._pending)
-
     @Slot(object, object)
     def _on_done(self, token: int, result: Any) -> None:
         on_done, _ = self._pending.pop(token, (None, None))
