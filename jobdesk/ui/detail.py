@@ -373,6 +373,7 @@ class DetailPane(QWidget):
                 index, QItemSelectionModel.SelectionFlag.ClearAndSelect
                 | QItemSelectionModel.SelectionFlag.Rows,
             )
+            QTimer.singleShot(0, lambda: self.tasks_view.scrollTo(index))
         else:
             task = self.tasks_model.record(row)
             if task is None or self.tasks_model.version(task) != self._shown_version:
