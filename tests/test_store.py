@@ -43,15 +43,17 @@ def test_a_migration_copies_the_file_first_and_keeps_the_data(
     with Store(path) as store:
         add(store, clock, "r1")
     ran = []
-    monkeypatch.setitem(migrations.MIGRATIONS, 2, lambda db: ran.append(db))
-    monkeypatch.setattr(migrations, "LATEST", 2)
+    next_version = migrations.LATEST + 1
+    monkeypatch.setitem(migrations.MIGRATIONS, next_version, lambda db: ran.append(db))
+    monkeypatch.setattr(migrations, "LATEST", next_version)
     with Store(path) as store:
-        assert ran and migrations.current_version(store.db) == 2
+        assert ran and migrations.current_version(store.db) == next_version
         backup = store.migration_backup
         assert [d.name for d in store.devices.list()] == ["r1"]
     assert backup is not None and backup.exists()
+    assert backup.stat().st_mode & 0o777 == 0o600
     copy = sqlite3.connect(backup)
-    assert copy.execute("SELECT version FROM schema_version").fetchone() == (1,)
+    assert copy.execute("SELECT version FROM schema_version").fetchone() == (next_version - 1,)
     assert copy.execute("SELECT name FROM device").fetchall() == [("r1",)]
     copy.close()
 

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import asyncssh
 
+from jobdesk.paths import private_folder
+
 log = logging.getLogger(__name__)
 
 
@@ -96,7 +98,7 @@ class TrustStore:
     def _record(self, pattern: str, key: asyncssh.SSHKey) -> None:
         self._keys.setdefault(pattern, []).append(key)
         line = f"{pattern} {key.export_public_key('openssh').decode().strip()}\n"
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_folder(self.path.parent)
         # One small append per new device: a short, local write.
         descriptor = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         with os.fdopen(descriptor, "a", encoding="utf-8") as handle:

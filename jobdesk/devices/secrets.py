@@ -16,6 +16,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from jobdesk.paths import private_folder
+
 log = logging.getLogger(__name__)
 
 SERVICE = "jobdesk"
@@ -141,7 +143,7 @@ class SecretStore:
 
     def _write_file(self, data: dict[str, str]) -> None:
         """Write atomically: a crash leaves the old file or the new one, never half of one."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_folder(self.path.parent)
         descriptor, temp = tempfile.mkstemp(dir=self.path.parent, prefix=".secrets-")
         try:
             os.chmod(temp, 0o600)

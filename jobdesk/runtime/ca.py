@@ -15,6 +15,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from jobdesk.paths import private_folder
+
 CA_LIFETIME = timedelta(days=3650)
 DEVICE_CERT_LIFETIME = timedelta(days=365)
 
@@ -53,7 +55,7 @@ class LocalCA:
         return key, cert
 
     def _create(self) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
-        self.folder.mkdir(parents=True, exist_ok=True)
+        private_folder(self.folder)
         key = ec.generate_private_key(ec.SECP256R1())
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "jobdesk local CA")])
         now = datetime.now(UTC)

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import logging
 from contextlib import AbstractContextManager
 from pathlib import Path
 
+from jobdesk.store.faults import FaultKind, StoreFault
 from jobdesk.store.migrations import migrate
 from jobdesk.store.models import MODELS
 from jobdesk.store.rawsql import Sql
-from jobdesk.store.sqlite import open_sqlite, write_transaction
+from jobdesk.store.sqlite import (
+    checkpoint,
+    describe_error,
+    open_sqlite,
+    same_file,
+    write_transaction,
+)
+
+log = logging.getLogger(__name__)
 
 
 class Store:
@@ -16,14 +26,24 @@ class Store:
 
     The repositories (`devices`, `jobs`, `queue`) are views on this one database; Peewee
     gives each thread its own connection, so the runtime's thread and the window's thread
-    can both hold the same Store.
+    can both hold the same Store. A thread that is done with the store calls
+    `release_connection`; `close` (from the thread that opened it) then leaves the
+    database file complete on its own.
     """
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self.db = open_sqlite(self.path)
+        opened = open_sqlite(self.path)
+        self.db = opened.database
+        # Why this database can only be read (a read-only file or mount, a full disk).
+        self.read_only: StoreFault | None = opened.read_only
         self.db.bind(MODELS, bind_refs=False, bind_backrefs=False)
-        self.migration_backup = migrate(self.db, self.path)
+        try:
+            self.migration_backup = migrate(self.db, self.path,
+                                            writable=self.read_only is None)
+        except BaseException:
+            self.db.close()
+            raise
         self.sql = Sql(self.db)
 
         from jobdesk.store.devices import DeviceRepository
@@ -38,9 +58,36 @@ class Store:
         """Every state change runs inside one of these: all of it lands, or none."""
         return write_transaction(self.db)
 
-    def close(self) -> None:
+    def fault_of(self, error: BaseException) -> StoreFault | None:
+        """The condition (disk full, locked, read-only) that made a call fail, if any.
+
+        None means the error is not a condition of the database: a bug, to be reported.
+        """
+        fault = describe_error(error, self.path)
+        if fault is not None and self.read_only is not None \
+                and fault.kind is FaultKind.READ_ONLY:
+            return self.read_only  # opened for reading only: the reason it was
+        return fault
+
+    def is_database_file(self, path: Path) -> bool:
+        """Whether a file a person chose is this database (or its -wal/-shm)."""
+        return same_file(path, self.path)
+
+    def release_connection(self) -> None:
+        """Close the calling thread's connection (a worker thread that is ending)."""
         if not self.db.is_closed():
             self.db.close()
+
+    def close(self) -> None:
+        """Fold the WAL into the file and close: the `.db` alone is then complete."""
+        if self.db.is_closed():
+            return
+        if self.read_only is None:
+            try:
+                checkpoint(self.db)
+            except Exception as error:  # a full disk or a lock: the WAL stays, which is safe
+                log.info("database %s not checkpointed on closing: %s", self.path, error)
+        self.db.close()
 
     def __enter__(self) -> Store:
         return self

@@ -232,8 +232,8 @@ class JobRepository:
         db = self._store.db
         db.cursor().executemany(
             "INSERT INTO task (job_id, device_id, device_name, state, attempts, "
-            "next_attempt_at, cancel_requested, context, updated_at) "
-            "VALUES (?, ?, ?, ?, 0, ?, 0, '{}', ?)",
+            "next_attempt_at, cancel_requested, interrupted, context, updated_at) "
+            "VALUES (?, ?, ?, ?, 0, ?, FALSE, FALSE, '{}', ?)",
             [
                 (job_id, device.id, device.name, TaskState.SCHEDULED.value,
                  ts(new.first_attempt_at), ts(now))

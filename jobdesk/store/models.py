@@ -110,6 +110,9 @@ class Task(BaseModel):
     current_step = CharField(null=True)
     reason = TextField(null=True)
     cancel_requested = BooleanField(default=False)
+    # Its last attempt was cut off (a crash, a stop): it goes before tasks never started,
+    # so a runtime restarted again and again still finishes what it began.
+    interrupted = BooleanField(default=False)
     context = JsonField(default=dict)  # what steps hand to later steps, across attempts
     updated_at = UtcField()
 
@@ -122,6 +125,10 @@ class Task(BaseModel):
 
 Task.add_index(
     Task.index(Task.next_attempt_at, Task.id, where=SQL("next_attempt_at IS NOT NULL"))
+)
+Task.add_index(
+    Task.index(Task.next_attempt_at, Task.id,
+               where=SQL("next_attempt_at IS NOT NULL AND interrupted"))
 )
 
 

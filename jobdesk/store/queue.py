@@ -104,26 +104,31 @@ class TaskQueue:
     # --- finding work ---------------------------------------------------------------
 
     def due(self, now: datetime, limit: int, busy_devices: Iterable[int] = ()) -> list[int]:
-        """Ids of due tasks, oldest first, at most one per device, none on a busy device.
+        """Ids of due tasks, at most one per device, none on a busy device.
 
-        Reads only the partial index of waiting tasks; cost does not grow with history.
+        Interrupted tasks come first, then the rest oldest first: a runtime that is stopped
+        again and again finishes what it began instead of starting ever more tasks. Both
+        passes read a partial index of waiting tasks; cost does not grow with history.
         """
         busy = list(busy_devices)
-        query = (
-            Task.select(Task.id, Task.device)
-            .where(Task.next_attempt_at.is_null(False) & (Task.next_attempt_at <= now))
-            .order_by(Task.next_attempt_at, Task.id)
-            .limit(limit * 4 + 16)
-        )
-        if busy:
-            query = query.where(Task.device.is_null() | Task.device.not_in(busy))
         picked: list[int] = []
         devices: set[int | None] = set()
-        for task_id, device_id in query.tuples():
-            if device_id in devices:
-                continue
-            devices.add(device_id)
-            picked.append(task_id)
+        for interrupted_only in (True, False):
+            query = (
+                Task.select(Task.id, Task.device)
+                .where(Task.next_attempt_at.is_null(False) & (Task.next_attempt_at <= now))
+                .order_by(Task.next_attempt_at, Task.id)
+                .limit(limit * 4 + 16)
+            )
+            if interrupted_only:
+                query = query.where(Task.interrupted)
+            if busy:
+                query = query.where(Task.device.is_null() | Task.device.not_in(busy))
+            for task_id, device_id in query.tuples():
+                if device_id in devices or len(picked) >= limit:
+                    continue
+                devices.add(device_id)
+                picked.append(task_id)
             if len(picked) >= limit:
                 break
         return picked
@@ -218,7 +223,8 @@ class TaskQueue:
             return None
         sql.run(
             "UPDATE task SET state = ?, attempts = attempts + 1, last_triggered_at = ?, "
-            "next_attempt_at = NULL, reason = NULL, updated_at = ? WHERE id = ?",
+            "next_attempt_at = NULL, reason = NULL, interrupted = FALSE, updated_at = ? "
+            "WHERE id = ?",
             TaskState.RUNNING.value, ts(now), ts(now), task_id,
         )
         if refresh:
@@ -310,16 +316,19 @@ class TaskQueue:
         context: dict[str, Any] | None = None,
         finish_task: bool = False,
         refresh: bool = True,
+        begin_at: datetime | None = None,
     ) -> tuple[bool, StopReason | None]:
         """Complete a step and start the next in one transaction (half the commits per step).
 
+        `now` is when the step completed; `begin_at` (default `now`) when the next begins:
+        later when the database could not take the write at once.
         Returns (task done, reason to stop before the next step).
         """
         with self._store.transaction():
             done = self._complete(task_id, step_id, now, message, context, finish_task, refresh)
             if done:
                 return True, None
-            return False, self._begin(task_id, next_step_id, now, refresh)
+            return False, self._begin(task_id, next_step_id, begin_at or now, refresh)
 
     def _complete(self, task_id: int, step_id: int, now: datetime, message: str | None,
                   context: dict[str, Any] | None, finish_task: bool, refresh: bool) -> bool:
@@ -462,7 +471,7 @@ class TaskQueue:
             if facts.cancel_requested or facts.job_ended:
                 self._end(facts, TaskState.CANCELLED, facts.reason or "cancelled", now)
             else:
-                self._reschedule(facts, now, reason)
+                self._reschedule(facts, now, reason, interrupted=True)
 
     def recover_interrupted(self, now: datetime) -> list[Change]:
         """At start: tasks left Running by a crash become Rescheduled ("interrupted")."""
@@ -515,17 +524,20 @@ class TaskQueue:
             self._store.jobs.refresh(facts.job_id, now)
 
     def _reschedule(self, facts: _TaskJob, now: datetime, reason: str, *,
-                    refresh: bool = True) -> None:
+                    refresh: bool = True, interrupted: bool = False) -> None:
         next_at = rules.resume_at(facts.schedule, now, facts.expires_at)
         if next_at is None:
             self._end(facts, TaskState.FAILED, EXPIRED, now, refresh=refresh)
             return
-        self._store.sql.update("task", facts.task_id, {
+        fields: dict[str, Any] = {
             "state": TaskState.RESCHEDULED.value,
             "next_attempt_at": ts(next_at),
             "reason": reason,
             "updated_at": ts(now),
-        })
+        }
+        if interrupted:
+            fields["interrupted"] = True
+        self._store.sql.update("task", facts.task_id, fields)
         if refresh:
             self._store.jobs.refresh(facts.job_id, now)
 
