@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -13,11 +15,12 @@ import pytest
 from jobdesk.domain.inventory import make_device
 from jobdesk.domain.jobtypes import JobType
 from jobdesk.domain.schedule import Scheduled
+from jobdesk.runtime import engine as engine_module
 from jobdesk.runtime.actions import JobRequest, JobService
 from jobdesk.runtime.ca import LocalCA
 from jobdesk.runtime.clock import SystemClock
 from jobdesk.runtime.engine import Engine
-from jobdesk.runtime.events import JobChanged, RuntimeStatus, TaskChanged
+from jobdesk.runtime.events import JobChanged, RuntimeStatus, StoreStatus, TaskChanged
 from jobdesk.settings import Settings
 from jobdesk.store import Store
 from jobdesk.store.records import TaskRecord
@@ -437,3 +440,69 @@ def test_a_snippet_with_windows_line_endings_reaches_the_device(harness: Harness
     h.run(h.cycle())
     assert h.store.jobs.get(job.id).state == "Succeeded"
     assert h.driver.device("r1").config["snmp.enabled"] == "true"
+
+
+def refuse_writes(h: Harness, monkeypatch: pytest.MonkeyPatch, times: int | None) -> list[int]:
+    """The database refuses the step writes (`times` times, or until further notice) as a
+    full disk does; returns the list that counts the refusals."""
+    refused: list[int] = []
+
+    def refusing(real: Callable[..., object]) -> Callable[..., object]:
+        def full(*args: object, **kwargs: object) -> object:
+            if times is None or len(refused) < times:
+                refused.append(1)
+                raise sqlite3.OperationalError("database or disk is full")
+            return real(*args, **kwargs)
+        return full
+
+    for name in ("complete_step", "complete_and_begin"):
+        monkeypatch.setattr(h.store.queue, name, refusing(getattr(h.store.queue, name)))
+    return refused
+
+
+def test_a_write_the_database_refuses_is_retried_and_nothing_is_lost(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    h = harness
+    h.add_devices("r1")
+    job = h.service.create(JobRequest("rb", JobType.REBOOT, devices=["r1"]))
+    refused = refuse_writes(h, monkeypatch, times=3)
+    h.run(h.cycle())
+    assert len(refused) == 3
+    task = task_of(h, job.id, "r1")
+    assert task.state == "Succeeded" and task.attempts == 1
+    assert h.driver.count("r1", "reboot") == 1  # the device was not asked twice
+    problems = [e.problem for e in h.events if isinstance(e, StoreStatus)]
+    assert problems[0].startswith("disk full: free space on") and problems[-1] is None
+    warnings = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 2  # one line when it starts, one when it is over
+    assert warnings[0].getMessage().startswith("the database cannot be written: disk full")
+    assert warnings[1].getMessage().startswith("the database takes writes again after")
+    assert not any(r.exc_info for r in caplog.records if r.levelno >= 30)
+
+
+def test_a_stop_while_writes_fail_leaves_the_task_for_the_next_start(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    h = harness
+    h.add_devices("r1")
+    job = h.service.create(JobRequest("rb", JobType.REBOOT, devices=["r1"]))
+    refuse_writes(h, monkeypatch, times=None)
+    monkeypatch.setattr(engine_module, "STOP_WRITE_GRACE_S", 0.3)
+    entered, gate = h.driver.gate("r1", "connect")
+
+    async def scenario() -> None:
+        await h.engine.run_pass()
+        await entered.wait()
+        h.engine.request_stop()  # during connect; its outcome then cannot be saved
+        gate.set()
+        await h.engine.drain()
+
+    h.run(scenario())
+    assert h.engine._abandoned == 1
+    assert task_of(h, job.id, "r1").state == "Running"  # what the database last knew
+    monkeypatch.undo()
+    h.store.queue.recover_interrupted(h.clock.now())  # the next start
+    task = task_of(h, job.id, "r1")
+    assert task.state == "Rescheduled" and task.reason == "interrupted"
+    assert h.store.queue.due(h.clock.now(), 10) == [task.id]

@@ -41,12 +41,16 @@ from jobdesk.runtime.events import (
     NeedsAttention,
     RuntimeProblem,
     RuntimeStatus,
+    StoreStatus,
     TaskChanged,
 )
+from jobdesk.runtime.health import StoreHealth
 from jobdesk.runtime.steps import STEP_RUNNERS, StepContext, StepResult
 from jobdesk.settings import Settings
 from jobdesk.store import Store
+from jobdesk.store.faults import StoreFault, StoreUnwritable
 from jobdesk.store.queue import Attempt, Change
+from jobdesk.store.records import StepRecord
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -58,12 +62,29 @@ FLUSH_INTERVAL_S = 0.25  # how often job states follow their tasks while attempt
 CLAIM_BATCH = 32
 LEASE_STALE_AFTER = timedelta(seconds=60)
 CONNECT_TIMEOUT_S = 30.0
+# A write the database refuses (full disk, lock) is tried again after these pauses.
+WRITE_RETRY_FIRST_S = 0.25
+WRITE_RETRY_MAX_S = 5.0
+# After a stop was asked for, outcomes that cannot be written are given up after this long:
+# their tasks stay Running in the database and the next start recovers them.
+STOP_WRITE_GRACE_S = 10.0
 
 
 @dataclass(frozen=True)
 class RunOutcome:
     finished: bool  # with until_done: every user job reached a terminal state
     timed_out: bool
+    # Why the database could not be written when the runtime stopped, if it could not.
+    store_problem: str | None = None
+    abandoned: int = 0  # outcomes left for the next start's recovery
+
+
+class WriteAbandoned(Exception):
+    """A write given up because the runtime is stopping and the database refuses it."""
+
+    def __init__(self, fault: StoreFault) -> None:
+        super().__init__(fault.message)
+        self.fault = fault
 
 
 class Engine:
@@ -98,6 +119,12 @@ class Engine:
         self._announced: set[int] = set()  # finished jobs already announced
         self._dirty: set[int] = set()  # jobs whose tasks changed since the last flush
         self._last_flush = 0.0
+        self._stop_event: asyncio.Event | None = None
+        self._stop_began: float | None = None
+        self._deadline: float | None = None  # monotonic time `run` must end by
+        self._abandoned = 0
+        self._lease_held = False
+        self.health = StoreHealth(lambda problem: self._emit(StoreStatus(problem)))
 
     def set_event_sink(self, sink: EventSink | None) -> None:
         """Where events go; set before `run`. The sink is called on the runtime's thread."""
@@ -161,9 +188,13 @@ class Engine:
         self._emit(RuntimeStatus(state, len(self._attempts), len(self._busy_devices)))
 
     def _begin_stop(self) -> None:
+        if self._stop_began is None:
+            self._stop_began = time.monotonic()
         self._stopping = True
         if self._wake is not None:
             self._wake.set()
+        if self._stop_event is not None:
+            self._stop_event.set()
 
     def _spawn(self, coroutine: Any) -> None:
         task = asyncio.get_running_loop().create_task(coroutine)
@@ -173,16 +204,25 @@ class Engine:
     # --- duties ---------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Take the lease, recover from a crash, and run the periodic duties once."""
+        """Take the lease, recover from a crash, and run the periodic duties once.
+
+        A database that cannot be written at start (locked, full) is waited for; a stop
+        asked for meanwhile ends the wait (WriteAbandoned).
+        """
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
+        self._stop_event = asyncio.Event()
+        if self._stopping:
+            self._stop_event.set()
+        if self.store.read_only is not None:
+            raise StoreUnwritable(self.store.read_only)
         self._emit_status("starting")
-        now = self.clock.now()
-        await self._db(
-            self.store.queue.acquire_lease, self._owner, socket.gethostname(), now,
-            LEASE_STALE_AFTER,
-        )
-        self._emit_changes(await self._db(self.store.queue.recover_interrupted, now))
+        queue = self.store.queue
+        await self._write(lambda: queue.acquire_lease(
+            self._owner, socket.gethostname(), self.clock.now(), LEASE_STALE_AFTER))
+        self._lease_held = True
+        self._emit_changes(await self._write(lambda: queue.recover_interrupted(
+            self.clock.now())))
         await self.sweep()
         await self.create_system_jobs()
         self._duties.every(30).seconds.do(lambda: self._spawn(self.sweep()))
@@ -197,6 +237,8 @@ class Engine:
             await self._announce_if_finished({c.job_id for c in changes})
         except Exception as error:
             self._problem("sweeping expired work failed", error)
+        else:
+            self.health.recovered()
 
     async def create_system_jobs(self) -> None:
         if not self._system_jobs:
@@ -220,20 +262,77 @@ class Engine:
             self._begin_stop()
 
     def _problem(self, what: str, error: BaseException) -> None:
-        log.error("%s: %s", what, error, exc_info=error)
+        """An error the runtime survives: a database condition is reported once (by
+        `health`), anything else in one log line with its traceback at DEBUG."""
+        fault = self.store.fault_of(error)
+        if fault is not None:
+            self.health.failed(fault)
+            return
+        log.error("%s: %s", what, error)
+        log.debug("%s", what, exc_info=error)
         self._emit(RuntimeProblem(f"{what}: {error}"))
+
+    async def _write(self, call: Callable[[], T]) -> T:
+        """Run a write on the database thread until the database takes it.
+
+        A full disk or another program's lock does not lose what a device did: the write
+        is tried again with growing pauses, and the attempt that made it waits (starting
+        nothing new on its device). Once a stop was asked for, a write still refused after
+        STOP_WRITE_GRACE_S is given up (WriteAbandoned); its task stays Running in the
+        database and the next start recovers it as interrupted.
+        """
+        delay = WRITE_RETRY_FIRST_S
+        while True:
+            try:
+                result = await self._db(call)
+            except Exception as error:
+                fault = self.store.fault_of(error)
+                if fault is None:
+                    raise
+                self.health.failed(fault)
+                if self._stopping and self._stop_began is not None and (
+                    time.monotonic() - self._stop_began >= STOP_WRITE_GRACE_S
+                ):
+                    raise WriteAbandoned(fault) from error
+                await self._pause(delay)
+                delay = min(delay * 2, WRITE_RETRY_MAX_S)
+                continue
+            self.health.recovered()
+            return result
+
+    async def _pause(self, seconds: float) -> None:
+        """Wait before a retry: cut short by a stop (unless stopping already) and never
+        past the run's deadline."""
+        if self._deadline is not None:
+            seconds = max(0.0, min(seconds, self._deadline - time.monotonic()))
+        if self._stopping or self._stop_event is None:
+            await asyncio.sleep(seconds)
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stop_event.wait(), timeout=seconds)
 
     # --- the loop -------------------------------------------------------------------
 
     async def run(
         self, *, until_done: bool = False, max_seconds: float | None = None
     ) -> RunOutcome:
-        """Run until stopped (or, with `until_done`, until every user job is terminal)."""
+        """Run until stopped (or, with `until_done`, until every user job is terminal).
+
+        `max_seconds` and a stop are honoured whatever the database does: a locked or
+        full database is waited for inside the time left, never past it.
+        """
         began = time.monotonic()
-        await self.start()
-        outcome = RunOutcome(finished=False, timed_out=False)
+        self._deadline = began + max_seconds if max_seconds is not None else None
+        finished = timed_out = False
         try:
+            # WriteAbandoned: stopped while the database refused the lease; nothing ran.
+            with contextlib.suppress(WriteAbandoned):
+                await self.start()
+            failures = 0
             while not self._stopping:
+                if self._deadline is not None and time.monotonic() >= self._deadline:
+                    timed_out = True
+                    break
                 try:
                     self._duties.run_pending()
                     claimed = await self.run_pass()
@@ -245,23 +344,25 @@ class Engine:
                     finished = (
                         until_done
                         and not self._attempts
+                        and not self._dirty
                         and await self._db(self.store.jobs.all_finished)
                     )
                 except Exception as error:
                     # A locked or full database must not end the runtime: say so, wait, retry.
                     self._problem("looking for due work failed", error)
-                    await asyncio.sleep(POLL_INTERVAL_S)
+                    failures += 1
+                    await self._pause(min(WRITE_RETRY_FIRST_S * 2 ** failures,
+                                          WRITE_RETRY_MAX_S))
                     continue
+                failures = 0
                 if finished:
-                    outcome = RunOutcome(finished=True, timed_out=False)
-                    break
-                if max_seconds is not None and time.monotonic() - began >= max_seconds:
-                    outcome = RunOutcome(finished=False, timed_out=True)
                     break
                 await self._sleep_until_due(claimed)
         finally:
             await self.shutdown()
-        return outcome
+        problem = self.health.describe() or None
+        return RunOutcome(finished=finished, timed_out=timed_out and not finished,
+                          store_problem=problem, abandoned=self._abandoned)
 
     async def _sleep_until_due(self, claimed: int) -> None:
         """Wait for the next due task, a freed device, new work, or the next poll.
@@ -272,6 +373,8 @@ class Engine:
         assert self._wake is not None
         room = self.settings.max_parallel_devices - len(self._busy_devices)
         delay = POLL_INTERVAL_S
+        if self._deadline is not None:
+            delay = max(0.0, min(delay, self._deadline - time.monotonic()))
         if room > 0 and claimed >= CLAIM_BATCH:
             delay = 0.0  # the batch was full: more is probably due right now
         elif room > 0:
@@ -288,7 +391,10 @@ class Engine:
     async def run_pass(self) -> int:
         """Claim every due task there is room for and start its attempt; returns how many."""
         room = min(self.settings.max_parallel_devices - len(self._busy_devices), CLAIM_BATCH)
-        if room <= 0 or self._stopping:
+        if room <= 0 or self._stopping or (self.health.failing and self._attempts):
+            # While the database refuses writes, nothing new starts: the attempts in
+            # flight retry theirs, and their success clears the condition. With none in
+            # flight, the claim below is what tries the database again.
             return 0
         now = self.clock.now()
         due = await self._db(self.store.queue.due, now, room, tuple(self._busy_devices))
@@ -298,6 +404,7 @@ class Engine:
         attempts, changes = await self._db(
             self.store.queue.claim_many, due, self.clock.now(), refresh=False
         )
+        self.health.recovered()
         self._dirty.update(change.job_id for change in changes)
         self._emit_changes(changes)
         started = 0
@@ -340,17 +447,27 @@ class Engine:
 
     async def shutdown(self) -> None:
         """Stop: let running steps finish, record the interrupted attempts, free the lease."""
-        self._stopping = True
+        self._begin_stop()
         self._emit_status("stopping")
         await self.drain()
         for task in list(self._background):
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
-        try:
-            await self._db(self.store.queue.release_lease, self._owner)
-        except Exception as error:
-            self._problem("releasing the runtime lease failed", error)
+        if self._lease_held:
+            try:
+                await self._db(self.store.queue.release_lease, self._owner)
+                self._lease_held = False
+            except Exception as error:
+                # A lease that is not released is taken over by the next start on this host.
+                self._problem("releasing the runtime lease failed", error)
+        if self._abandoned:
+            log.warning(
+                "%d task(s) stopped without their outcome saved (%s); the next start runs "
+                "their last step again", self._abandoned, self.health.describe(),
+            )
         self._emit_status("stopped")
+        with contextlib.suppress(Exception):
+            await self._db(self.store.release_connection)
         self._db_thread.shutdown(wait=True)
 
     # --- one attempt ----------------------------------------------------------------
@@ -373,13 +490,15 @@ class Engine:
         pending = [step for step in attempt.steps if not StepStatus(step.status).is_done]
         try:
             if not pending:  # every step was skipped by a person: the task is complete
-                await self._db(queue.finish_if_done, task_id, self.clock.now())
+                await self._write(lambda: queue.finish_if_done(task_id, self.clock.now()))
                 return
             if self._stopping:
-                await self._db(queue.interrupt, task_id, self.clock.now(), "runtime stopped")
+                await self._write(lambda: queue.interrupt(task_id, self.clock.now(),
+                                                          "runtime stopped"))
                 return
-            stop = await self._db(queue.begin_step, task_id, pending[0].id, self.clock.now(),
-                                  refresh=False)
+            first = pending[0].id
+            stop = await self._write(lambda: queue.begin_step(task_id, first, self.clock.now(),
+                                                              refresh=False))
             self._dirty.add(job_id)
             self._emit(TaskChanged(job_id, task_id))
             if stop is not None:
@@ -389,31 +508,17 @@ class Engine:
                 if result is None:
                     return  # failed: recorded by _run_step
                 following = pending[position + 1] if position + 1 < len(pending) else None
-                now = self.clock.now()
-                if following is None or self._stopping:
-                    done = await self._db(
-                        queue.complete_step, task_id, step.id, now, message=result.message,
-                        context=result.context, finish_task=result.finish_task, refresh=False,
-                    )
-                    self._dirty.add(job_id)
-                    if not done:
-                        await self._db(queue.interrupt, task_id, now, "runtime stopped")
+                if not await self._record_step(attempt, step.id, following, result):
                     return
-                done, stop = await self._db(
-                    queue.complete_and_begin, task_id, step.id, following.id, now,
-                    message=result.message, context=result.context,
-                    finish_task=result.finish_task, refresh=False,
-                )
-                self._dirty.add(job_id)
-                self._emit(TaskChanged(job_id, task_id))
-                if done or stop is not None:
-                    return
-        except Exception as error:  # the store failed (disk full, database locked)
+        except WriteAbandoned:
+            # Stopping while the database refuses writes: the task stays Running in the
+            # database and the next start recovers it as interrupted.
+            self._abandoned += 1
+        except Exception as error:  # a bug, not a database condition: record and go on
             self._problem(f"task {task_id} on {attempt.device.name}", error)
-            try:
-                await self._db(self.store.queue.interrupt, task_id, self.clock.now(), str(error))
-            except Exception as second:
-                self._problem("recording the interruption failed", second)
+            reason = f"internal error: {error}"
+            with contextlib.suppress(Exception):
+                await self._write(lambda: queue.interrupt(task_id, self.clock.now(), reason))
         finally:
             try:
                 await context.close()
@@ -426,6 +531,35 @@ class Engine:
             self._emit_status("running" if not self._stopping else "stopping")
             if self._wake is not None:
                 self._wake.set()  # a device is free: due work may start
+
+    async def _record_step(self, attempt: Attempt, step_id: int, following: StepRecord | None,
+                           result: StepResult) -> bool:
+        """Save a completed step and begin the next; False when the attempt ends here.
+
+        The step completed when its result came back: that time is saved even when the
+        database takes the write only later. The next step begins when it is written.
+        """
+        queue = self.store.queue
+        task_id, job_id = attempt.task.id, attempt.job.id
+        completed_at = self.clock.now()
+        if following is None or self._stopping:
+            done = await self._write(lambda: queue.complete_step(
+                task_id, step_id, completed_at, message=result.message,
+                context=result.context, finish_task=result.finish_task, refresh=False,
+            ))
+            self._dirty.add(job_id)
+            if not done:
+                await self._write(lambda: queue.interrupt(task_id, self.clock.now(),
+                                                          "runtime stopped"))
+            return False
+        done, stop = await self._write(lambda: queue.complete_and_begin(
+            task_id, step_id, following.id, completed_at, begin_at=self.clock.now(),
+            message=result.message, context=result.context,
+            finish_task=result.finish_task, refresh=False,
+        ))
+        self._dirty.add(job_id)
+        self._emit(TaskChanged(job_id, task_id))
+        return not done and stop is None
 
     async def _run_step(
         self, attempt: Attempt, step_id: int, step_name: str, context: StepContext
@@ -447,7 +581,8 @@ class Engine:
                              f"timeout: no result within {timeout:g} s", True, None)
             return None
         except Exception as error:
-            log.exception("step %s of task %s failed unexpectedly", step_name, task_id)
+            log.error("step %s of task %s failed unexpectedly: %s", step_name, task_id, error)
+            log.debug("step %s failed", step_name, exc_info=error)
             await self._fail(attempt, step_id, step_name, f"internal error: {error}", True, None)
             return None
         if result.context:
@@ -463,17 +598,17 @@ class Engine:
         retryable: bool,
         fix_hint: str | None,
     ) -> None:
-        task = await self._db(
-            self.store.queue.fail_step,
+        failed_at = self.clock.now()
+        task = await self._write(lambda: self.store.queue.fail_step(
             attempt.task.id,
             step_id,
-            self.clock.now(),
+            failed_at,
             message=message,
             retryable=retryable,
             retry_interval=self.settings.retry_interval,
             fix_hint=fix_hint,
             refresh=False,
-        )
+        ))
         self._dirty.add(attempt.job.id)
         if task.state == TaskState.FAILED.value and not retryable:
             self._emit(
@@ -481,7 +616,8 @@ class Engine:
             )
 
     async def _update_inventory(self, device_id: int, **fields: Any) -> None:
-        await self._db(self.store.devices.update_info, device_id, self.clock.now(), **fields)
+        seen_at = self.clock.now()
+        await self._write(lambda: self.store.devices.update_info(device_id, seen_at, **fields))
 
 
 def _terminal(state: str) -> bool:

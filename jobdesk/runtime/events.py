@@ -54,7 +54,15 @@ class RuntimeProblem:
     message: str
 
 
+@dataclass(frozen=True)
+class StoreStatus:
+    """The database stopped taking writes (`problem` says why), or takes them again (None)."""
+
+    problem: str | None
+
+
 Event = (
     JobChanged | TaskChanged | RuntimeStatus | JobFinished | NeedsAttention | RuntimeProblem
+    | StoreStatus
 )
 EventSink = Callable[[Event], None]
