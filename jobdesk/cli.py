@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import json
 import logging
+import math
 import signal
 import sqlite3
 import sys
@@ -22,25 +23,29 @@ from typing import Any
 from peewee import PeeweeException
 
 from jobdesk import __version__, paths
-from jobdesk.devices.profiles import ProfileError
+from jobdesk.devices.profiles import ProfileError, ProfileLibrary
 from jobdesk.devices.secrets import FILE_NAME as SECRETS_FILE
 from jobdesk.devices.secrets import SecretsError
-from jobdesk.domain.inventory import InventoryError, make_device, parse_inventory_csv
+from jobdesk.domain.inventory import InventoryError, make_device
 from jobdesk.domain.jobtypes import JobType
 from jobdesk.domain.payloads import PayloadError
 from jobdesk.domain.rules import ActionRefused
 from jobdesk.domain.schedule import FireAndForget, Scheduled, ScheduleError, local_zone_name
 from jobdesk.domain.states import JobState
+from jobdesk.domain.text import printable
 from jobdesk.runtime.actions import JobRequest, JobService, remove_device
 from jobdesk.runtime.clock import SystemClock
+from jobdesk.runtime.inventory_file import read_inventory
 from jobdesk.settings import Settings, SettingsError, load_settings
 from jobdesk.store import Store
 from jobdesk.store.devices import DeviceError
+from jobdesk.store.faults import StoreUnwritable
 from jobdesk.store.jobs import NotFound
-from jobdesk.store.migrations import SchemaTooNew
+from jobdesk.store.migrations import SchemaNeedsUpgrade, SchemaTooNew
 from jobdesk.store.queue import RuntimeBusy
 from jobdesk.store.sqlite import DatabaseFileError
 
+MESSAGE_LIMIT = 2000  # characters of a device's message shown per line
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_NOT_DONE = 3
@@ -55,6 +60,8 @@ USER_ERRORS = (
     SettingsError,
     DatabaseFileError,
     SchemaTooNew,
+    SchemaNeedsUpgrade,
+    StoreUnwritable,
     RuntimeBusy,
     SecretsError,
     ProfileError,
@@ -63,6 +70,43 @@ USER_ERRORS = (
 
 class CliError(Exception):
     pass
+
+
+# SQLite's (and PostgreSQL's bigint) largest integer: ids and counts beyond it cannot exist.
+MAX_INTEGER = 2**63 - 1
+
+
+def _whole(low: int, high: int, what: str) -> Any:
+    """An argparse type for a whole number within [low, high], refused in one line."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{what} must be {low} to {high}, not {value}")
+        return value
+
+    return parse
+
+
+JOB_ID = _whole(1, MAX_INTEGER, "a job id")
+LIMIT = _whole(1, MAX_INTEGER, "--limit")
+OFFSET = _whole(0, MAX_INTEGER, "--offset")
+
+
+def _seconds(text: str) -> float:
+    """--max-seconds: a positive, finite number of seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(
+            f"must be a positive number of seconds, not {text!r}"
+        )
+    return value
 
 
 class Parser(argparse.ArgumentParser):
@@ -128,21 +172,22 @@ def build_parser() -> argparse.ArgumentParser:
     which.add_argument("--all", action="store_true", help="user and system jobs")
     which.add_argument("--system", action="store_true", help="only system jobs")
     listing.add_argument("--state")
-    listing.add_argument("--limit", type=int, help="at most this many (default: all)")
-    listing.add_argument("--offset", type=int, default=0)
+    listing.add_argument("--limit", type=LIMIT, help="at most this many (default: all)")
+    listing.add_argument("--offset", type=OFFSET, default=0,
+                         help="skip this many of the newest first")
     listing.add_argument("--json", action="store_true")
     show = job_commands.add_parser("show", help="a job with its tasks and steps")
-    show.add_argument("id", type=int)
+    show.add_argument("id", type=JOB_ID)
     show.add_argument("--json", action="store_true")
     cancel = job_commands.add_parser("cancel", help="cancel a job")
-    cancel.add_argument("id", type=int)
+    cancel.add_argument("id", type=JOB_ID)
     cancel.add_argument("--json", action="store_true")
 
     tasks = commands.add_parser("tasks", help="act on one device's task of a job")
     task_commands = tasks.add_subparsers(dest="action", required=True, parser_class=Parser)
     for name, text in (("cancel", "cancel a task"), ("retry", "retry a task now")):
         sub = task_commands.add_parser(name, help=text)
-        sub.add_argument("job", type=int)
+        sub.add_argument("job", type=JOB_ID)
         sub.add_argument("device")
         sub.add_argument("--json", action="store_true")
         if name == "retry":
@@ -153,7 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
     skip = task_commands.add_parser(
         "skip-step", help="mark a failed or pending step Skipped (you fixed it by hand)"
     )
-    skip.add_argument("job", type=int)
+    skip.add_argument("job", type=JOB_ID)
     skip.add_argument("device")
     skip.add_argument("step")
     skip.add_argument("--json", action="store_true")
@@ -161,14 +206,15 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run the runtime headless")
     run.add_argument("--until-done", action="store_true",
                      help="exit 0 once every user job is finished")
-    run.add_argument("--max-seconds", type=float,
+    run.add_argument("--max-seconds", type=_seconds,
                      help="stop after this long (exit 3 with --until-done)")
 
     sched = commands.add_parser("schedule", help="schedule tools")
     sched_commands = sched.add_subparsers(dest="action", required=True, parser_class=Parser)
     preview = sched_commands.add_parser("preview", help="the next windows of a schedule")
     _add_schedule_arguments(preview)
-    preview.add_argument("--count", type=int, default=5)
+    preview.add_argument("--count", type=_whole(1, 1000, "--count"), default=5,
+                         help="how many windows to show (1 to 1000)")
     preview.add_argument("--now", help="ISO 8601 instant with offset (default: now)")
     preview.add_argument("--json", action="store_true")
 
@@ -215,7 +261,10 @@ class Context:
         self.settings: Settings = load_settings(self.config_path)
         self.db_path: Path = args.db or paths.default_database()
         self.clock = SystemClock()
+        self.profiles = ProfileLibrary(user_dir=paths.profiles_dir())
         self._store: Store | None = None
+        for problem in self.profiles.problems():
+            print(f"jobdesk: warning: {problem}", file=sys.stderr)
 
     @property
     def store(self) -> Store:
@@ -226,6 +275,14 @@ class Context:
     @property
     def service(self) -> JobService:
         return JobService(self.store, self.settings, self.clock)
+
+    def describe(self, error: BaseException) -> str:
+        """A database error in words: the condition (disk full, locked, read-only) if it is
+        one, with the database's path."""
+        fault = self._store.fault_of(error) if self._store is not None else None
+        if fault is not None:
+            return f"{fault}; nothing was changed (try again once that is fixed)"
+        return f"database {self.db_path}: {error}"
 
     def close(self) -> None:
         if self._store is not None:
@@ -238,7 +295,9 @@ def _print_json(value: Any) -> None:
 
 
 def _table(rows: Sequence[Sequence[Any]], header: Sequence[str]) -> None:
-    cells = [[str(c) if c is not None else "" for c in row] for row in rows]
+    """Columns padded to their widest cell; every cell on one line (names come from
+    people and devices: line breaks, escapes and direction overrides are shown escaped)."""
+    cells = [[printable(str(c)) if c is not None else "" for c in row] for row in rows]
     widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h)
               for i, h in enumerate(header)]
     line = "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))
@@ -261,7 +320,8 @@ def cmd_devices(ctx: Context, args: argparse.Namespace) -> int:
         if args.key is not None and not args.key.expanduser().is_file():
             raise CliError(f"no key file at {args.key}")
         device = make_device(
-            args.name, args.host, args.port, args.user, args.profile, args.tags, key
+            args.name, args.host, args.port, args.user, args.profile, args.tags, key,
+            known_profiles=ctx.profiles.names(),
         )
         secret = _read_password() if args.password_stdin else None
         record = store.devices.add(device, ctx.clock.now())
@@ -272,11 +332,7 @@ def cmd_devices(ctx: Context, args: argparse.Namespace) -> int:
         else:
             print(f"added {record.name} ({record.host}:{record.port})")
     elif args.action == "import":
-        try:
-            text = args.file.read_text(encoding="utf-8-sig")
-        except (OSError, UnicodeDecodeError) as error:
-            raise CliError(f"cannot read {args.file}: {error}") from error
-        parsed = parse_inventory_csv(text)
+        parsed = read_inventory(args.file, store, ctx.profiles.names())
         if parsed.rejected and not args.skip_invalid:
             shown = "; ".join(str(r) for r in parsed.rejected[:3])
             more = len(parsed.rejected) - 3
@@ -392,6 +448,8 @@ def _bring_states_up_to_now(ctx: Context) -> None:
     """Job states depend on the clock (a window opened or closed since the runtime last
     looked); a reader gets them current when it can. A locked or read-only database just
     shows the stored states: reading must never fail because of it."""
+    if ctx.store.read_only is not None:
+        return
     try:
         ctx.store.queue.sweep(ctx.clock.now())
     except (PeeweeException, sqlite3.Error) as error:
@@ -423,7 +481,8 @@ def _create_job(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def _print_job(record: Any) -> None:
-    print(f"Job {record.id}: {record.name} ({record.type}{', system' if record.system else ''})")
+    print(f"Job {record.id}: {printable(record.name)} "
+          f"({record.type}{', system' if record.system else ''})")
     print(f"State: {record.state}, {record.progress_done}/{record.progress_total} tasks done")
     from jobdesk.domain.schedule import schedule_from_dict
 
@@ -437,14 +496,14 @@ def _print_job(record: Any) -> None:
             + (f", next {_short(task.next_attempt_at)}" if task.next_attempt_at else "")
         )
         if task.reason:
-            print(f"    reason: {task.reason}")
+            print(f"    reason: {printable(task.reason, MESSAGE_LIMIT)}")
         for step in task.steps:
             line = f"    {step.name:<20} {step.status:<10}"
             if step.message:
-                line += f" {step.message}"
+                line += f" {printable(step.message, MESSAGE_LIMIT)}"
             print(line)
             if step.status == "Failed" and step.fix_hint:
-                print(f"      fix: {step.fix_hint}")
+                print(f"      fix: {printable(step.fix_hint, MESSAGE_LIMIT)}")
 
 
 # --- tasks ------------------------------------------------------------------------------
@@ -500,10 +559,15 @@ def cmd_run(ctx: Context, args: argparse.Namespace) -> int:
             outcome = await engine.run(until_done=args.until_done, max_seconds=args.max_seconds)
         finally:
             await driver.aclose()
+        if outcome.store_problem:
+            left = (f"; {outcome.abandoned} task(s) are left for the next start, which runs "
+                    "their last step again" if outcome.abandoned else "")
+            print(f"jobdesk: the database could not be written: {outcome.store_problem}{left}",
+                  file=sys.stderr)
         if args.until_done and not outcome.finished:
             print("jobdesk: not done: unfinished jobs remain", file=sys.stderr)
             return EXIT_NOT_DONE
-        return 0
+        return EXIT_ERROR if outcome.store_problem else 0
 
     return asyncio.run(main())
 
@@ -523,8 +587,6 @@ def cmd_schedule(ctx: Context, args: argparse.Namespace) -> int:
             raise CliError("--now needs an offset, e.g. 2026-12-01T21:00:00+01:00")
     else:
         now = ctx.clock.now()
-    if args.count < 1:
-        raise CliError("--count must be at least 1")
     from zoneinfo import ZoneInfo
 
     zone = ZoneInfo(schedule.tz)
@@ -654,8 +716,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"jobdesk: error: {error}", file=sys.stderr)
         return EXIT_ERROR
     except (PeeweeException, sqlite3.Error) as error:
-        print(f"jobdesk: error: database {ctx.db_path if ctx else ''}: {error}",
-              file=sys.stderr)
+        print(f"jobdesk: error: {ctx.describe(error) if ctx else error}", file=sys.stderr)
         return EXIT_ERROR
     except BrokenPipeError:  # the reader went away (`| head`): not an error of ours
         return 0

@@ -50,13 +50,30 @@ class Settings:
         return float(self.step_timeout_s) if self.step_timeout_s > 0 else step_default_s
 
 
-_MINIMUM = {
-    "retry_interval_s": 1,
-    "fire_and_forget_lifetime_s": 1,
-    "max_parallel_devices": 1,
-    "info_refresh_after_s": 60,
-    "cert_renew_before_days": 1,
-    "step_timeout_s": 0,
+_DAY = 86_400
+
+
+@dataclass(frozen=True)
+class Range:
+    """The values a setting may take, and how to say them."""
+
+    low: int
+    high: int
+    words: str  # e.g. "1 s to 7 days"
+
+    def __contains__(self, value: int) -> bool:
+        return self.low <= value <= self.high
+
+
+# Every number has a range: a retry interval of 10^12 s or a lifetime beyond the year 9999
+# is a typo, and would otherwise surface as an overflow deep inside the runtime.
+RANGES: dict[str, Range] = {
+    "retry_interval_s": Range(1, 7 * _DAY, "1 s to 7 days (604800 s)"),
+    "fire_and_forget_lifetime_s": Range(60, 30 * _DAY, "1 min to 30 days (60 to 2592000 s)"),
+    "max_parallel_devices": Range(1, 1000, "1 to 1000"),
+    "info_refresh_after_s": Range(60, 365 * _DAY, "1 min to 365 days (60 to 31536000 s)"),
+    "cert_renew_before_days": Range(1, 365, "1 to 365 days"),
+    "step_timeout_s": Range(0, _DAY, "0 (each step's own) to 24 h (86400 s)"),
 }
 
 
@@ -86,8 +103,10 @@ def settings_from_dict(data: dict[str, Any], source: str = "settings") -> Settin
         elif isinstance(value, bool) or not isinstance(value, type(default)):
             kind = {int: "whole number", str: "string"}[type(default)]
             raise SettingsError(f"{source}: {key} must be a {kind}, not {value!r}")
-        minimum = _MINIMUM.get(key)
-        if minimum is not None and value < minimum:
-            raise SettingsError(f"{source}: {key} must be at least {minimum}")
+        allowed = RANGES.get(key)
+        if allowed is not None and value not in allowed:
+            raise SettingsError(
+                f"{source}: {key} = {value} is outside its range, {allowed.words}"
+            )
         values[key] = value
     return Settings(**values)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -67,7 +68,7 @@ def write_inventory(cli: Cli, rows: list[str]) -> Path:
 
 
 def test_a_whole_lifecycle_headless(cli: Cli) -> None:
-    cli.configure(retry_interval_s=1, fire_and_forget_lifetime_s=4)
+    cli.configure(retry_interval_s=1, fire_and_forget_lifetime_s=60)
     cli.script.write_text(json.dumps(
         {"faults": [{"device": "r3", "op": "connect", "error": "unreachable",
                      "message": "no route to host"}]}
@@ -91,6 +92,14 @@ def test_a_whole_lifecycle_headless(cli: Cli) -> None:
     assert job["state"] == "Scheduled" and job["progress"] == {"done": 0, "total": 3}
     assert job["schedule"] == {"kind": "fire-and-forget"}
 
+    # r3 is retried every second; the job outlives this run...
+    run = cli("run", "--until-done", "--max-seconds", "4", ok=False, timeout=60)
+    assert run.returncode == 3, run.stderr
+    # ...and once its 60 s lifetime has passed (moved back here rather than waited for),
+    # the next run expires r3 and the job ends.
+    with sqlite3.connect(cli.db) as db:
+        db.execute("UPDATE job SET created_at = created_at - 60000000, "
+                   "expires_at = expires_at - 60000000")
     run = cli("run", "--until-done", "--max-seconds", "30", ok=False, timeout=60)
     assert run.returncode == 0, run.stderr
 
@@ -312,3 +321,60 @@ def test_a_password_is_read_from_stdin_and_kept_out_of_the_database(cli: Cli) ->
     missing = cli("devices", "set-password", "nope", stdin="x\n", ok=False)
     assert missing.returncode == 1 and "no device named 'nope'" in missing.stderr
 
+
+
+def test_names_are_shown_on_one_line_and_checked_when_created(cli: Cli) -> None:
+    cli("devices", "add", "r1", "--host", "10.0.0.1")
+    refused = cli("jobs", "create", "--type", "reboot", "--name", "night\nreboot",
+                  "--device", "r1", ok=False)
+    assert refused.returncode == 1 and refused.stderr.count("\n") == 1
+    assert "line breaks" in refused.stderr
+    cli("jobs", "create", "--type", "reboot", "--name", "\u202etxt.exe", "--device", "r1")
+    listed = cli("jobs", "list").stdout.splitlines()
+    assert len(listed) == 2 and "\\u202etxt.exe" in listed[1] and "\u202e" not in listed[1]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("jobs", "show", str(2**70)),
+        ("jobs", "cancel", "0"),
+        ("tasks", "retry", "-1", "r1"),
+        ("jobs", "list", "--limit", "0"),
+        ("jobs", "list", "--offset", str(2**64)),
+        ("run", "--max-seconds", "nan"),
+        ("run", "--max-seconds", "inf"),
+        ("run", "--max-seconds", "-1"),
+        ("schedule", "preview", "--from", "2030-01-01", "--to", "2030-01-02", "--window",
+         "22:00-04:00", "--weekdays", "mon", "--count", "100000"),
+    ],
+)
+def test_numbers_out_of_range_get_one_line(cli: Cli, args: tuple[str, ...]) -> None:
+    result = cli(*args, ok=False)
+    assert result.returncode == 2
+    assert result.stderr.startswith("jobdesk: error: ") and result.stderr.count("\n") == 1
+    assert "Traceback" not in result.stderr
+
+
+def test_a_profile_must_exist_when_a_device_is_added(cli: Cli) -> None:
+    refused = cli("devices", "add", "r1", "--host", "10.0.0.1", "--profile", "doesnotexist",
+                  ok=False)
+    assert refused.returncode == 1 and refused.stderr.count("\n") == 1
+    assert "profile 'doesnotexist' is not known" in refused.stderr
+    inventory = write_inventory(cli, ["r2,10.0.0.2,22,admin,doesnotexist,a"])
+    imported = cli("devices", "import", str(inventory), ok=False)
+    assert "line 2: profile 'doesnotexist' is not known" in imported.stderr
+    assert cli.json("devices", "list") == []
+
+
+def test_a_broken_or_overriding_user_profile_is_reported_at_start(cli: Cli) -> None:
+    folder = cli.tmp / "config" / "jobdesk" / "profiles"
+    folder.mkdir(parents=True)
+    shipped = ROOT / "resources" / "profiles" / "netmodule.toml"
+    (folder / "netmodule.toml").write_text(shipped.read_text())
+    (folder / "broken.toml").write_text("[commands\n")
+    result = cli("devices", "list")
+    warnings = result.stderr.splitlines()
+    assert len(warnings) == 2 and all(w.startswith("jobdesk: warning: ") for w in warnings)
+    assert "broken.toml cannot be used" in warnings[0]
+    assert "netmodule.toml replaces the built-in 'netmodule' profile" in warnings[1]

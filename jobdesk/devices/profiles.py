@@ -274,6 +274,27 @@ class ProfileLibrary:
         found = {p.stem for d in self._folders() if d.is_dir() for p in d.glob("*.toml")}
         return sorted(found)
 
+    def problems(self) -> list[str]:
+        """The user's profiles that cannot be used, or that replace a built-in one.
+
+        Said when jobdesk starts: a broken profile would otherwise surface only when a job
+        reaches a device that uses it, and an override would go unnoticed.
+        """
+        if self.user_dir is None or not self.user_dir.is_dir():
+            return []
+        builtin = {p.stem for p in self.builtin_dir.glob("*.toml")}
+        found: list[str] = []
+        for path in sorted(self.user_dir.glob("*.toml")):
+            try:
+                parse_profile(path.stem, path.read_text(encoding="utf-8"), path)
+            except (OSError, UnicodeDecodeError) as error:
+                found.append(f"the profile {path} cannot be read: {error}")
+            except ProfileError as error:
+                found.append(f"the profile {path} cannot be used: {error}")
+            if path.stem in builtin:
+                found.append(f"the profile {path} replaces the built-in {path.stem!r} profile")
+        return found
+
     def get(self, name: str) -> Profile:
         cached = self._cache.get(name)
         if cached is not None:

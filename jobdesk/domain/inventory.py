@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 
 COLUMNS = ("name", "host", "port", "user", "profile", "tags")
@@ -47,8 +48,13 @@ def make_device(
     profile: str | None = None,
     tags: tuple[str, ...] | list[str] = (),
     key_path: str | None = None,
+    known_profiles: Collection[str] | None = None,
 ) -> DeviceInput:
-    """Validate one device entry; the error says which field and what is allowed."""
+    """Validate one device entry; the error says which field and what is allowed.
+
+    With `known_profiles`, a profile that is not among them is refused here, when the
+    device is added, rather than at its first job.
+    """
     name, host = (name or "").strip(), (host or "").strip()
     if not _NAME.match(name):
         raise InventoryError(
@@ -72,6 +78,11 @@ def make_device(
     profile = (profile or "").strip() or DEFAULT_PROFILE
     if not _USER.match(profile):
         raise InventoryError(f"profile {profile!r}: use letters, digits, '.', '_' or '-'")
+    if known_profiles is not None and profile not in known_profiles:
+        raise InventoryError(
+            f"profile {profile!r} is not known; known profiles: "
+            f"{', '.join(sorted(known_profiles)) or 'none'}"
+        )
     clean_tags = []
     for tag in tags:
         tag = tag.strip()
@@ -107,7 +118,9 @@ class ParsedInventory:
     rejected: list[RejectedLine]
 
 
-def parse_inventory_csv(text: str) -> ParsedInventory:
+def parse_inventory_csv(
+    text: str, known_profiles: Collection[str] | None = None
+) -> ParsedInventory:
     """Parse an inventory; a missing or unknown column refuses the whole file."""
     reader = csv.reader(io.StringIO(text))
     try:
@@ -161,6 +174,7 @@ def parse_inventory_csv(text: str) -> ParsedInventory:
                 values.get("user"),
                 values.get("profile"),
                 tuple(values.get("tags", "").split(";")),
+                known_profiles=known_profiles,
             )
         except InventoryError as error:
             rejected.append(RejectedLine(line_number, text_line, str(error)))

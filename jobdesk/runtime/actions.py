@@ -7,7 +7,7 @@ by a script are checked by the same rules and stored the same way.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -18,6 +18,7 @@ from jobdesk.domain.jobtypes import JOB_TYPES, JobType
 from jobdesk.domain.payloads import PayloadError, parse_snippet
 from jobdesk.domain.rules import ActionRefused
 from jobdesk.domain.schedule import FireAndForget, Schedule
+from jobdesk.domain.text import name_problem
 from jobdesk.runtime.clock import Clock
 from jobdesk.settings import Settings
 from jobdesk.store import Store
@@ -48,8 +49,14 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def build_payload(request: JobRequest) -> dict[str, Any]:
-    """Check a request's payload against its type and capture what the devices need."""
+def build_payload(
+    request: JobRequest, database_file: Callable[[Path], bool] | None = None
+) -> dict[str, Any]:
+    """Check a request's payload against its type and capture what the devices need.
+
+    `database_file` tells whether a path is the open database: reading that through a
+    second descriptor would drop this process's locks on it, so such a file is refused.
+    """
     spec = JOB_TYPES[request.type]
     payload: dict[str, Any] = {}
     if request.file is not None:
@@ -58,6 +65,8 @@ def build_payload(request: JobRequest) -> dict[str, Any]:
         path = request.file.expanduser().resolve()
         if not path.is_file():
             raise PayloadError(f"no such file: {request.file}")
+        if database_file is not None and database_file(path):
+            raise PayloadError(f"{path.name} is jobdesk's own database, not a payload")
         payload["file"] = str(path)
         payload["file_name"] = path.name
         payload["size"] = path.stat().st_size
@@ -105,11 +114,12 @@ class JobService:
 
     def create(self, request: JobRequest) -> JobRecord:
         name = request.name.strip()
-        if not name:
-            raise ActionRefused("a job needs a name")
+        problem = name_problem(name)
+        if problem is not None:
+            raise ActionRefused(problem)
         if not request.devices and not request.tags:
             raise ActionRefused("name the target devices with --device or --tag")
-        payload = build_payload(request)
+        payload = build_payload(request, self.store.is_database_file)
         devices = self.store.devices.resolve(request.devices, request.tags)
         now = self.clock.now()
         expires_at = self.expires_at(request.schedule, now)
