@@ -307,9 +307,8 @@ def test_import_keeps_good_lines_and_reports_the_bad_one(
         "r2,10.1.0.2,99999,admin,netmodule,site1\n"
         "r3,10.1.0.3,22,admin,netmodule,site1;lte\n"
     ))
-    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *args, **kw: (str(path), ""))
     with qtbot.waitSignal(view.devicesChanged, timeout=WAIT_MS):
-        view.import_action.trigger()
+        choose(view, path)
     report = view.import_report
     assert report is not None and report.isVisible()
     assert report.result.added == 1 and report.result.updated == 1
@@ -331,8 +330,7 @@ def test_import_with_a_wrong_header_imports_nothing(
 ) -> None:
     load(qtbot, view, 0)
     path = write_csv(tmp_path, "name,address\nr1,10.0.0.1\n")
-    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *args, **kw: (str(path), ""))
-    view.import_action.trigger()
+    choose(view, path)
     qtbot.waitUntil(lambda: view.import_report is not None, timeout=WAIT_MS)
     report = view.import_report
     assert report is not None
@@ -343,12 +341,22 @@ def test_import_with_a_wrong_header_imports_nothing(
     report.close()
 
 
-def test_cancelling_the_file_chooser_does_nothing(
-    qtbot: Any, view: DevicesView, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *args, **kw: ("", ""))
+def test_cancelling_the_file_chooser_does_nothing(qtbot: Any, view: DevicesView) -> None:
     view.import_action.trigger()
+    dialog = view.file_dialog
+    assert isinstance(dialog, QFileDialog) and dialog.isVisible()
+    with qtbot.waitSignal(dialog.finished, timeout=WAIT_MS):
+        dialog.reject()
     assert view.import_report is None and view.import_action.isEnabled()
+
+
+def choose(view: DevicesView, path: Path) -> None:
+    """Import through the real file dialog, as a person picks the file in it."""
+    view.import_action.trigger()
+    dialog = view.file_dialog
+    assert isinstance(dialog, QFileDialog) and dialog.isVisible()
+    dialog.selectFile(str(path))
+    dialog.accept()
 
 
 def test_create_job_emits_the_selected_names(qtbot: Any, view: DevicesView,

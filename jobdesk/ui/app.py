@@ -20,6 +20,7 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from jobdesk import __version__, paths
+from jobdesk.devices.profiles import ProfileLibrary
 from jobdesk.logs import log_to_file
 from jobdesk.resources import resource_path
 from jobdesk.runtime.ca import LocalCA
@@ -94,12 +95,17 @@ def open_window(
     store = Store(db_path)
     clock = SystemClock()
     ctx = AppContext(store=store, settings=settings, clock=clock, db_path=db_path,
-                     config_path=config_path, data_dir=data_dir, log_path=log_path)
+                     config_path=config_path, data_dir=data_dir, log_path=log_path,
+                     profiles_dir=paths.profiles_dir())
     driver = load_driver(settings, data_dir, paths.profiles_dir())
     engine = Engine(store, settings, clock, driver, LocalCA(data_dir / "ca"),
                     system_jobs=system_jobs)
     runtime = RuntimeHost(engine, on_close=driver.aclose)
     window = MainWindow(ctx, runtime=runtime, settings=window_settings)
+    problems = ProfileLibrary(user_dir=ctx.profiles_dir).problems()
+    for problem in problems:
+        log.warning("%s", problem)
+    window.show_profile_problems(problems)
     if on_closed is not None:
         window.closed.connect(on_closed)
     window.closed.connect(store.close)

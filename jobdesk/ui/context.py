@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from jobdesk.devices.profiles import ProfileLibrary
 from jobdesk.runtime.actions import JobService
 from jobdesk.runtime.clock import Clock
 from jobdesk.settings import Settings
@@ -20,7 +21,12 @@ class AppContext:
     config_path: Path
     data_dir: Path
     log_path: Path | None = None
+    profiles_dir: Path | None = None  # the user's own device profiles
 
     @property
     def service(self) -> JobService:
         return JobService(self.store, self.settings, self.clock)
+
+    def profile_names(self) -> list[str]:
+        """The device profiles a device may name: built-in and the user's own."""
+        return ProfileLibrary(user_dir=self.profiles_dir).names()

@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
-    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -37,6 +36,7 @@ from jobdesk.domain.inventory import (
     make_device,
 )
 from jobdesk.store.records import DeviceRecord
+from jobdesk.ui.file_dialogs import choose_file
 
 PROFILES = ("netmodule", "generic-linux")
 _TAG_SEPARATORS = re.compile(r"[,;]")
@@ -70,6 +70,7 @@ class DeviceDialog(QDialog):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
+        self._profiles = tuple(dict.fromkeys(profiles))
         self._editing = existing is not None
         self._defer_accept = defer_accept
         # Only an add can collide with another device; an edit keeps its own name.
@@ -94,7 +95,7 @@ class DeviceDialog(QDialog):
         self.profile_combo = QComboBox()
         self.profile_combo.setObjectName("profile")
         self.profile_combo.setEditable(True)
-        self.profile_combo.addItems(list(dict.fromkeys(profiles)))
+        self.profile_combo.addItems(list(self._profiles))
         self.profile_combo.setCurrentText(DEFAULT_PROFILE)
         self.tags_edit = QLineEdit()
         self.tags_edit.setObjectName("tags")
@@ -201,6 +202,7 @@ class DeviceDialog(QDialog):
                 self.profile_combo.currentText(),
                 split_tags(self.tags_edit.text()),
                 self.key_edit.text().strip() or None,
+                known_profiles=self._profiles,
             )
         except InventoryError as error:
             self._say(f"The {error}.", error=True)
@@ -240,8 +242,10 @@ class DeviceDialog(QDialog):
 
     @Slot()
     def _choose_key(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Private key file", self.key_edit.text(), "All files (*)"
-        )
+        self.file_dialog = choose_file(self, "Private key file", self.key_edit.text(),
+                                       "All files (*)", self._key_chosen)
+
+    @Slot(str)
+    def _key_chosen(self, path: str) -> None:
         if path:
             self.key_edit.setText(path)

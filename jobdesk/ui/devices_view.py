@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import IntEnum
 from functools import cache, partial
@@ -47,7 +46,6 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
     QDialogButtonBox,
-    QFileDialog,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -63,18 +61,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from jobdesk.domain.inventory import (
-    DeviceInput,
-    InventoryError,
-    RejectedLine,
-    parse_inventory_csv,
-)
+from jobdesk.domain.inventory import DeviceInput
 from jobdesk.runtime.actions import remove_device
-from jobdesk.store.devices import DeviceError, DeviceRepository
+from jobdesk.runtime.inventory_file import ImportResult, import_inventory
+from jobdesk.store.devices import DeviceError
 from jobdesk.store.records import DeviceRecord
 from jobdesk.ui import states
 from jobdesk.ui.context import AppContext
 from jobdesk.ui.device_dialog import DeviceDialog
+from jobdesk.ui.file_dialogs import choose_file
 from jobdesk.ui.gateway import StoreGateway
 
 Index = QModelIndex | QPersistentModelIndex
@@ -385,44 +380,6 @@ class DevicesModel(QAbstractTableModel):
 
 
 # --- CSV import ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ImportResult:
-    """What an inventory import did; `error` set means nothing was imported."""
-
-    file_name: str
-    added: int = 0
-    updated: int = 0
-    rejected: list[RejectedLine] = field(default_factory=list)
-    error: str | None = None
-
-
-def import_inventory(path: Path, devices: DeviceRepository, now: datetime) -> ImportResult:
-    """Read, parse and store an inventory file. Runs on the store's worker thread.
-
-    Valid lines are stored even when others are rejected (the report names those, and a
-    re-import only updates what is there already); a bad header refuses the whole file.
-    """
-    name = path.name
-    try:
-        raw = path.read_bytes()
-    except OSError as error:
-        return ImportResult(name, error=f"the file cannot be read: {error.strerror or error}")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        return ImportResult(
-            name,
-            error=f"the file is not UTF-8 text (byte {error.start} cannot be read); "
-            "save it as \"CSV UTF-8\" and import it again",
-        )
-    try:
-        parsed = parse_inventory_csv(text)
-    except InventoryError as error:
-        return ImportResult(name, error=str(error))
-    added, updated = devices.upsert_many(parsed.devices, now) if parsed.devices else (0, 0)
-    return ImportResult(name, added, updated, list(parsed.rejected))
 
 
 def _plural(count: int, word: str) -> str:
@@ -765,7 +722,8 @@ class DevicesView(QWidget):
     @Slot()
     def add_device(self) -> None:
         taken = [r.name for r in self.model.devices()]
-        self._open_dialog(DeviceDialog(taken_names=taken, defer_accept=True, parent=self))
+        self._open_dialog(DeviceDialog(taken_names=taken, profiles=self._context.profile_names(),
+                                       defer_accept=True, parent=self))
 
     @Slot()
     def edit_selected(self) -> None:
@@ -773,7 +731,8 @@ class DevicesView(QWidget):
         if len(rows) != 1:
             return
         record = self.model.record(rows[0].row())
-        self._open_dialog(DeviceDialog(record, defer_accept=True, parent=self))
+        self._open_dialog(DeviceDialog(record, profiles=self._context.profile_names(),
+                                       defer_accept=True, parent=self))
 
     def _open_dialog(self, dialog: DeviceDialog) -> None:
         """Open it without blocking; saving happens off the UI thread, then it closes."""
@@ -857,12 +816,18 @@ class DevicesView(QWidget):
 
     @Slot()
     def import_csv(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Import inventory", "", "CSV files (*.csv *.txt);;All files (*)"
+        """Choose an inventory file; the import starts once one is chosen."""
+        self.file_dialog = choose_file(
+            self, "Import inventory", "", "CSV files (*.csv *.txt);;All files (*)",
+            self.import_file,
         )
+
+    @Slot(str)
+    def import_file(self, path: str) -> None:
         if not path:
             return
-        devices = self._context.store.devices
+        store = self._context.store
+        profiles = self._context.profile_names()
         now = self._context.clock.now()
         file_path = Path(path)
         self.import_action.setEnabled(False)
@@ -880,7 +845,7 @@ class DevicesView(QWidget):
             self._on_write_failed(message)
 
         self._gateway.call(
-            lambda: import_inventory(file_path, devices, now), self._guard(done),
+            lambda: import_inventory(file_path, store, profiles, now), self._guard(done),
             self._guard(failed),
         )
 

@@ -14,6 +14,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
+from jobdesk.store import Store
+
 log = logging.getLogger(__name__)
 
 Callback = Callable[[Any], None]
@@ -24,31 +26,53 @@ class _Worker(QObject):
     done = Signal(object, object)
     failed = Signal(object, str)
 
+    def __init__(self, store: Store | None) -> None:
+        super().__init__()
+        self._store = store
+
     @Slot(object, object)
     def execute(self, token: int, function: Callable[[], Any]) -> None:
         try:
             result = function()
         except Exception as error:  # every error goes back to the caller, in words
-            log.exception("background store call failed")
-            self.failed.emit(token, str(error) or error.__class__.__name__)
+            self.failed.emit(token, self._describe(error))
             return
         self.done.emit(token, result)
+
+    def _describe(self, error: Exception) -> str:
+        """A database condition (disk full, locked, read-only) in words, logged in one
+        line; anything else is a bug, logged with its traceback."""
+        fault = self._store.fault_of(error) if self._store is not None else None
+        if fault is not None:
+            log.warning("a change was not saved: %s", fault)
+            return f"Not saved: {fault}. Nothing was changed; try again once it is fixed."
+        log.exception("background store call failed")
+        return str(error) or error.__class__.__name__
+
+    @Slot()
+    def release(self) -> None:
+        """The thread ends: close its database connection (so closing the window leaves
+        the database file complete)."""
+        if self._store is not None:
+            self._store.release_connection()
 
 
 class StoreGateway(QObject):
     """Runs callables on the store's worker thread; results come back as callbacks."""
 
     _submit = Signal(object, object)
+    _release = Signal()
     error = Signal(str)  # a failure nobody asked to handle
 
-    def __init__(self, parent: QObject | None = None) -> None:
+    def __init__(self, parent: QObject | None = None, *, store: Store | None = None) -> None:
         super().__init__(parent)
         self._thread = QThread(self)
         self._thread.setObjectName("jobdesk-store")
-        self._worker = _Worker()
+        self._worker = _Worker(store)
         self._worker.moveToThread(self._thread)
         self._thread.finished.connect(self._worker.deleteLater)
         self._submit.connect(self._worker.execute)
+        self._release.connect(self._worker.release)
         self._worker.done.connect(self._on_done)
         self._worker.failed.connect(self._on_failed)
         self._tokens = itertools.count(1)
@@ -82,5 +106,7 @@ class StoreGateway(QObject):
 
     def stop(self) -> None:
         """Finish the calls already handed over, then end the thread."""
+        if self._thread.isRunning():
+            self._release.emit()
         self._thread.quit()
         self._thread.wait()

@@ -33,6 +33,7 @@ from jobdesk.domain.states import JobState
 from jobdesk.runtime.events import JobFinished, NeedsAttention, RuntimeStatus
 from jobdesk.store.records import JobRecord
 from jobdesk.ui import states
+from jobdesk.ui.banner import Banner
 from jobdesk.ui.context import AppContext
 from jobdesk.ui.delegates import ProgressDelegate
 from jobdesk.ui.detail import DetailPane
@@ -61,7 +62,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.ctx = ctx
         self.runtime = runtime
-        self.gateway = gateway or StoreGateway(self)
+        self.gateway = gateway or StoreGateway(self, store=ctx.store)
         self.settings = settings
         self._closing = False
         self._first_load_done = False
@@ -91,6 +92,7 @@ class MainWindow(QMainWindow):
             runtime.needsAttention.connect(self._on_needs_attention)
             runtime.jobFinished.connect(self._on_job_finished)
             runtime.problem.connect(self._on_problem)
+            runtime.storeStatus.connect(self._on_store_status)
             runtime.stopped.connect(self._on_runtime_stopped)
         self._status: RuntimeStatus | None = None
         self._status_timer = QTimer(self)
@@ -98,6 +100,13 @@ class MainWindow(QMainWindow):
         self._status_timer.setInterval(250)
         self._status_timer.timeout.connect(self._show_status)
         self._restore_layout()
+        if ctx.store.read_only is not None:
+            self.banner.set_notice(
+                "store", f"The database is open for reading only — {ctx.store.read_only}. "
+                "Jobs are shown; nothing runs and nothing can be changed until jobdesk is "
+                "started again where the database can be written."
+            )
+            self.runtime_label.setText("Runtime off (read-only database)")
         self.model.reload()
 
     # --- building -------------------------------------------------------------------
@@ -176,7 +185,14 @@ class MainWindow(QMainWindow):
         self.pages.setDocumentMode(True)
         self.pages.addTab(self.splitter, "Jobs")
         self.pages.addTab(self.devices, "Devices")
-        self.setCentralWidget(self.pages)
+        self.banner = Banner()
+        central = QWidget()
+        central_layout = QVBoxLayout(central)
+        central_layout.setContentsMargins(0, 0, 0, 0)
+        central_layout.setSpacing(2)
+        central_layout.addWidget(self.banner)
+        central_layout.addWidget(self.pages, 1)
+        self.setCentralWidget(central)
 
     def _action(self, text: str, slot: Any, shortcut: str | QKeySequence.StandardKey | None = None,
                 *, name: str, tip: str = "") -> QAction:
@@ -333,7 +349,7 @@ class MainWindow(QMainWindow):
         Its start-up (crash recovery, a sweep of unfinished jobs, system jobs) competes for
         the interpreter with the first query of the list; a person sees jobs first.
         """
-        if self.runtime is None or self.runtime.running:
+        if self.runtime is None or self.runtime.running or self.ctx.store.read_only:
             return
         if self._first_load_done:
             self.runtime.start()
@@ -513,6 +529,20 @@ class MainWindow(QMainWindow):
                 f"Closing: waiting for {status.running_tasks} running step(s) to finish on "
                 "their devices…"
             )
+
+    @Slot(object)
+    def _on_store_status(self, problem: str | None) -> None:
+        """The database stopped (or resumed) taking writes: a banner while it lasts."""
+        self.banner.set_notice(
+            "store",
+            f"The database cannot be written: {problem}. Running steps finish on their "
+            "devices, nothing new starts, and every outcome is saved once writing works "
+            "again." if problem else None,
+        )
+
+    def show_profile_problems(self, problems: list[str]) -> None:
+        self.banner.set_notice("profiles", "\n".join(
+            f"Device profiles: {problem}." for problem in problems) or None)
 
     @Slot(str)
     def _on_problem(self, message: str) -> None:

@@ -19,7 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, available_timezones
 
 import shiboken6
-from PySide6.QtCore import QDate, QSortFilterProxyModel, Qt, QTime, QTimer, Signal
+from PySide6.QtCore import QDate, QSortFilterProxyModel, Qt, QTime, QTimer, Signal, Slot
 from PySide6.QtGui import QFontDatabase, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -28,7 +28,6 @@ from PySide6.QtWidgets import (
     QCompleter,
     QDateEdit,
     QDialog,
-    QFileDialog,
     QFormLayout,
     QFrame,
     QGridLayout,
@@ -64,6 +63,7 @@ from jobdesk.store import Store
 from jobdesk.store.jobs import Conflict
 from jobdesk.store.records import DeviceRecord, JobRecord
 from jobdesk.ui.context import AppContext
+from jobdesk.ui.file_dialogs import choose_file
 from jobdesk.ui.gateway import StoreGateway
 from jobdesk.ui.week_strip import WeekStrip, format_instant, format_window
 
@@ -105,11 +105,13 @@ class FileCheck:
     snippet_error: str | None  # why it is not a valid configuration snippet, if it is not
 
 
-def check_file(text: str) -> FileCheck:
+def check_file(text: str, store: Store) -> FileCheck:
     """Hash a chosen file and test whether it parses as a snippet (worker thread)."""
     path = Path(text).expanduser()
     if not path.is_file():
         raise PayloadError(f"no such file: {text}; choose an existing file")
+    if store.is_database_file(path):
+        raise PayloadError(f"{path.name} is jobdesk's own database; choose the payload file")
     size = path.stat().st_size
     snippet_error: str | None = None
     if size > MAX_SNIPPET_BYTES:
@@ -601,7 +603,11 @@ class NewJobDialog(QDialog):
         label, _ = _FILE_LABELS.get(self._job_type(), ("File", ""))
         title = label.replace("&", "").rstrip(":")
         start = self._file.text().strip() or str(Path.home())
-        chosen, _ = QFileDialog.getOpenFileName(self, f"Choose the {title.lower()}", start)
+        self.file_dialog = choose_file(self, f"Choose the {title.lower()}", start,
+                                       "All files (*)", self._file_chosen)
+
+    @Slot(str)
+    def _file_chosen(self, chosen: str) -> None:
         if chosen:
             self._file.setText(chosen)
             self._check_file_now()
@@ -623,7 +629,7 @@ class NewJobDialog(QDialog):
         self._file_pending = text
         self._refresh()
         self._gateway.call(
-            partial(check_file, text),
+            partial(check_file, text, self._ctx.store),
             self._alive(self._on_file_checked),
             self._alive(partial(self._on_file_failed, text)),
         )

@@ -22,6 +22,7 @@ from jobdesk.runtime.events import (
     NeedsAttention,
     RuntimeProblem,
     RuntimeStatus,
+    StoreStatus,
     TaskChanged,
 )
 
@@ -66,6 +67,7 @@ class RuntimeHost(QObject):
     needsAttention = Signal(object)  # NeedsAttention
     jobFinished = Signal(object)  # JobFinished
     problem = Signal(str)
+    storeStatus = Signal(object)  # why the database refuses writes, or None once it takes them
     stopped = Signal(str)  # "" or the error that ended the runtime
 
     def __init__(
@@ -148,6 +150,8 @@ class RuntimeHost(QObject):
             self.jobFinished.emit(event)
         elif isinstance(event, RuntimeProblem):
             self.problem.emit(event.message)
+        elif isinstance(event, StoreStatus):
+            self.storeStatus.emit(event.problem)
 
     @Slot(str)
     def _on_ended(self, error: str) -> None:
