@@ -40,6 +40,7 @@ def run_fleet(
     *,
     profiles: tuple[str, ...] = ("netmodule",),
     reboot_seconds: float = 2.0,
+    record: Path | None = None,
 ) -> int:
     """Serve the fleet until SIGINT/SIGTERM; returns the process exit status."""
     fleet = SimFleet(
@@ -49,6 +50,7 @@ def run_fleet(
         faults=faults,
         profiles=profiles,
         reboot_seconds=reboot_seconds,
+        record=record,
     )
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_serve(fleet, inventory))
@@ -83,6 +85,11 @@ def build_parser(prog: str = "jobdesk sim") -> argparse.ArgumentParser:
     parser.add_argument(
         "--reboot-seconds", type=float, default=2.0, help="how long a reboot takes (default 2)"
     )
+    parser.add_argument(
+        "--record", type=Path, metavar="FILE.jsonl",
+        help="append one JSON line per command and upload a device receives: "
+        '{"device", "at", "kind": "exec"|"upload", "command"|"path", "exit"}',
+    )
     return parser
 
 
@@ -99,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
             args.inventory,
             profiles=profiles or ("netmodule",),
             reboot_seconds=args.reboot_seconds,
+            record=args.record,
         )
     except (ValueError, FaultSpecError, ProfileError, OSError) as error:
         print(f"jobdesk sim: {error}", file=sys.stderr)

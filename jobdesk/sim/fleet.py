@@ -18,6 +18,7 @@ from typing import Any
 from jobdesk.devices.profiles import ProfileLibrary
 from jobdesk.sim.device import SimDevice
 from jobdesk.sim.faults import parse_faults
+from jobdesk.sim.record import Recorder
 from jobdesk.sim.server import SimNode
 
 DEFAULT_BASE_PORT = 20022
@@ -37,6 +38,7 @@ class SimFleet:
         host: str = "127.0.0.1",
         reboot_seconds: float = 2.0,
         library: ProfileLibrary | None = None,
+        record: Path | None = None,
     ) -> None:
         if devices < 1:
             raise ValueError("a fleet needs at least one device")
@@ -51,6 +53,7 @@ class SimFleet:
         plan = parse_faults(faults, names, seed)
         self.host = host
         self.seed = seed
+        self.recorder = Recorder(record) if record is not None else None
         self.nodes = [
             SimNode(
                 SimDevice.create(
@@ -64,6 +67,7 @@ class SimFleet:
                 seed,
                 host,
                 reboot_seconds,
+                self.recorder,
             )
             for i in range(devices)
         ]
@@ -101,6 +105,8 @@ class SimFleet:
     async def stop(self) -> None:
         for node in self.nodes:
             await node.stop()
+        if self.recorder is not None:
+            self.recorder.close()
 
     async def __aenter__(self) -> SimFleet:
         await self.start()

@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from jobdesk.sim.device import SimDevice
+from jobdesk.sim.record import Recorder
 from jobdesk.sim.sftp import MemorySFTPServer
 from jobdesk.sim.shell import Result, SimShell
 
@@ -83,8 +84,10 @@ class _SimSSHServer(asyncssh.SSHServer):
 class SimNode:
     """Listens for one device, runs its commands and performs its reboots."""
 
-    def __init__(self, device: SimDevice, seed: int, host: str, reboot_s: float) -> None:
+    def __init__(self, device: SimDevice, seed: int, host: str, reboot_s: float,
+                 recorder: Recorder | None = None) -> None:
         self.device = device
+        self.recorder = recorder
         self.host = host
         self.reboot_s = device.faults.reboot_s if device.faults.reboot_s is not None else reboot_s
         self.key = host_key(seed, device.index, changed=device.faults.hostkey)
@@ -105,7 +108,7 @@ class SimNode:
             self.device.port,
             server_host_keys=[self.key],
             process_factory=self._handle,
-            sftp_factory=lambda chan: MemorySFTPServer(chan, self.device),
+            sftp_factory=lambda chan: MemorySFTPServer(chan, self.device, self.recorder),
             allow_scp=False,
             x509_trusted_certs=None,
             config=None,
@@ -159,6 +162,8 @@ class SimNode:
                     self.device, self.request_reboot, lambda op: self._before(op, process)
                 )
                 status, output = await shell.run_line(command)
+                if self.recorder is not None:
+                    self.recorder.executed(self.device.name, command, status)
                 if output and not output.endswith("\n") and status != 0:
                     output += "\n"
             process.stdout.write(output)

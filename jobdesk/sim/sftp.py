@@ -24,6 +24,7 @@ from asyncssh.constants import (
 )
 
 from jobdesk.sim.device import SimDevice
+from jobdesk.sim.record import Recorder
 
 
 @dataclass
@@ -31,6 +32,7 @@ class _Handle:
     path: str
     writable: bool
     append: bool
+    written: int = 0  # bytes written through this handle: an upload, once closed
 
 
 def _path(raw: bytes) -> str:
@@ -42,9 +44,11 @@ def _unsupported(*_: object) -> None:
 
 
 class MemorySFTPServer(asyncssh.SFTPServer):
-    def __init__(self, chan: asyncssh.SSHServerChannel, device: SimDevice) -> None:
+    def __init__(self, chan: asyncssh.SSHServerChannel, device: SimDevice,
+                 recorder: Recorder | None = None) -> None:
         super().__init__(chan)
         self.device = device
+        self.recorder = recorder
 
     def _exists_dir(self, path: str) -> bool:
         prefix = path.rstrip("/") + "/"
@@ -80,7 +84,8 @@ class MemorySFTPServer(asyncssh.SFTPServer):
         raise asyncssh.SFTPOpUnsupported("use SFTP version 3")
 
     def close(self, file_obj: object) -> None:
-        return None
+        if isinstance(file_obj, _Handle) and file_obj.written and self.recorder is not None:
+            self.recorder.uploaded(self.device.name, file_obj.path, file_obj.written)
 
     def read(self, file_obj: object, offset: int, size: int) -> bytes:
         assert isinstance(file_obj, _Handle)
@@ -102,6 +107,7 @@ class MemorySFTPServer(asyncssh.SFTPServer):
         if offset > len(current):
             current.extend(bytes(offset - len(current)))
         current[offset : offset + len(data)] = data
+        file_obj.written += len(data)
         return len(data)
 
     def stat(self, path: bytes) -> asyncssh.SFTPAttrs:
