@@ -163,8 +163,12 @@ def tmpfs(folder: Path, size: str) -> Iterator[Path]:
     """A small file system of its own at `folder`, to fill up or make read-only."""
     require_root()
     folder.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)],
-                   check=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)],
+        capture_output=True, text=True,
+    )
+    if mounted.returncode != 0:  # a container without the right to mount
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
     try:
         yield folder
     finally:

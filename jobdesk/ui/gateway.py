@@ -45,7 +45,7 @@ class _Worker(QObject):
         fault = self._store.fault_of(error) if self._store is not None else None
         if fault is not None:
             log.warning("a change was not saved: %s", fault)
-            return f"Not saved: {fault}. Nothing was changed; try again once it is fixed."
+            return str(fault)
         log.exception("background store call failed")
         return str(error) or error.__class__.__name__
 

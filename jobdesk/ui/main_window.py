@@ -101,10 +101,11 @@ class MainWindow(QMainWindow):
         self._status_timer.timeout.connect(self._show_status)
         self._restore_layout()
         if ctx.store.read_only is not None:
+            reason = str(ctx.store.read_only)
             self.banner.set_notice(
-                "store", f"The database is open for reading only — {ctx.store.read_only}. "
-                "Jobs are shown; nothing runs and nothing can be changed until jobdesk is "
-                "started again where the database can be written."
+                "store", f"{reason[:1].upper()}{reason[1:]}. Jobs are shown; nothing runs and "
+                "nothing can be changed until jobdesk is started again where the database "
+                "can be written."
             )
             self.runtime_label.setText("Runtime off (read-only database)")
         self.model.reload()
