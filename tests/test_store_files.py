@@ -14,6 +14,7 @@ from jobdesk.domain.jobtypes import JobType
 from jobdesk.runtime.actions import JobRequest, JobService
 from jobdesk.settings import Settings
 from jobdesk.store import Store, migrations
+from jobdesk.store.devices import DeviceError
 from jobdesk.store.faults import FaultKind
 from jobdesk.store.sqlite import APPLICATION_ID, DatabaseFileError
 from tests.conftest import FakeClock
@@ -184,3 +185,10 @@ def test_interrupted_tasks_are_claimed_before_tasks_never_started(
     assert store.queue.due(clock.now(), 10) == [third, first, second]
     store.queue.claim(third, clock.now())
     assert store.queue.due(clock.now(), 10) == [first, second]
+
+
+def test_the_database_cannot_be_named_as_a_devices_key_file(store: Store, clock: FakeClock) -> None:
+    device = make_device("r1", "10.0.0.1", key_path=str(store.path))
+    with pytest.raises(DeviceError, match="jobdesk's own database"):
+        store.devices.add(device, clock.now())
+    assert store.devices.list() == []

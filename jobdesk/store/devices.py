@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from peewee import IntegrityError
@@ -46,7 +47,17 @@ class DeviceRepository:
     def __init__(self, store: Store) -> None:
         self._store = store
 
+    def _check_key(self, device: DeviceInput) -> None:
+        """The SSH client reads the key file in this process: it must not be the database
+        (a second descriptor of it would drop this process's locks on it)."""
+        if device.key_path and self._store.is_database_file(Path(device.key_path)):
+            raise DeviceError(
+                f"the key file of {device.name} is jobdesk's own database; choose the "
+                "private key file"
+            )
+
     def add(self, device: DeviceInput, now: datetime) -> DeviceRecord:
+        self._check_key(device)
         with self._store.transaction():
             if Device.get_or_none(Device.name == device.name) is not None:
                 raise DeviceError(f"a device named {device.name!r} exists already")
@@ -64,6 +75,7 @@ class DeviceRepository:
 
     def update(self, device: DeviceInput) -> DeviceRecord:
         """Change a device's address, login, profile and tags; its name is its identity."""
+        self._check_key(device)
         with self._store.transaction():
             row = Device.get_or_none(Device.name == device.name)
             if row is None:
