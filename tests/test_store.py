@@ -202,3 +202,12 @@ def test_reimporting_an_inventory_updates_instead_of_duplicating(
     assert store.devices.upsert_many(moved, clock.now()) == (0, 1)
     r1 = store.devices.get("r1")
     assert (r1.host, r1.port, r1.tags) == ("10.0.0.9", 2222, ("b",))
+
+
+def test_interrupted_tasks_are_found_through_their_own_small_index(store: Store) -> None:
+    plan = store.db.execute_sql(
+        "EXPLAIN QUERY PLAN SELECT id, device_id, next_attempt_at FROM task "
+        "WHERE interrupted ORDER BY next_attempt_at, id LIMIT 50"
+    ).fetchall()
+    text = " ".join(str(row) for row in plan)
+    assert "USING INDEX task_interrupted_next_attempt_at_id" in text

@@ -290,6 +290,7 @@ class JobRepository:
     def _cancel_waiting(task: Task, reason: str, now: datetime) -> None:
         task.state = TaskState.CANCELLED.value
         task.next_attempt_at = None
+        task.interrupted = False
         task.reason = reason
         task.updated_at = now
         task.save()

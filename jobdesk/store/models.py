@@ -112,7 +112,7 @@ class Task(BaseModel):
     cancel_requested = BooleanField(default=False)
     # Its last attempt was cut off (a crash, a stop): it goes before tasks never started,
     # so a runtime restarted again and again still finishes what it began.
-    interrupted = BooleanField(default=False)
+    interrupted = BooleanField(default=False, constraints=[SQL("DEFAULT FALSE")])
     context = JsonField(default=dict)  # what steps hand to later steps, across attempts
     updated_at = UtcField()
 
@@ -126,10 +126,9 @@ class Task(BaseModel):
 Task.add_index(
     Task.index(Task.next_attempt_at, Task.id, where=SQL("next_attempt_at IS NOT NULL"))
 )
-Task.add_index(
-    Task.index(Task.next_attempt_at, Task.id,
-               where=SQL("next_attempt_at IS NOT NULL AND interrupted"))
-)
+# Interrupted tasks, which are always waiting ones: a few rows, read first by `due`.
+Task.add_index(Task.index(Task.next_attempt_at, Task.id, where=SQL("interrupted"),
+                          name="task_interrupted_next_attempt_at_id"))
 
 
 class Step(BaseModel):

@@ -111,26 +111,33 @@ class TaskQueue:
         passes read a partial index of waiting tasks; cost does not grow with history.
         """
         busy = list(busy_devices)
+        not_busy = ""
+        if busy:
+            marks = ", ".join("?" for _ in busy)
+            not_busy = f" AND (device_id IS NULL OR device_id NOT IN ({marks}))"
+        batch = limit * 4 + 16
+        due_by = ts(now)
         picked: list[int] = []
         devices: set[int | None] = set()
-        for interrupted_only in (True, False):
-            query = (
-                Task.select(Task.id, Task.device)
-                .where(Task.next_attempt_at.is_null(False) & (Task.next_attempt_at <= now))
-                .order_by(Task.next_attempt_at, Task.id)
-                .limit(limit * 4 + 16)
-            )
-            if interrupted_only:
-                query = query.where(Task.interrupted)
-            if busy:
-                query = query.where(Task.device.is_null() | Task.device.not_in(busy))
-            for task_id, device_id in query.tuples():
-                if device_id in devices or len(picked) >= limit:
+        queries = (
+            # No condition on the time here: with one, the planner may take the big index
+            # of all waiting tasks and filter it; this way only the small one serves.
+            (f"SELECT id, device_id, next_attempt_at FROM task WHERE interrupted{not_busy} "
+             "ORDER BY next_attempt_at, id LIMIT ?", (*busy, batch)),
+            ("SELECT id, device_id, next_attempt_at FROM task "
+             f"WHERE next_attempt_at IS NOT NULL AND next_attempt_at <= ?{not_busy} "
+             "ORDER BY next_attempt_at, id LIMIT ?", (due_by, *busy, batch)),
+        )
+        for query, params in queries:
+            for task_id, device_id, due_at in self._store.sql.all(query, *params):
+                if due_at is None or due_at > due_by:
+                    break  # ordered by time: the rest is not due yet
+                if device_id in devices or task_id in picked:
                     continue
                 devices.add(device_id)
                 picked.append(task_id)
-            if len(picked) >= limit:
-                break
+                if len(picked) >= limit:
+                    return picked
         return picked
 
     def next_due_at(self) -> datetime | None:
@@ -518,6 +525,7 @@ class TaskQueue:
             "reason": reason,
             "next_attempt_at": None,
             "cancel_requested": False,
+            "interrupted": False,
             "updated_at": ts(now),
         })
         if refresh:
