@@ -169,7 +169,7 @@ def _window_without_runtime(app: Any, db: Path, config: Path, hook: Any) -> int:
 
     store = Store(db)
     ctx = AppContext(store=store, settings=load_settings(config), clock=SystemClock(),
-                     db_path=db, config_path=config, data_dir=paths.data_dir())
+                     config_path=config, data_dir=paths.data_dir())
     window = MainWindow(ctx, runtime=None, settings=QSettings(
         str(config.with_name("window.ini")), QSettings.Format.IniFormat))
     hook(window)
@@ -215,7 +215,7 @@ def child_ui(args: argparse.Namespace) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     store = Store(args.db)
     scratch = Path(tempfile.mkdtemp(prefix="jobdesk-gui-"))
-    ctx = AppContext(store=store, settings=Settings(), clock=SystemClock(), db_path=args.db,
+    ctx = AppContext(store=store, settings=Settings(), clock=SystemClock(),
                      config_path=scratch / "settings.toml", data_dir=scratch)
     window = MainWindow(ctx, runtime=None,
                         settings=QSettings(str(scratch / "window.ini"),

@@ -36,14 +36,16 @@ from jobdesk.domain.text import printable
 from jobdesk.runtime.actions import JobRequest, JobService, remove_device
 from jobdesk.runtime.clock import SystemClock
 from jobdesk.runtime.inventory_file import read_inventory
+from jobdesk.runtime.loader import database_password
 from jobdesk.settings import Settings, SettingsError, load_settings
 from jobdesk.store import Store
 from jobdesk.store.devices import DeviceError
 from jobdesk.store.faults import StoreUnwritable
 from jobdesk.store.jobs import NotFound
+from jobdesk.store.location import Location, LocationError, parse_location
 from jobdesk.store.migrations import SchemaNeedsUpgrade, SchemaTooNew
+from jobdesk.store.opened import DatabaseFileError, DatabaseServerError
 from jobdesk.store.queue import RuntimeBusy
-from jobdesk.store.sqlite import DatabaseFileError
 
 MESSAGE_LIMIT = 2000  # characters of a device's message shown per line
 EXIT_ERROR = 1
@@ -65,6 +67,8 @@ USER_ERRORS = (
     RuntimeBusy,
     SecretsError,
     ProfileError,
+    LocationError,
+    DatabaseServerError,
 )
 
 
@@ -116,7 +120,11 @@ class Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="jobdesk", description=__doc__.splitlines()[0])
-    parser.add_argument("--db", type=Path, help="database file (default: the data folder)")
+    parser.add_argument(
+        "--db", metavar="FILE|URL",
+        help="the database: a SQLite file (default: the data folder's) or a team's "
+        "PostgreSQL server, postgresql://USER@HOST[:PORT]/DBNAME",
+    )
     parser.add_argument("--config", type=Path, help="settings file (TOML)")
     parser.add_argument("--version", action="version", version=f"jobdesk {__version__}")
     parser.add_argument("--self-test", action="store_true",
@@ -225,6 +233,15 @@ def build_parser() -> argparse.ArgumentParser:
         "demo", help="the window with a simulated fleet and sample jobs (temporary database)"
     )
     demo.add_argument("--quit-after", type=float, help=argparse.SUPPRESS)
+    db = commands.add_parser("db", help="the database: a team server's password")
+    db_commands = db.add_subparsers(dest="action", required=True, parser_class=Parser)
+    db_password = db_commands.add_parser(
+        "set-password",
+        help="store the password of a PostgreSQL --db (read from standard input) in the "
+        "OS keyring, for when neither PGPASSWORD nor ~/.pgpass gives it",
+    )
+    db_password.add_argument("url", help="postgresql://USER@HOST[:PORT]/DBNAME")
+
     where = commands.add_parser("paths", help="where jobdesk keeps its files")
     where.add_argument("--json", action="store_true")
     return parser
@@ -259,7 +276,7 @@ class Context:
         if args.config is not None and not args.config.exists():
             raise CliError(f"no settings file at {args.config}")
         self.settings: Settings = load_settings(self.config_path)
-        self.db_path: Path = args.db or paths.default_database()
+        self.location = database_location(args.db, self.settings)
         self.clock = SystemClock()
         self.profiles = ProfileLibrary(user_dir=paths.profiles_dir())
         self._store: Store | None = None
@@ -269,7 +286,7 @@ class Context:
     @property
     def store(self) -> Store:
         if self._store is None:
-            self._store = Store(self.db_path)
+            self._store = Store(self.location, database_password(paths.data_dir()))
         return self._store
 
     @property
@@ -282,11 +299,16 @@ class Context:
         fault = self._store.fault_of(error) if self._store is not None else None
         if fault is not None:
             return f"{fault}; nothing was changed (try again once that is fixed)"
-        return f"database {self.db_path}: {error}"
+        return f"database {self.location}: {error}"
 
     def close(self) -> None:
         if self._store is not None:
             self._store.close()
+
+
+def database_location(given: str | None, settings: Settings) -> Location:
+    """--db, else the `database` setting, else the SQLite file in the data folder."""
+    return parse_location(given or settings.database or paths.default_database())
 
 
 def _print_json(value: Any) -> None:
@@ -611,6 +633,19 @@ def cmd_schedule(ctx: Context, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_db(args: argparse.Namespace) -> int:
+    """Commands about the database itself; they run before (or without) opening it."""
+    if args.action == "set-password":
+        location = parse_location(args.url)
+        if not location.is_postgres:
+            raise CliError("a SQLite file has no password; give a postgresql:// URL")
+        secrets = _secrets()
+        secrets.set_password(location.secret_key, _read_password())
+        print(f"password of {location} stored in {secrets.backend}")
+        return 0
+    raise CliError(f"unknown db action {args.action}")  # pragma: no cover
+
+
 COMMANDS = {
     "devices": cmd_devices,
     "jobs": cmd_jobs,
@@ -640,14 +675,23 @@ def _open_demo(args: argparse.Namespace) -> int:
     except ImportError as error:
         print(f"jobdesk: error: cannot open the window: {error}", file=sys.stderr)
         return EXIT_ERROR
-    return run_demo(args.db, quit_after=args.quit_after)
+    try:
+        location = parse_location(args.db) if args.db else None
+    except LocationError as error:
+        print(f"jobdesk: error: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    if location is not None and location.path is None:
+        print("jobdesk: error: the demo makes its own SQLite file; give --db a file name",
+              file=sys.stderr)
+        return EXIT_ERROR
+    return run_demo(location.path if location else None, quit_after=args.quit_after)
 
 
 def cmd_paths(args: argparse.Namespace) -> int:
     """Every place jobdesk reads or writes, so a person can back up or clean up."""
     data = paths.data_dir()
     where = {
-        "database": str(args.db or paths.default_database()),
+        "database": str(_paths_location(args)),
         "settings": str(args.config or paths.default_config()),
         "profiles": str(paths.profiles_dir()),
         "known_hosts": str(data / "known_hosts"),
@@ -662,6 +706,14 @@ def cmd_paths(args: argparse.Namespace) -> int:
         for key, value in where.items():
             print(f"{key.replace('_', ' '):<{width}}  {value}")
     return 0
+
+
+def _paths_location(args: argparse.Namespace) -> Location | str:
+    try:
+        settings = load_settings(args.config or paths.default_config())
+        return database_location(args.db, settings)
+    except (SettingsError, LocationError) as error:
+        return f"(cannot tell: {error})"
 
 
 def _sim_arguments(argv: Sequence[str]) -> list[str] | None:
@@ -707,6 +759,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "schedule":
             ctx = None
             return cmd_schedule(_ScheduleContext(), args)
+        if args.command == "db":
+            return cmd_db(args)
         ctx = Context(args)
         return COMMANDS[args.command](ctx, args)
     except (CliError, *USER_ERRORS) as error:

@@ -28,6 +28,9 @@ class Settings:
     step_timeout_s: int = 0
     # "ssh" for real devices; "package.module:factory" plugs in another driver.
     driver: str = "ssh"
+    # Where the jobs are: "" for the SQLite file in the data folder, a file's path, or a
+    # team's PostgreSQL server, postgresql://USER@HOST[:PORT]/DBNAME. --db overrides it.
+    database: str = ""
     driver_options: dict[str, Any] = field(default_factory=dict)
 
     @property

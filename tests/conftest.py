@@ -24,6 +24,7 @@ from jobdesk.runtime.events import Event
 from jobdesk.settings import Settings
 from jobdesk.store import Store
 from tests.fake_driver import FakeDriver
+from tests.postgres_cluster import REQUIRED, Cluster, find_binaries
 
 if TYPE_CHECKING:
     from jobdesk.ui.context import AppContext
@@ -80,8 +81,48 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[Cluster | None]:
+    """A PostgreSQL cluster for the session, where PostgreSQL is installed."""
+    binaries = find_binaries()
+    if binaries is None:
+        if REQUIRED:
+            pytest.fail("PostgreSQL is required here but initdb was not found")
+        yield None
+        return
+    cluster = Cluster(binaries)
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path: Path,
+             pg_cluster: Cluster | None) -> Iterator[str]:
+    """Where a test's database is: a SQLite file, or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield str(tmp_path / "jobdesk.db")
+        return
+    if pg_cluster is None:
+        pytest.skip("PostgreSQL is not installed here (apt-get install postgresql)")
+    url = pg_cluster.new_database()
+    try:
+        yield url
+    finally:
+        pg_cluster.drop_database(url)
+
+
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
+def store(database: str) -> Iterator[Store]:
+    """The store on each backend: every store and engine test runs on both."""
+    with Store(database) as opened:
+        yield opened
+
+
+@pytest.fixture
+def sqlite_store(tmp_path: Path) -> Iterator[Store]:
+    """A SQLite store, for what only SQLite has (files, the window's tests)."""
     with Store(tmp_path / "jobdesk.db") as opened:
         yield opened
 
@@ -108,12 +149,13 @@ def harness(tmp_path: Path, store: Store, clock: FakeClock) -> Iterator[Harness]
 
 
 @pytest.fixture
-def app_context(tmp_path: Path, store: Store, clock: FakeClock) -> AppContext:
+def app_context(tmp_path: Path, sqlite_store: Store, clock: FakeClock) -> AppContext:
     """What the window gets: the store, settings and a clock the test moves."""
     from jobdesk.ui.context import AppContext
 
+    store = sqlite_store
     return AppContext(
-        store=store, settings=Settings(), clock=clock, db_path=store.path,
+        store=store, settings=Settings(), clock=clock,
         config_path=tmp_path / "settings.toml", data_dir=tmp_path / "data",
     )
 

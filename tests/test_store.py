@@ -119,8 +119,8 @@ def test_due_tasks_skip_busy_devices_and_take_one_per_device(
     assert store.queue.due(clock.now() - timedelta(seconds=1), 10) == []
 
 
-def test_the_due_query_reads_the_partial_index(store: Store) -> None:
-    plan = store.db.execute_sql(
+def test_the_due_query_reads_the_partial_index(sqlite_store: Store) -> None:
+    plan = sqlite_store.db.execute_sql(
         "EXPLAIN QUERY PLAN SELECT id, device_id FROM task "
         "WHERE next_attempt_at IS NOT NULL AND next_attempt_at <= ? "
         "ORDER BY next_attempt_at, id LIMIT 50",
@@ -204,8 +204,10 @@ def test_reimporting_an_inventory_updates_instead_of_duplicating(
     assert (r1.host, r1.port, r1.tags) == ("10.0.0.9", 2222, ("b",))
 
 
-def test_interrupted_tasks_are_found_through_their_own_small_index(store: Store) -> None:
-    plan = store.db.execute_sql(
+def test_interrupted_tasks_are_found_through_their_own_small_index(
+    sqlite_store: Store,
+) -> None:
+    plan = sqlite_store.db.execute_sql(
         "EXPLAIN QUERY PLAN SELECT id, device_id, next_attempt_at FROM task "
         "WHERE interrupted ORDER BY next_attempt_at, id LIMIT 50"
     ).fetchall()

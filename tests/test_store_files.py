@@ -20,6 +20,12 @@ from jobdesk.store.sqlite import APPLICATION_ID, DatabaseFileError
 from tests.conftest import FakeClock
 
 
+@pytest.fixture
+def store(sqlite_store: Store) -> Store:
+    """The files of a SQLite database are what this module is about."""
+    return sqlite_store
+
+
 def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 

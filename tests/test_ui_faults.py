@@ -36,7 +36,7 @@ def live_window(qtbot, tmp_path: Path) -> Iterator[MainWindow]:
     database = tmp_path / "work" / "a.db"
     store = Store(database)
     store.devices.add(make_device("r1", "10.0.0.1"), SystemClock().now())
-    ctx = AppContext(store=store, settings=Settings(), clock=SystemClock(), db_path=database,
+    ctx = AppContext(store=store, settings=Settings(), clock=SystemClock(),
                      config_path=tmp_path / "settings.toml", data_dir=tmp_path / "data")
     engine = Engine(store, ctx.settings, ctx.clock, FakeDriver(), LocalCA(tmp_path / "ca"),
                     system_jobs=False)
@@ -71,7 +71,7 @@ def test_a_file_dialog_on_the_database_folder_while_the_cli_writes_loses_nothing
     qtbot, live_window: MainWindow, tmp_path: Path
 ) -> None:
     window = live_window
-    database = window.ctx.db_path
+    database = window.ctx.store.path
     window.pages.setCurrentWidget(window.devices)
     window.devices.import_action.trigger()
     dialog = window.devices.file_dialog
@@ -124,7 +124,7 @@ def test_choosing_the_database_itself_as_an_inventory_is_refused_without_opening
     qtbot, live_window: MainWindow
 ) -> None:
     window = live_window
-    window.devices.import_file(str(window.ctx.db_path))
+    window.devices.import_file(str(window.ctx.store.path))
     qtbot.waitUntil(lambda: window.devices.import_report is not None, timeout=WAIT_MS)
     report = window.devices.import_report
     assert "jobdesk's own database" in report.summary.text()

@@ -7,10 +7,13 @@ whole CLI against a scripted fake) without the runtime knowing about either.
 from __future__ import annotations
 
 import importlib
+import os
+from collections.abc import Callable
 from pathlib import Path
 
 from jobdesk.runtime.driver import DeviceDriver
 from jobdesk.settings import Settings, SettingsError
+from jobdesk.store.location import Location
 
 
 def load_driver(
@@ -38,3 +41,20 @@ def load_driver(
     except (ImportError, AttributeError) as error:
         raise SettingsError(f"driver {settings.driver!r} cannot be loaded: {error}") from error
     return factory(**settings.driver_options)
+
+
+def database_password(data_dir: Path) -> Callable[[Location], str | None]:
+    """Where a PostgreSQL password comes from when libpq's own ways do not give one.
+
+    PGPASSWORD wins; otherwise a password stored with `jobdesk db set-password` (the OS
+    keyring, or the private secrets file); otherwise libpq reads ~/.pgpass itself.
+    """
+
+    def lookup(location: Location) -> str | None:
+        if os.environ.get("PGPASSWORD"):
+            return None
+        from jobdesk.devices import SecretStore
+
+        return SecretStore(data_dir).get_password(location.secret_key)
+
+    return lookup

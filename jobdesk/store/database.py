@@ -1,24 +1,24 @@
-"""The store: one database, its models bound to it, and the write transaction."""
+"""The store: one database (a SQLite file or a PostgreSQL server), its models bound to it,
+and the write transaction."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
+from types import ModuleType
 
+from jobdesk.store import sqlite
 from jobdesk.store.faults import FaultKind, StoreFault
+from jobdesk.store.location import Location, parse_location
 from jobdesk.store.migrations import migrate
 from jobdesk.store.models import MODELS
 from jobdesk.store.rawsql import Sql
-from jobdesk.store.sqlite import (
-    checkpoint,
-    describe_error,
-    open_sqlite,
-    same_file,
-    write_transaction,
-)
 
 log = logging.getLogger(__name__)
+
+PasswordLookup = Callable[[Location], str | None]
 
 
 class Store:
@@ -27,19 +27,36 @@ class Store:
     The repositories (`devices`, `jobs`, `queue`) are views on this one database; Peewee
     gives each thread its own connection, so the runtime's thread and the window's thread
     can both hold the same Store. A thread that is done with the store calls
-    `release_connection`; `close` (from the thread that opened it) then leaves the
+    `release_connection`; `close` (from the thread that opened it) then leaves a SQLite
     database file complete on its own.
+
+    `where` is a SQLite file's path or a `postgresql://USER@HOST[:PORT]/DBNAME` URL;
+    `password` finds a PostgreSQL password that libpq does not (the keyring).
     """
 
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        opened = open_sqlite(self.path)
+    def __init__(self, where: Path | str | Location,
+                 password: PasswordLookup | None = None) -> None:
+        self.location = where if isinstance(where, Location) else parse_location(where)
+        self.path: Path | None = self.location.path
+        self.dialect: ModuleType
+        if self.location.is_postgres:
+            from jobdesk.store import postgres
+
+            self.dialect = postgres
+            opened = postgres.open_postgres(
+                self.location, password(self.location) if password else None)
+            place: object = self.location
+        else:
+            assert self.path is not None
+            self.dialect = sqlite
+            opened = sqlite.open_sqlite(self.path)
+            place = self.path
         self.db = opened.database
         # Why this database can only be read (a read-only file or mount, a full disk).
         self.read_only: StoreFault | None = opened.read_only
         self.db.bind(MODELS, bind_refs=False, bind_backrefs=False)
         try:
-            self.migration_backup = migrate(self.db, self.path,
+            self.migration_backup = migrate(self.db, self.dialect, place,
                                             writable=self.read_only is None)
         except BaseException:
             self.db.close()
@@ -54,16 +71,21 @@ class Store:
         self.jobs = JobRepository(self)
         self.queue = TaskQueue(self)
 
+    @property
+    def is_postgres(self) -> bool:
+        return self.location.is_postgres
+
     def transaction(self) -> AbstractContextManager:
         """Every state change runs inside one of these: all of it lands, or none."""
-        return write_transaction(self.db)
+        return self.dialect.write_transaction(self.db)
 
     def fault_of(self, error: BaseException) -> StoreFault | None:
-        """The condition (disk full, locked, read-only) that made a call fail, if any.
+        """The condition (disk full, locked, read-only, unreachable) that made a call fail.
 
         None means the error is not a condition of the database: a bug, to be reported.
         """
-        fault = describe_error(error, self.path)
+        place = self.path if self.path is not None else self.location
+        fault = self.dialect.describe_error(error, place)
         if fault is not None and self.read_only is not None \
                 and fault.kind is FaultKind.READ_ONLY:
             return self.read_only  # opened for reading only: the reason it was
@@ -71,7 +93,7 @@ class Store:
 
     def is_database_file(self, path: Path) -> bool:
         """Whether a file a person chose is this database (or its -wal/-shm)."""
-        return same_file(path, self.path)
+        return self.path is not None and sqlite.same_file(path, self.path)
 
     def release_connection(self) -> None:
         """Close the calling thread's connection (a worker thread that is ending)."""
@@ -84,9 +106,9 @@ class Store:
             return
         if self.read_only is None:
             try:
-                checkpoint(self.db)
+                self.dialect.checkpoint(self.db)
             except Exception as error:  # a full disk or a lock: the WAL stays, which is safe
-                log.info("database %s not checkpointed on closing: %s", self.path, error)
+                log.info("database %s not checkpointed on closing: %s", self.location, error)
         self.db.close()
 
     def __enter__(self) -> Store:

@@ -17,6 +17,7 @@ class FaultKind(StrEnum):
     LOCKED = "locked"
     READ_ONLY = "read-only"
     IO_ERROR = "I/O error"
+    UNREACHABLE = "unreachable"  # the database server cannot be reached
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from peewee import fn
+from peewee import Case, fn
 
 from jobdesk.domain import rules
 from jobdesk.domain.jobtypes import StepSpec
@@ -229,8 +229,8 @@ class JobRepository:
     def _insert_tasks(self, job_id: int, new: NewJob, now: datetime) -> None:
         """A task per device and its steps, in bulk: a job for a thousand devices is one of
         the things a person waits for (and the runtime makes such system jobs itself)."""
-        db = self._store.db
-        db.cursor().executemany(
+        sql = self._store.sql
+        sql.many(
             "INSERT INTO task (job_id, device_id, device_name, state, attempts, "
             "next_attempt_at, cancel_requested, interrupted, context, updated_at) "
             "VALUES (?, ?, ?, ?, 0, ?, FALSE, FALSE, '{}', ?)",
@@ -240,8 +240,8 @@ class JobRepository:
                 for device in new.devices
             ],
         )
-        task_ids = self._store.sql.all("SELECT id FROM task WHERE job_id = ?", job_id)
-        db.cursor().executemany(
+        task_ids = sql.all("SELECT id FROM task WHERE job_id = ?", job_id)
+        sql.many(
             "INSERT INTO step (task_id, position, name, status, fix_hint) VALUES (?, ?, ?, ?, ?)",
             [
                 (task_id, position, spec.name, StepStatus.PENDING.value, spec.fix_hint)
@@ -444,7 +444,8 @@ class JobRepository:
             "name": fn.LOWER(Job.name),
             "type": Job.type,
             "state": Job.state,
-            "progress": Job.progress_done * 1.0 / fn.MAX(Job.progress_total, 1),
+            "progress": Job.progress_done * 1.0 / Case(
+                None, [(Job.progress_total < 1, 1)], Job.progress_total),
             "schedule": Job.schedule,
             "created": Job.id,
             "next_run": fn.COALESCE(Job.next_attempt_at, 2**62),

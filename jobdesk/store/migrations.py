@@ -1,25 +1,21 @@
 """Schema versions. Each migration runs in one transaction, after a copy of the file is made.
 
 The version lives in a table rather than SQLite's `user_version`, so the same migrations
-serve a PostgreSQL database later. A new database gets the current schema in one step; an
-older one runs the steps after its version.
+serve SQLite and PostgreSQL; each backend says how a migration is protected (SQLite's write
+lock, PostgreSQL's advisory lock) and whether a copy is made first. A new database gets the
+current schema in one step; an older one runs the steps after its version.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
+from types import ModuleType
 
 from peewee import Database
 
 from jobdesk.store.models import MODELS, SchemaVersion, Task
-from jobdesk.store.sqlite import (
-    backup_copy,
-    check_empty,
-    mark_as_jobdesk,
-    write_transaction,
-)
+from jobdesk.store.opened import not_jobdesk
 
 
 class SchemaTooNew(RuntimeError):
@@ -49,37 +45,46 @@ def current_version(database: Database) -> int:
     return row.version if row else 0
 
 
-def migrate(database: Database, path: Path | None, *, writable: bool = True) -> Path | None:
-    """Bring the schema to LATEST; return the path of the backup copy made, if any."""
+def migrate(database: Database, dialect: ModuleType, where: object, *,
+            writable: bool = True) -> Path | None:
+    """Bring the schema to LATEST; return the path of the backup copy made, if any.
+
+    `dialect` is the backend module (`store.sqlite` or `store.postgres`); `where` is the
+    database's location, for messages and the copy.
+    """
     version = current_version(database)
     if version > LATEST:
         raise SchemaTooNew(
-            f"the database {path} has schema {version}, newer than this jobdesk knows "
+            f"the database {where} has schema {version}, newer than this jobdesk knows "
             f"({LATEST}); install a newer jobdesk"
         )
     if version == LATEST:
         return None
     if not writable:
         raise SchemaNeedsUpgrade(
-            f"the database {path} was made by an older jobdesk and needs an upgrade, which "
+            f"the database {where} was made by an older jobdesk and needs an upgrade, which "
             "needs writing: open it once where it can be written"
         )
-    if version == 0:
-        check_empty(database, path or Path(":memory:"))
-        with write_transaction(database):
-            database.create_tables(MODELS)
-            mark_as_jobdesk(database)
-            _set_version(LATEST)
-        return None
     backup: Path | None = None
-    if path is not None:
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        backup = path.with_name(f"{path.name}.v{version}-{stamp}.bak")
-        backup_copy(database, backup)
+    with dialect.migration(database):
+        version = current_version(database)  # another process may have migrated meanwhile
+        if version == 0:
+            tables = set(database.get_tables())
+            if tables:
+                raise not_jobdesk(where, 0, tables)
+            database.create_tables(MODELS)
+            dialect.mark_as_jobdesk(database)
+            _set_version(LATEST)
+            return None
+    if version == LATEST:
+        return None
+    backup = dialect.backup_copy(database, where, version)
     for step in range(version + 1, LATEST + 1):
-        with write_transaction(database):
+        with dialect.migration(database):
+            if current_version(database) >= step:
+                continue
             MIGRATIONS[step](database)
-            mark_as_jobdesk(database)
+            dialect.mark_as_jobdesk(database)
             _set_version(step)
     return backup
 

@@ -73,7 +73,7 @@ class _TaskJob:
 def _device(store: Store, device_id: int) -> DeviceRecord:
     """The attempt's device, read in plain SQL (once per attempt, on the hot path)."""
     row = store.sql.one(
-        "SELECT id, name, host, port, user, profile, key_path, model, serial, firmware, "
+        'SELECT id, name, host, port, "user", profile, key_path, model, serial, firmware, '
         "boot_id, info_updated_at, last_seen_at, cert_expires_at, cert_fingerprint "
         "FROM device WHERE id = ?",
         device_id,
@@ -569,8 +569,9 @@ class TaskQueue:
                         f"another jobdesk runtime (pid {lease.pid} on {lease.host}) is "
                         "driving this database; close it first"
                     )
-            RuntimeLease.replace(
-                id=1, owner=owner, host=host, pid=os.getpid(), heartbeat_at=now
+            fields = {"owner": owner, "host": host, "pid": os.getpid(), "heartbeat_at": now}
+            RuntimeLease.insert(id=1, **fields).on_conflict(
+                conflict_target=[RuntimeLease.id], update=fields
             ).execute()
 
     def renew_lease(self, owner: str, now: datetime) -> bool:

@@ -4,11 +4,16 @@ Peewee spends about 200 µs building each statement; SQLite needs 10-20 µs to r
 few statements the runtime sends for every step are therefore written out once here, in
 portable SQL with `?` placeholders (translated for databases that use another style), and
 converted with the models' own field types so the stored values are the same.
+
+Portable means: SQLite and PostgreSQL alike. Identifiers that are keywords somewhere are
+quoted (`"user"` is the role name in PostgreSQL), booleans are TRUE and FALSE, aggregates
+take one argument (no two-argument MAX), and there is no REPLACE.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -54,7 +59,11 @@ class Sql:
     def run(self, query: str, *params: Any) -> int:
         return self._db.execute_sql(self._text(query), params).rowcount
 
+    def many(self, query: str, rows: Sequence[Sequence[Any]]) -> None:
+        """One statement for many rows (bulk inserts)."""
+        self._db.cursor().executemany(self._text(query), rows)
+
     def update(self, table: str, row_id: int, fields: dict[str, Any]) -> None:
         """UPDATE only the given columns of one row (values already in database form)."""
-        assignments = ", ".join(f"{name} = ?" for name in fields)
-        self.run(f"UPDATE {table} SET {assignments} WHERE id = ?", *fields.values(), row_id)
+        assignments = ", ".join(f'"{name}" = ?' for name in fields)
+        self.run(f'UPDATE "{table}" SET {assignments} WHERE id = ?', *fields.values(), row_id)

@@ -21,14 +21,15 @@ import os
 import shutil
 import sqlite3
 import stat
-from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
+from contextlib import AbstractContextManager
+from datetime import UTC, datetime
 from pathlib import Path
 
 from peewee import Database, SqliteDatabase
 
 from jobdesk.store.faults import FaultKind, StoreFault
+from jobdesk.store.opened import DatabaseFileError, OpenedDatabase, not_jobdesk
+from jobdesk.store.transaction import write_transaction as shared_write_transaction
 
 log = logging.getLogger(__name__)
 
@@ -40,17 +41,6 @@ JOBDESK_TABLES = frozenset({"schema_version", "device", "job", "task", "step"})
 _READ_PRAGMAS = {"foreign_keys": 1, "busy_timeout": BUSY_TIMEOUT_MS, "cache_size": -32_000}
 _WRITE_PRAGMAS = {"journal_mode": "wal", "synchronous": "normal", **_READ_PRAGMAS}
 _NEARLY_FULL_BYTES = 1 << 20
-
-
-class DatabaseFileError(RuntimeError):
-    """The database file cannot be opened or written; the message says what to do."""
-
-
-@dataclass
-class OpenedDatabase:
-    database: SqliteDatabase
-    # Set when the file could only be opened for reading: why, in words.
-    read_only: StoreFault | None
 
 
 def open_sqlite(path: Path) -> OpenedDatabase:
@@ -167,28 +157,6 @@ def _inspect(path: Path) -> str:
     if application_id == 0 and tables >= JOBDESK_TABLES:
         return "ours"  # made before databases were marked; the migration marks it
     raise not_jobdesk(path, application_id, tables)
-
-
-def not_jobdesk(path: Path, application_id: int, tables: set[str]) -> DatabaseFileError:
-    owner = (f"it belongs to another application (id 0x{application_id:08x})"
-             if application_id else f"it holds {_some(tables)}")
-    return DatabaseFileError(
-        f"{path} is not a jobdesk database ({owner}); jobdesk left it untouched: "
-        "choose another file with --db"
-    )
-
-
-def check_empty(database: Database, path: Path) -> None:
-    """Before creating jobdesk's tables: the file must hold nothing of anyone else's."""
-    tables = set(database.get_tables())
-    if tables:
-        raise not_jobdesk(path, 0, tables)
-
-
-def _some(tables: set[str]) -> str:
-    names = sorted(tables)
-    shown = ", ".join(names[:4])
-    return f"the tables {shown}" + (f" and {len(names) - 4} more" if len(names) > 4 else "")
 
 
 def _create_private(path: Path) -> None:
@@ -330,49 +298,18 @@ def describe_error(error: BaseException, path: Path) -> StoreFault | None:
     return None
 
 
-@contextmanager
-def _write_transaction(database: SqliteDatabase) -> Iterator[None]:
-    if database.transaction_depth() > 0:
-        with database.atomic():  # a savepoint inside the caller's transaction
-            yield
-        return
-    transaction = database.transaction("IMMEDIATE")
-    database.begin("IMMEDIATE")
-    database.push_transaction(transaction)
-    try:
-        yield
-    except BaseException:
-        database.pop_transaction()
-        _rollback(database)
-        raise
-    database.pop_transaction()
-    try:
-        database.commit()
-    except BaseException:
-        _rollback(database)
-        raise
-
-
-def _rollback(database: SqliteDatabase) -> None:
-    """Roll back if SQLite has not already: after a full disk or an I/O error it has, and
-    ROLLBACK would then replace the real cause with "no transaction is active"."""
-    connection = database.connection()
-    if connection.in_transaction:
-        try:
-            database.rollback()
-        except Exception as error:  # the original error is the one worth reporting
-            log.debug("rollback failed: %s", error)
-
-
 def write_transaction(database: Database) -> AbstractContextManager[None]:
     """A transaction that takes the write lock up front.
 
     A deferred transaction that reads and then writes can fail with "database is locked"
     when another connection wrote in between, whatever the busy timeout; IMMEDIATE waits
-    for the lock instead (measured: 309 failures in 3000 against none). When it fails, the
-    error that made it fail is the one raised.
+    for the lock instead (measured: 309 failures in 3000 against none).
     """
-    return _write_transaction(database)  # type: ignore[arg-type]
+    return shared_write_transaction(
+        database,
+        begin=lambda: database.begin("IMMEDIATE"),
+        still_open=lambda: database.connection().in_transaction,
+    )
 
 
 def mark_as_jobdesk(database: Database) -> None:
@@ -387,12 +324,19 @@ def checkpoint(database: Database) -> None:
         log.debug("checkpoint incomplete: another connection is reading")
 
 
-def backup_copy(database: Database, target: Path) -> None:
+def migration(database: Database) -> AbstractContextManager[None]:
+    """A migration's transaction: IMMEDIATE keeps a second process from migrating too."""
+    return write_transaction(database)
+
+
+def backup_copy(database: Database, path: Path, version: int) -> Path:
     """Copy the live database consistently (the WAL included) before a migration.
 
     SQLite's backup API reads the database through the open connection: no other
     descriptor of the file is opened, which would drop this process's locks on it.
     """
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    target = path.with_name(f"{path.name}.v{version}-{stamp}.bak")
     descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     os.close(descriptor)
     destination = sqlite3.connect(str(target))
@@ -400,6 +344,7 @@ def backup_copy(database: Database, target: Path) -> None:
         database.connection().backup(destination)
     finally:
         destination.close()
+    return target
 
 
 def same_file(candidate: Path, database_path: Path) -> bool:

@@ -26,9 +26,10 @@ from jobdesk.resources import resource_path
 from jobdesk.runtime.ca import LocalCA
 from jobdesk.runtime.clock import SystemClock
 from jobdesk.runtime.engine import Engine
-from jobdesk.runtime.loader import load_driver
+from jobdesk.runtime.loader import database_password, load_driver
 from jobdesk.settings import Settings, load_settings
 from jobdesk.store import Store
+from jobdesk.store.location import Location, parse_location
 from jobdesk.ui.context import AppContext
 from jobdesk.ui.main_window import MainWindow
 from jobdesk.ui.runtime_host import RuntimeHost
@@ -81,7 +82,7 @@ def install_error_dialog(log_path: Path) -> None:
 
 def open_window(
     *,
-    db_path: Path,
+    database: Path | str | Location,
     config_path: Path,
     data_dir: Path,
     log_path: Path | None,
@@ -92,9 +93,9 @@ def open_window(
 ) -> MainWindow:
     """Open the store, start the runtime in its thread and show the window."""
     settings = settings or load_settings(config_path)
-    store = Store(db_path)
+    store = Store(database, database_password(data_dir))
     clock = SystemClock()
-    ctx = AppContext(store=store, settings=settings, clock=clock, db_path=db_path,
+    ctx = AppContext(store=store, settings=settings, clock=clock,
                      config_path=config_path, data_dir=data_dir, log_path=log_path,
                      profiles_dir=paths.profiles_dir())
     driver = load_driver(settings, data_dir, paths.profiles_dir())
@@ -118,17 +119,19 @@ def open_window(
     # so a busy fleet never holds a repaint back for long.
     sys.setswitchinterval(0.001)
     window.start_runtime()
-    log.info("jobdesk %s window on %s", __version__, db_path)
+    log.info("jobdesk %s window on %s", __version__, store.location)
     return window
 
 
-def run_window(db_path: Path | None, config_path: Path | None) -> int:
+def run_window(database: str | None, config_path: Path | None) -> int:
     app = qt_application()
     log_path = log_to_file(paths.log_dir())
     install_error_dialog(log_path)
     config = config_path or paths.default_config()
     window_settings = QSettings(str(config.with_name("window.ini")), QSettings.Format.IniFormat)
-    window = open_window(db_path=db_path or paths.default_database(), config_path=config,
+    settings = load_settings(config)
+    location = parse_location(database or settings.database or paths.default_database())
+    window = open_window(database=location, config_path=config, settings=settings,
                          data_dir=paths.data_dir(), log_path=log_path,
                          window_settings=window_settings)
     code = app.exec()

@@ -17,7 +17,6 @@ class AppContext:
     store: Store
     settings: Settings
     clock: Clock
-    db_path: Path
     config_path: Path
     data_dir: Path
     log_path: Path | None = None

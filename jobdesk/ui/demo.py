@@ -126,7 +126,7 @@ def run_demo(db_path: Path | None, *, quit_after: float | None = None) -> int:
             if first_time:
                 seed_demo(store, folder, settings)
         # The demo keeps its own known hosts and CA: simulated keys stay out of the user's.
-        window = open_window(db_path=database, config_path=folder / "settings.toml",
+        window = open_window(database=database, config_path=folder / "settings.toml",
                              data_dir=folder / "data", log_path=log_path, settings=settings,
                              on_closed=finished)
     except BaseException:

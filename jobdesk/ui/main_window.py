@@ -68,7 +68,7 @@ class MainWindow(QMainWindow):
         self._first_load_done = False
         self._start_runtime_after_load = False
         self._selected_job: int | None = None
-        self.setWindowTitle(f"jobdesk — {ctx.db_path.name}")
+        self.setWindowTitle(f"jobdesk — {ctx.store.location.short_name}")
         self.setWindowIcon(states.icon("Running", 64))
 
         self.model = JobsTableModel(ctx.store, self.gateway)
@@ -278,7 +278,7 @@ class MainWindow(QMainWindow):
         self.runtime_label.setObjectName("runtimeState")
         self.work_label = QLabel()
         self.work_label.setObjectName("runtimeWork")
-        self.db_label = QLabel(f"Database: {self.ctx.db_path}")
+        self.db_label = QLabel(f"Database: {self.ctx.store.location}")
         self.db_label.setObjectName("databasePath")
         self.db_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         bar = self.statusBar()
@@ -475,7 +475,7 @@ class MainWindow(QMainWindow):
         QMessageBox.about(
             self, "About jobdesk",
             f"<b>jobdesk {__version__}</b><p>Jobs for fleets of industrial routers.</p>"
-            f"<p>Database: {self.ctx.db_path}<br>Log: {self.ctx.log_path or '-'}</p>",
+            f"<p>Database: {self.ctx.store.location}<br>Log: {self.ctx.log_path or '-'}</p>",
         )
 
     # --- runtime events -------------------------------------------------------------

@@ -49,7 +49,7 @@ def run_self_test() -> int:
                 JobRequest("self-test", JobType.CONFIG_UPDATE, devices=[device["name"]],
                            file=snippet)
             )
-        window = open_window(db_path=database, config_path=folder / "settings.toml",
+        window = open_window(database=database, config_path=folder / "settings.toml",
                              data_dir=folder / "data", log_path=None, settings=settings,
                              system_jobs=False)
         assert window.runtime is not None
