@@ -14,6 +14,7 @@ from jobdesk.store.faults import FaultKind, StoreFault
 from jobdesk.store.location import Location, parse_location
 from jobdesk.store.migrations import migrate
 from jobdesk.store.models import MODELS
+from jobdesk.store.opened import DatabaseServerError
 from jobdesk.store.rawsql import Sql
 
 log = logging.getLogger(__name__)
@@ -40,7 +41,13 @@ class Store:
         self.path: Path | None = self.location.path
         self.dialect: ModuleType
         if self.location.is_postgres:
-            from jobdesk.store import postgres
+            try:
+                from jobdesk.store import postgres
+            except ImportError as error:
+                raise DatabaseServerError(
+                    f"{self.location} needs PostgreSQL support: pip install 'jobdesk[team]' "
+                    f"({error})"
+                ) from None
 
             self.dialect = postgres
             opened = postgres.open_postgres(
