@@ -5,7 +5,7 @@ Builds (or reuses) a database with 100,000 jobs and 1,000,000 tasks with their s
 
 * `TaskQueue.due(now, 50, busy_devices)`, on this database and on one 10x smaller;
 * `JobRepository.list(...)`, a page of 200 jobs, filtered by state and unfiltered;
-* task state changes per second: `claim` -> `begin_step` -> `complete_step` (or `fail_step`),
+* task state changes per second: `claim_due` -> `begin_step` -> `complete_step` (or `fail_step`),
   each its own write transaction, exactly as the runtime calls them.
 
 Usage: .venv/bin/python bench/store_bench.py [--jobs 100000] [--tasks-per-job 10]
@@ -58,6 +58,7 @@ JOBS_PER_TRANSACTION = 200  # 200 jobs + 2,000 tasks + ~8,000 steps per transact
 BUSY_DEVICES = 20  # devices the runtime is working on while it asks for due tasks
 RETRY_INTERVAL = timedelta(seconds=300)
 FAIL_SHARE = 0.10  # attempts that fail at some step in the state-change loop
+CLAIM_BATCH = 32  # tasks the runtime claims in one transaction (runtime.engine.CLAIM_BATCH)
 
 TARGET_DUE_MS = 5.0
 TARGET_PAGE_MS = 20.0
@@ -526,23 +527,23 @@ class ChangeStats:
 def _attempt(queue: TaskQueue, attempt: Attempt, now: Callable[[], datetime],
              stats: ChangeStats, fail_at: int) -> None:
     """One attempt's steps, as the runtime's `_run_attempt` calls the store for them."""
-    task_id = attempt.task.id
+    hold = attempt.hold
     pending = [s for s in attempt.steps if not StepStatus(s.status).is_done]
     for index, step in enumerate(pending):
-        stop = stats.timed(queue.begin_step, task_id, step.id, now())
+        stop = stats.timed(queue.begin_step, hold, step.id, now())
         stats.changes += 1
         if stop is not None:
             return
         if index == fail_at:
             stats.timed(
-                queue.fail_step, task_id, step.id, now(),
+                queue.fail_step, hold, step.id, now(),
                 message="timeout: no result within 30 s", retryable=True,
                 retry_interval=RETRY_INTERVAL,
             )
             stats.changes += 1
             stats.tasks_failed += 1
             return
-        done = stats.timed(queue.complete_step, task_id, step.id, now(), message="ok")
+        done = stats.timed(queue.complete_step, hold, step.id, now(), message="ok")
         stats.changes += 1
         if done:
             stats.tasks_succeeded += 1
@@ -568,20 +569,18 @@ def bench_state_changes(store: Store, seconds: float) -> ChangeStats:
         return anchor + skew + timedelta(seconds=time.perf_counter() - started)
 
     while time.perf_counter() - started < seconds:
-        due = stats.timed(queue.due, now(), 50, ())
-        if not due:
+        attempts, changes = stats.timed(queue.claim_due, "bench", now(), CLAIM_BATCH)
+        stats.changes += len(changes) - len(attempts)  # tasks ended or moved, not started
+        if not attempts:
             next_at = queue.next_due_at()
             if next_at is None:
                 print("  the queue ran empty")
                 break
-            skew += max(timedelta(0), next_at - now())
-            stats.clock_jumps += 1
+            if not changes:
+                skew += max(timedelta(0), next_at - now())
+                stats.clock_jumps += 1
             continue
-        for task_id in due:
-            attempt, changes = stats.timed(queue.claim, task_id, now())
-            if attempt is None:
-                stats.changes += bool(changes)
-                continue
+        for attempt in attempts:
             stats.changes += 1
             stats.tasks_claimed += 1
             pending = sum(not StepStatus(s.status).is_done for s in attempt.steps)
@@ -621,9 +620,9 @@ def sql_floor(store: Store, reps: int = 200) -> tuple[list[int], float]:
             calls.clear()
         assert attempt is not None, "no task could be claimed"
         for step in attempt.steps:
-            recorded(lambda step=step: store.queue.begin_step(attempt.task.id, step.id, now))
+            recorded(lambda step=step: store.queue.begin_step(attempt.hold, step.id, now))
             if recorded(lambda step=step: store.queue.complete_step(
-                attempt.task.id, step.id, now, message="ok"
+                attempt.hold, step.id, now, message="ok"
             )):
                 break
     finally:

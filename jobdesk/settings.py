@@ -26,6 +26,9 @@ class Settings:
     cert_renew_before_days: int = 30
     # 0 means: each step's own timeout (spec B7 lists them); otherwise one bound for all.
     step_timeout_s: int = 0
+    # Team mode: how long a runtime's claim on a running task holds without a heartbeat
+    # (heartbeats come four times as often); a crashed runtime's tasks are taken over then.
+    claim_lease_s: int = 60
     # "ssh" for real devices; "package.module:factory" plugs in another driver.
     driver: str = "ssh"
     # Where the jobs are: "" for the SQLite file in the data folder, a file's path, or a
@@ -48,6 +51,10 @@ class Settings:
     @property
     def cert_renew_before(self) -> timedelta:
         return timedelta(days=self.cert_renew_before_days)
+
+    @property
+    def claim_lease(self) -> timedelta:
+        return timedelta(seconds=self.claim_lease_s)
 
     def step_timeout(self, step_default_s: float) -> float:
         return float(self.step_timeout_s) if self.step_timeout_s > 0 else step_default_s
@@ -77,6 +84,7 @@ RANGES: dict[str, Range] = {
     "info_refresh_after_s": Range(60, 365 * _DAY, "1 min to 365 days (60 to 31536000 s)"),
     "cert_renew_before_days": Range(1, 365, "1 to 365 days"),
     "step_timeout_s": Range(0, _DAY, "0 (each step's own) to 24 h (86400 s)"),
+    "claim_lease_s": Range(8, 600, "8 s to 10 min (600 s)"),
 }
 
 

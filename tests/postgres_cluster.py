@@ -68,20 +68,20 @@ class Cluster:
     def url(self, dbname: str) -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{dbname}"
 
-    def _admin(self) -> psycopg.Connection:
+    def admin(self) -> psycopg.Connection:
         return psycopg.connect(host="127.0.0.1", port=self.port, user="postgres",
                                dbname="postgres", autocommit=True)
 
     def new_database(self) -> str:
         """A fresh, empty database; returns its URL."""
         name = f"t{os.getpid()}_{next(self._names)}"
-        with self._admin() as admin:
+        with self.admin() as admin:
             admin.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)
 
     def drop_database(self, url: str) -> None:
         name = url.rsplit("/", 1)[1]
-        with self._admin() as admin:
+        with self.admin() as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     def stop(self) -> None:

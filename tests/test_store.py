@@ -93,7 +93,7 @@ def test_tasks_left_running_by_a_crash_are_rescheduled_as_interrupted(
     [task_id] = store.queue.due(clock.now(), 10)
     attempt, _ = store.queue.claim(task_id, clock.now())
     assert attempt is not None
-    assert store.queue.begin_step(task_id, attempt.steps[0].id, clock.now()) is None
+    assert store.queue.begin_step(attempt.hold, attempt.steps[0].id, clock.now()) is None
     # ... and the process dies here. The next start:
     clock.advance(seconds=30)
     store.queue.recover_interrupted(clock.now())

@@ -66,16 +66,21 @@ def test_an_empty_file_is_initialised_and_marked(tmp_path: Path) -> None:
 
 
 def make_version_1(path: Path, clock: FakeClock) -> None:
-    """A database as the first jobdesk left it: schema 1, no mark, no `interrupted`."""
+    """A database as the first jobdesk left it: schema 1, no mark, no `interrupted`, no
+    claims."""
     with Store(path) as store:
         store.devices.add(make_device("r1", "10.0.0.1"), clock.now())
         JobService(store, Settings(), clock).create(
             JobRequest("rb", JobType.REBOOT, devices=["r1"]))
     db = sqlite3.connect(path, isolation_level=None)
-    for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'index' "
-                              "AND sql LIKE '%interrupted%'").fetchall():
+    for (name,) in db.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND (sql LIKE '%interrupted%' "
+        "OR sql LIKE '%Running%')"
+    ).fetchall():
         db.execute(f'DROP INDEX "{name}"')
-    db.execute("ALTER TABLE task DROP COLUMN interrupted")
+    for column in ("interrupted", "claimed_by", "lease_until", "fence"):
+        db.execute(f"ALTER TABLE task DROP COLUMN {column}")
+    db.execute("ALTER TABLE device DROP COLUMN busy_task_id")
     db.execute("UPDATE schema_version SET version = 1")
     db.execute("PRAGMA application_id = 0")
     db.close()
@@ -91,8 +96,9 @@ def test_a_database_of_the_first_schema_is_upgraded_marked_and_copied_first(
         assert store.db.execute_sql("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
         assert [d.name for d in store.devices.list()] == ["r1"]
         [task_id] = store.queue.due(clock.now(), 10)
-        store.queue.claim(task_id, clock.now())
-        store.queue.interrupt(task_id, clock.now(), "interrupted")
+        attempt, _ = store.queue.claim(task_id, clock.now())
+        assert attempt is not None
+        store.queue.interrupt(attempt.hold, clock.now(), "interrupted")
         assert store.queue.due(clock.now(), 10) == [task_id]
         backup = store.migration_backup
     assert backup is not None and backup.stat().st_mode & 0o777 == 0o600

@@ -48,10 +48,11 @@ def failed_reboot(ctx: AppContext) -> int:
         attempt, _ = ctx.store.queue.claim(tid, ctx.clock.now())
         assert attempt is not None
         connect, reboot, _wait = attempt.steps
-        ctx.store.queue.begin_step(tid, connect.id, ctx.clock.now())
-        ctx.store.queue.complete_step(tid, connect.id, ctx.clock.now(), message="connected")
-        ctx.store.queue.begin_step(tid, reboot.id, ctx.clock.now())
-        ctx.store.queue.fail_step(tid, reboot.id, ctx.clock.now(), message="not allowed",
+        hold = attempt.hold
+        ctx.store.queue.begin_step(hold, connect.id, ctx.clock.now())
+        ctx.store.queue.complete_step(hold, connect.id, ctx.clock.now(), message="connected")
+        ctx.store.queue.begin_step(hold, reboot.id, ctx.clock.now())
+        ctx.store.queue.fail_step(hold, reboot.id, ctx.clock.now(), message="not allowed",
                                   retryable=False, retry_interval=ctx.settings.retry_interval)
     return job.id
 

@@ -49,7 +49,7 @@ from jobdesk.runtime.steps import STEP_RUNNERS, StepContext, StepResult
 from jobdesk.settings import Settings
 from jobdesk.store import Store
 from jobdesk.store.faults import StoreFault, StoreUnwritable
-from jobdesk.store.queue import Attempt, Change
+from jobdesk.store.queue import Attempt, Change, LeaseLost
 from jobdesk.store.records import StepRecord
 
 log = logging.getLogger(__name__)
@@ -124,6 +124,10 @@ class Engine:
         self._deadline: float | None = None  # monotonic time `run` must end by
         self._abandoned = 0
         self._lease_held = False
+        self._stop_listening: Callable[[], None] | None = None
+        # Several runtimes may share a PostgreSQL database; one of them leads.
+        self._team = store.is_postgres
+        self._leader = not self._team
         self.health = StoreHealth(lambda problem: self._emit(StoreStatus(problem)))
 
     def set_event_sink(self, sink: EventSink | None) -> None:
@@ -218,19 +222,34 @@ class Engine:
             raise StoreUnwritable(self.store.read_only)
         self._emit_status("starting")
         queue = self.store.queue
-        await self._write(lambda: queue.acquire_lease(
-            self._owner, socket.gethostname(), self.clock.now(), LEASE_STALE_AFTER))
-        self._lease_held = True
-        self._emit_changes(await self._write(lambda: queue.recover_interrupted(
-            self.clock.now())))
+        if self._team:
+            # Any number of runtimes: take over only tasks whose claim ran out, and run the
+            # clock's duties (job states, system jobs) if this one leads.
+            self._leader = await self._write(lambda: queue.lead(
+                self._owner, socket.gethostname(), LEASE_STALE_AFTER))
+            self._lease_held = self._leader
+            recovered = await self._write(lambda: queue.recover_interrupted(
+                self.clock.now(), expired_only=True, host=socket.gethostname()))
+        else:
+            await self._write(lambda: queue.acquire_lease(
+                self._owner, socket.gethostname(), self.clock.now(), LEASE_STALE_AFTER))
+            self._lease_held = self._leader = True
+            recovered = await self._write(lambda: queue.recover_interrupted(self.clock.now()))
+        self._emit_changes(recovered)
+        # Work created or freed by other processes (another laptop's job, a device another
+        # runtime finished with) wakes this one at once; the poll stays as the fallback.
+        self._stop_listening = await self._db(self.store.listen, self.wake)
         await self.sweep()
         await self.create_system_jobs()
         self._duties.every(30).seconds.do(lambda: self._spawn(self.sweep()))
-        self._duties.every(15).seconds.do(lambda: self._spawn(self._renew_lease()))
+        heartbeat_s = max(1, self.settings.claim_lease_s // 4)
+        self._duties.every(heartbeat_s).seconds.do(lambda: self._spawn(self._heartbeat()))
         self._duties.every(1).hours.do(lambda: self._spawn(self.create_system_jobs()))
         self._emit_status("running")
 
     async def sweep(self) -> None:
+        if not self._leader:
+            return  # another runtime of the team runs the clock's duties
         try:
             changes = await self._db(self.store.queue.sweep, self.clock.now())
             self._emit_changes(changes)
@@ -241,7 +260,7 @@ class Engine:
             self.health.recovered()
 
     async def create_system_jobs(self) -> None:
-        if not self._system_jobs:
+        if not self._system_jobs or not self._leader:
             return
         try:
             for job in await self._db(self.jobs.create_system_jobs):
@@ -249,11 +268,27 @@ class Engine:
         except Exception as error:
             self._problem("creating system jobs failed", error)
 
-    async def _renew_lease(self) -> None:
+    async def _heartbeat(self) -> None:
+        """Keep this runtime's claims (and, alone on SQLite, its lease; in a team, the
+        leadership); in a team, also take over the tasks of runtimes that died."""
+        queue = self.store.queue
         try:
-            kept = await self._db(self.store.queue.renew_lease, self._owner, self.clock.now())
+            await self._db(queue.renew, self._owner, self.settings.claim_lease)
+            if self._team:
+                self._leader = await self._db(queue.lead, self._owner, socket.gethostname(),
+                                              LEASE_STALE_AFTER)
+                self._lease_held = self._leader
+                recovered = await self._db(queue.recover_interrupted, self.clock.now(),
+                                           expired_only=True, host=socket.gethostname())
+                self._emit_changes(recovered)
+                if recovered:
+                    self._dirty.update(change.job_id for change in recovered)
+                    if self._wake is not None:
+                        self._wake.set()
+                return
+            kept = await self._db(queue.renew_lease, self._owner, self.clock.now())
         except Exception as error:
-            self._problem("renewing the runtime lease failed", error)
+            self._problem("renewing the runtime's claims failed", error)
             return
         if not kept:
             # Another runtime took over this database: two would run every task twice.
@@ -396,13 +431,10 @@ class Engine:
             # flight retry theirs, and their success clears the condition. With none in
             # flight, the claim below is what tries the database again.
             return 0
-        now = self.clock.now()
-        due = await self._db(self.store.queue.due, now, room, tuple(self._busy_devices))
-        due = [task_id for task_id in due if task_id not in self._attempts]
-        if not due:
-            return 0
         attempts, changes = await self._db(
-            self.store.queue.claim_many, due, self.clock.now(), refresh=False
+            self.store.queue.claim_due, self._owner, self.clock.now(), room,
+            lease=self.settings.claim_lease,
+            refresh=False,
         )
         self.health.recovered()
         self._dirty.update(change.job_id for change in changes)
@@ -449,6 +481,9 @@ class Engine:
         """Stop: let running steps finish, record the interrupted attempts, free the lease."""
         self._begin_stop()
         self._emit_status("stopping")
+        if self._stop_listening is not None:
+            await asyncio.get_running_loop().run_in_executor(None, self._stop_listening)
+            self._stop_listening = None
         await self.drain()
         for task in list(self._background):
             task.cancel()
@@ -487,17 +522,18 @@ class Engine:
         self._emit(TaskChanged(job_id, task_id))
         self._emit(JobChanged(job_id))
         queue = self.store.queue
+        hold = attempt.hold
         pending = [step for step in attempt.steps if not StepStatus(step.status).is_done]
         try:
             if not pending:  # every step was skipped by a person: the task is complete
-                await self._write(lambda: queue.finish_if_done(task_id, self.clock.now()))
+                await self._write(lambda: queue.finish_if_done(hold, self.clock.now()))
                 return
             if self._stopping:
-                await self._write(lambda: queue.interrupt(task_id, self.clock.now(),
+                await self._write(lambda: queue.interrupt(hold, self.clock.now(),
                                                           "runtime stopped"))
                 return
             first = pending[0].id
-            stop = await self._write(lambda: queue.begin_step(task_id, first, self.clock.now(),
+            stop = await self._write(lambda: queue.begin_step(hold, first, self.clock.now(),
                                                               refresh=False))
             self._dirty.add(job_id)
             self._emit(TaskChanged(job_id, task_id))
@@ -510,6 +546,10 @@ class Engine:
                 following = pending[position + 1] if position + 1 < len(pending) else None
                 if not await self._record_step(attempt, step.id, following, result):
                     return
+        except LeaseLost as lost:
+            # The laptop slept past its lease and another runtime took the task over: what
+            # this attempt did is not recorded twice.
+            log.warning("%s", lost)
         except WriteAbandoned:
             # Stopping while the database refuses writes: the task stays Running in the
             # database and the next start recovers it as interrupted.
@@ -518,7 +558,7 @@ class Engine:
             self._problem(f"task {task_id} on {attempt.device.name}", error)
             reason = f"internal error: {error}"
             with contextlib.suppress(Exception):
-                await self._write(lambda: queue.interrupt(task_id, self.clock.now(), reason))
+                await self._write(lambda: queue.interrupt(hold, self.clock.now(), reason))
         finally:
             try:
                 await context.close()
@@ -540,20 +580,20 @@ class Engine:
         database takes the write only later. The next step begins when it is written.
         """
         queue = self.store.queue
-        task_id, job_id = attempt.task.id, attempt.job.id
+        task_id, job_id, hold = attempt.task.id, attempt.job.id, attempt.hold
         completed_at = self.clock.now()
         if following is None or self._stopping:
             done = await self._write(lambda: queue.complete_step(
-                task_id, step_id, completed_at, message=result.message,
+                hold, step_id, completed_at, message=result.message,
                 context=result.context, finish_task=result.finish_task, refresh=False,
             ))
             self._dirty.add(job_id)
             if not done:
-                await self._write(lambda: queue.interrupt(task_id, self.clock.now(),
+                await self._write(lambda: queue.interrupt(hold, self.clock.now(),
                                                           "runtime stopped"))
             return False
         done, stop = await self._write(lambda: queue.complete_and_begin(
-            task_id, step_id, following.id, completed_at, begin_at=self.clock.now(),
+            hold, step_id, following.id, completed_at, begin_at=self.clock.now(),
             message=result.message, context=result.context,
             finish_task=result.finish_task, refresh=False,
         ))
@@ -600,7 +640,7 @@ class Engine:
     ) -> None:
         failed_at = self.clock.now()
         task = await self._write(lambda: self.store.queue.fail_step(
-            attempt.task.id,
+            attempt.hold,
             step_id,
             failed_at,
             message=message,

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 from jobdesk.store import sqlite
 from jobdesk.store.faults import FaultKind, StoreFault
@@ -31,6 +32,10 @@ class Store:
     `release_connection`; `close` (from the thread that opened it) then leaves a SQLite
     database file complete on its own.
 
+    The models are bound to the last Store opened: one Store per process at a time
+    (share it between threads). Code that needs two at once (`jobdesk db copy`) speaks
+    to them in plain SQL only.
+
     `where` is a SQLite file's path or a `postgresql://USER@HOST[:PORT]/DBNAME` URL;
     `password` finds a PostgreSQL password that libpq does not (the keyring).
     """
@@ -38,6 +43,7 @@ class Store:
     def __init__(self, where: Path | str | Location,
                  password: PasswordLookup | None = None) -> None:
         self.location = where if isinstance(where, Location) else parse_location(where)
+        self._password = password
         self.path: Path | None = self.location.path
         self.dialect: ModuleType
         if self.location.is_postgres:
@@ -85,6 +91,20 @@ class Store:
     def transaction(self) -> AbstractContextManager:
         """Every state change runs inside one of these: all of it lands, or none."""
         return self.dialect.write_transaction(self.db)
+
+    def listen(self, changed: Callable[[], None]) -> Callable[[], None] | None:
+        """Call `changed()` (from another thread) when another process changes the database;
+        returns how to stop listening, or None where the backend cannot tell (SQLite)."""
+        if not self.is_postgres:
+            return None
+        listener = self.dialect.Listener(
+            self.location, self._password(self.location) if self._password else None, changed)
+        return listener.close
+
+    def locked(self, query: Any) -> Any:
+        """A query whose rows stay locked until the transaction ends, where several
+        processes may change them at once (PostgreSQL); SQLite's write lock covers it."""
+        return query.for_update() if self.dialect.ROW_LOCK else query
 
     def fault_of(self, error: BaseException) -> StoreFault | None:
         """The condition (disk full, locked, read-only, unreachable) that made a call fail.

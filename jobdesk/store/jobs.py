@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 from peewee import Case, fn
 
-from jobdesk.domain import rules
+from jobdesk.domain import lifecycle, rules
 from jobdesk.domain.jobtypes import StepSpec
+from jobdesk.domain.lifecycle import JobView, TaskChange, TaskView
 from jobdesk.domain.rules import ActionRefused, TaskCounts
 from jobdesk.domain.schedule import Schedule, schedule_from_dict
 from jobdesk.domain.states import JOB_TERMINAL, TASK_OPEN, JobState, StepStatus, TaskState
@@ -98,6 +99,7 @@ def task_record(task: Task, steps: tuple[StepRecord, ...] = ()) -> TaskRecord:
         context=task.context or {},
         steps=steps,
         updated_at=task.updated_at,
+        claimed_by=task.claimed_by,
     )
 
 
@@ -107,7 +109,7 @@ JOB_COLUMNS = (
 )
 TASK_COLUMNS = (
     "id, job_id, device_id, device_name, state, attempts, last_triggered_at, "
-    "next_attempt_at, current_step, reason, cancel_requested, context, updated_at"
+    "next_attempt_at, current_step, reason, cancel_requested, context, updated_at, claimed_by"
 )
 STEP_COLUMNS = (
     "id, position, name, status, started_at, skipped_at, completed_at, message, fix_hint"
@@ -133,6 +135,7 @@ def task_record_from_row(row: tuple[Any, ...],
         attempts=row[5], last_triggered_at=dt(row[6]), next_attempt_at=dt(row[7]),
         current_step=row[8], reason=row[9], cancel_requested=bool(row[10]),
         context=json.loads(row[11]) if row[11] else {}, steps=steps, updated_at=dt(row[12]),
+        claimed_by=row[13],
     )
 
 
@@ -251,14 +254,15 @@ class JobRepository:
         )
 
     def _replace(self, conflict: Conflict, new_job_id: int, now: datetime) -> None:
-        reason = f"replaced by job {new_job_id}"
-        open_tasks = Task.select().where(
+        open_tasks = self._store.locked(Task.select().where(
             (Task.job == conflict.job_id)
             & Task.device_name.in_(list(conflict.devices))
             & Task.state.in_(_OPEN)
-        )
+        ))
         for task in open_tasks:
-            self._cancel(task, reason, now)
+            change = lifecycle.replace(_view(task), new_job_id)
+            if change is not None:
+                _write_change(task, change, now)
         left_open = (
             Task.select()
             .where(
@@ -273,27 +277,6 @@ class JobRepository:
                 Job.id == conflict.job_id
             ).execute()
         self.refresh(conflict.job_id, now)
-
-    @classmethod
-    def _cancel(cls, task: Task, reason: str, now: datetime) -> None:
-        """Cancel an open task: a waiting one at once; a running one after its step
-        (the runtime sees the request before the next step and ends the task Cancelled)."""
-        if task.state == TaskState.RUNNING.value:
-            task.cancel_requested = True
-            task.reason = reason
-            task.updated_at = now
-            task.save()
-        else:
-            cls._cancel_waiting(task, reason, now)
-
-    @staticmethod
-    def _cancel_waiting(task: Task, reason: str, now: datetime) -> None:
-        task.state = TaskState.CANCELLED.value
-        task.next_attempt_at = None
-        task.interrupted = False
-        task.reason = reason
-        task.updated_at = now
-        task.save()
 
     # --- state ----------------------------------------------------------------------
 
@@ -482,7 +465,9 @@ class JobRepository:
 
     def _task(self, job_id: int, device: str) -> Task:
         self.get(job_id)
-        task = Task.get_or_none((Task.job == job_id) & (Task.device_name == device))
+        task = self._store.locked(
+            Task.select().where((Task.job == job_id) & (Task.device_name == device))
+        ).first()
         if task is None:
             raise NotFound(f"job {job_id} has no task for device {device!r}")
         return task
@@ -496,16 +481,17 @@ class JobRepository:
             job = Job.get_by_id(job_id)
             rules.check_cancel_job(_job_state(job.state))
             Job.update(cancelled_at=now, updated_at=now).where(Job.id == job_id).execute()
-            for task in Task.select().where((Task.job == job_id) & Task.state.in_(_OPEN)):
-                self._cancel(task, "cancelled by a person", now)
+            for task in self._store.locked(
+                Task.select().where((Task.job == job_id) & Task.state.in_(_OPEN))
+            ):
+                _write_change(task, lifecycle.cancel_task(_view(task)), now)
             self.refresh(job_id, now)
         return self.get(job_id)
 
     def cancel_task(self, job_id: int, device: str, now: datetime) -> TaskRecord:
         with self._store.transaction():
             task = self._task(job_id, device)
-            rules.check_cancel_task(TaskState(task.state))
-            self._cancel(task, "cancelled by a person", now)
+            _write_change(task, lifecycle.cancel_task(_view(task)), now)
             self.refresh(job_id, now)
             return task_record(task)
 
@@ -524,26 +510,12 @@ class JobRepository:
             expires_at = job.expires_at
             if extend_lifetime is not None and now >= expires_at:
                 expires_at = rules.extended_expiry(schedule_of(job), now, extend_lifetime)
-            rules.check_retry_now(
-                task_state=TaskState(task.state),
-                job_state=_job_state(job.state),
-                now=now,
-                expires_at=expires_at,
-            )
+            change = lifecycle.retry_now(_job_view(job, expires_at), _view(task), now)
             if expires_at != job.expires_at:
                 Job.update(expires_at=expires_at, updated_at=now).where(
                     Job.id == job_id
                 ).execute()
-            schedule = schedule_of(job)
-            next_at = rules.resume_at(schedule, now, expires_at)
-            if next_at is None:
-                raise ActionRefused("no window is left before the job expires")
-            task.state = TaskState.RESCHEDULED.value
-            task.next_attempt_at = next_at
-            task.reason = "retry requested by a person"
-            task.cancel_requested = False
-            task.updated_at = now
-            task.save()
+            _write_change(task, change, now)
             self.refresh(job_id, now)
             return task_record(task)
 
@@ -556,9 +528,7 @@ class JobRepository:
                 raise NotFound(
                     f"the task has no step {step_name!r}; its steps are: {', '.join(names)}"
                 )
-            rules.check_skip_step(
-                step_status=StepStatus(step.status), task_state=TaskState(task.state)
-            )
+            lifecycle.skip_step(_view(task), StepStatus(step.status))
             step.status = StepStatus.SKIPPED.value
             step.skipped_at = now
             step.message = "skipped by a person"
@@ -576,6 +546,33 @@ def _filtered(query: Any, system: bool | None, state: str | None, search: str | 
     if search:
         query = query.where(Job.name.contains(search))
     return query
+
+
+def _view(task: Task) -> TaskView:
+    return TaskView(state=TaskState(task.state), attempts=task.attempts,
+                    cancel_requested=task.cancel_requested, reason=task.reason,
+                    has_device=task.device_id is not None)
+
+
+def _job_view(job: Job, expires_at: datetime | None = None) -> JobView:
+    return JobView(schedule=schedule_of(job), expires_at=expires_at or job.expires_at,
+                   state=_job_state(job.state), cancelled=job.cancelled_at is not None,
+                   replaced=job.replaced_by_id is not None)
+
+
+def _write_change(task: Task, change: TaskChange, now: datetime) -> None:
+    """Apply a person's change to a task that is not running (or ask a running one to stop
+    after its step): no claim or device is involved."""
+    task.state = change.state.value
+    task.reason = change.reason
+    task.next_attempt_at = change.next_attempt_at
+    task.cancel_requested = change.cancel_requested
+    task.interrupted = change.interrupted
+    task.updated_at = now
+    # Only these columns: a runtime renews its claim on the same row meanwhile.
+    Task.update(state=task.state, reason=task.reason, next_attempt_at=task.next_attempt_at,
+                cancel_requested=task.cancel_requested, interrupted=task.interrupted,
+                updated_at=now).where(Task.id == task.id).execute()
 
 
 def _job_state(value: str) -> JobState:

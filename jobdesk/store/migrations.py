@@ -14,7 +14,7 @@ from types import ModuleType
 
 from peewee import Database
 
-from jobdesk.store.models import MODELS, SchemaVersion, Task
+from jobdesk.store.models import MODELS, SchemaVersion
 from jobdesk.store.opened import not_jobdesk
 
 
@@ -31,10 +31,32 @@ def _add_interrupted(database: Database) -> None:
     database.execute_sql(
         "ALTER TABLE task ADD COLUMN interrupted BOOLEAN NOT NULL DEFAULT FALSE"
     )
-    Task._schema.create_indexes(safe=True)
+    database.execute_sql(
+        "CREATE INDEX IF NOT EXISTS task_interrupted_next_attempt_at_id "
+        "ON task (next_attempt_at, id) WHERE interrupted"
+    )
 
 
-MIGRATIONS: dict[int, Callable[[Database], None]] = {2: _add_interrupted}
+def _add_claims(database: Database) -> None:
+    """v3: claims that several runtimes can share (team mode): who holds a running task,
+    until when, a fence counter, and the device's busy marker."""
+    for statement in (
+        "ALTER TABLE task ADD COLUMN claimed_by VARCHAR(255)",
+        "ALTER TABLE task ADD COLUMN lease_until BIGINT",
+        "ALTER TABLE task ADD COLUMN fence INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE device ADD COLUMN busy_task_id INTEGER",
+        # A task left Running by an older runtime marks its device busy until recovered.
+        "UPDATE device SET busy_task_id = (SELECT MIN(t.id) FROM task t "
+        "WHERE t.device_id = device.id AND t.state = 'Running')",
+        "CREATE UNIQUE INDEX IF NOT EXISTS task_one_running_per_device "
+        "ON task (device_id) WHERE state = 'Running'",
+        "CREATE INDEX IF NOT EXISTS task_running_lease_until "
+        "ON task (lease_until) WHERE state = 'Running'",
+    ):
+        database.execute_sql(statement)
+
+
+MIGRATIONS: dict[int, Callable[[Database], None]] = {2: _add_interrupted, 3: _add_claims}
 LATEST = max(MIGRATIONS)
 
 

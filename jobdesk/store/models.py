@@ -10,6 +10,7 @@ from __future__ import annotations
 from peewee import (
     SQL,
     AutoField,
+    BigIntegerField,
     BooleanField,
     CharField,
     ForeignKeyField,
@@ -58,6 +59,9 @@ class Device(BaseModel):
     last_seen_at = UtcField(null=True)
     cert_expires_at = UtcField(null=True)
     cert_fingerprint = CharField(null=True)
+    # The task that works on this device now. Set in the claim's transaction with the
+    # device row locked, so two runtimes never work on one device (spec B3).
+    busy_task_id = IntegerField(null=True)
 
 
 class DeviceTag(BaseModel):
@@ -113,6 +117,12 @@ class Task(BaseModel):
     # Its last attempt was cut off (a crash, a stop): it goes before tasks never started,
     # so a runtime restarted again and again still finishes what it began.
     interrupted = BooleanField(default=False, constraints=[SQL("DEFAULT FALSE")])
+    # The runtime that holds a Running task, until when (microseconds, the database's own
+    # clock) unless it renews, and a counter that grows with every claim: a write of an
+    # attempt whose claim was taken over matches nothing and is dropped.
+    claimed_by = CharField(null=True)
+    lease_until = BigIntegerField(null=True)
+    fence = IntegerField(default=0, constraints=[SQL("DEFAULT 0")])
     context = JsonField(default=dict)  # what steps hand to later steps, across attempts
     updated_at = UtcField()
 
@@ -126,6 +136,12 @@ class Task(BaseModel):
 Task.add_index(
     Task.index(Task.next_attempt_at, Task.id, where=SQL("next_attempt_at IS NOT NULL"))
 )
+# One running task per device, whatever a runtime believes: the database refuses a second.
+Task.add_index(Task.index(Task.device, where=SQL("state = 'Running'"), unique=True,
+                          name="task_one_running_per_device"))
+# Running tasks by lease: the recovery of expired claims reads only these.
+Task.add_index(Task.index(Task.lease_until, where=SQL("state = 'Running'"),
+                          name="task_running_lease_until"))
 # Interrupted tasks, which are always waiting ones: a few rows, read first by `due`.
 Task.add_index(Task.index(Task.next_attempt_at, Task.id, where=SQL("interrupted"),
                           name="task_interrupted_next_attempt_at_id"))

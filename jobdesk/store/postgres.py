@@ -10,7 +10,10 @@ NOTIFY).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+import os
+import socket
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
@@ -25,6 +28,14 @@ from jobdesk.store.transaction import write_transaction as shared_write_transact
 
 log = logging.getLogger(__name__)
 
+# The database's clock in microseconds since the epoch: leases are on the server's clock, so
+# a laptop whose clock is wrong can neither claim early nor take another's task over.
+NOW_US = "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000000 AS BIGINT)"
+# A claim locks the task and its device; what another runtime holds is skipped, not waited
+# for. Each write of an attempt locks its task row first (against a concurrent recovery).
+CLAIM_LOCK = " FOR UPDATE OF t, d SKIP LOCKED"
+ROW_LOCK = " FOR UPDATE OF t"
+SKIP_LOCKED = " FOR UPDATE OF t SKIP LOCKED"
 # pg_advisory_xact_lock key: "jobd" as an integer; one migration at a time per database.
 MIGRATION_LOCK = 0x6A6F6264
 CONNECT_TIMEOUT_S = 10
@@ -41,12 +52,19 @@ class TeamDatabase(PostgresqlDatabase):
     on a new connection instead of failing for ever.
     """
 
-    def connection(self) -> Any:
+    def _drop_if_dead(self) -> None:
         conn = self._state.conn
         if conn is not None and (conn.closed or conn.broken) and self.transaction_depth() == 0:
             log.info("the database connection was lost; connecting again")
             self._state.reset()
+
+    def connection(self) -> Any:
+        self._drop_if_dead()
         return super().connection()
+
+    def cursor(self, named_cursor: Any = None) -> Any:
+        self._drop_if_dead()
+        return super().cursor(named_cursor)
 
 
 def open_postgres(location: Location, password: str | None = None) -> OpenedDatabase:
@@ -81,8 +99,18 @@ def open_postgres(location: Location, password: str | None = None) -> OpenedData
     return OpenedDatabase(database, read_only)
 
 
+CHANNEL = "jobdesk"
+# Who writes, in each notification: a process ignores its own (its runtime tells it more
+# precisely what changed).
+SENDER = f"{socket.gethostname()}:{os.getpid()}"
+
+
 def write_transaction(database: Database) -> AbstractContextManager[None]:
-    """A plain transaction: rows are locked as they are written (READ COMMITTED)."""
+    """A plain transaction: rows are locked as they are written (READ COMMITTED).
+
+    Each one ends with a notification on the `jobdesk` channel (delivered at commit, once
+    per transaction): other runtimes wake up for new work and open windows refresh.
+    """
 
     def still_open() -> bool:
         conn = database._state.conn
@@ -90,7 +118,63 @@ def write_transaction(database: Database) -> AbstractContextManager[None]:
             conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
         )
 
-    return shared_write_transaction(database, begin=database.begin, still_open=still_open)
+    def notify() -> None:
+        database.execute_sql("SELECT pg_notify(%s, %s)", (CHANNEL, SENDER))
+
+    return shared_write_transaction(database, begin=database.begin, still_open=still_open,
+                                    before_commit=notify)
+
+
+class Listener:
+    """Calls `changed()` whenever another process commits a change to the database.
+
+    LISTEN needs a connection of its own, held in a thread of its own. Notifications sent
+    while it is disconnected are lost, so after every (re)connection `changed()` is called
+    once more: whoever listens refreshes fully then. It reconnects by itself.
+    """
+
+    def __init__(self, location: Location, password: str | None,
+                 changed: Callable[[], None]) -> None:
+        self._location = location
+        self._password = password
+        self._changed = changed
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="jobdesk-listen", daemon=True)
+        self._thread.start()
+
+    def _connect(self) -> psycopg.Connection:
+        options: dict[str, Any] = {
+            "host": self._location.host, "port": self._location.port,
+            "user": self._location.user, "dbname": self._location.dbname,
+            "connect_timeout": CONNECT_TIMEOUT_S, "autocommit": True,
+            "application_name": "jobdesk-listen",
+        }
+        if self._password is not None:
+            options["password"] = self._password
+        connection = psycopg.connect(**options)
+        connection.execute(f"LISTEN {CHANNEL}")
+        return connection
+
+    def _run(self) -> None:
+        pause = 0.5
+        while not self._stop.is_set():
+            try:
+                with self._connect() as connection:
+                    pause = 0.5
+                    self._changed()  # whatever happened while not listening
+                    while not self._stop.is_set():
+                        for note in connection.notifies(timeout=0.5, stop_after=64):
+                            if note.payload != SENDER:
+                                self._changed()
+                                break
+            except psycopg.Error as error:
+                log.debug("listening for changes failed: %s", error)
+                self._stop.wait(pause)
+                pause = min(pause * 2, 10.0)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
 
 
 @contextmanager

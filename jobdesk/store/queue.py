@@ -1,25 +1,33 @@
-"""The runtime's side of the store: due work, attempts, steps, sweeps and the lease.
+"""The runtime's side of the store: claims, attempts, steps, recovery, sweeps and leases.
 
-Timing lives here, in `next_attempt_at`, never only in the runtime's memory: a runtime that
-is killed and started again finds exactly the work that was due.
+Timing lives here, in `next_attempt_at`, never only in a runtime's memory: a runtime that
+is killed and started again finds exactly the work that was due. What a change *is* comes
+from the domain (`domain.lifecycle`); this module reads the facts, asks, and applies.
+
+Several runtimes may share one database (PostgreSQL, team mode), so every attempt holds
+its task by a claim: who (`claimed_by`), until when (`lease_until`, on the database's own
+clock, renewed by a heartbeat) and which claim (`fence`, one more at every claim). Each
+write of an attempt first checks that it still holds; one that does not (its lease expired
+while the laptop slept, and another runtime took the task over) raises LeaseLost and
+writes nothing. The device's `busy_task_id`, set with the device row locked, keeps one
+task per device across all runtimes; a unique index on running tasks backs it up.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from peewee import fn
 
-from jobdesk.domain import rules
+from jobdesk.domain import lifecycle
 from jobdesk.domain.jobtypes import STEPS_BY_NAME
-from jobdesk.domain.rules import StopReason
-from jobdesk.domain.schedule import Schedule
-from jobdesk.domain.states import StepStatus, TaskState
+from jobdesk.domain.lifecycle import JobView, TaskChange, TaskView
+from jobdesk.domain.states import JobState, StepStatus, TaskState
 from jobdesk.store.jobs import (
     JOB_COLUMNS,
     STEP_COLUMNS,
@@ -29,19 +37,38 @@ from jobdesk.store.jobs import (
     step_record_from_row,
     task_record_from_row,
 )
-from jobdesk.store.models import Job, RuntimeLease, Step, Task
+from jobdesk.store.models import RuntimeLease, Task
 from jobdesk.store.rawsql import dt, dumps, ts
 from jobdesk.store.records import DeviceRecord, JobRecord, StepRecord, TaskRecord
 
 if TYPE_CHECKING:
     from jobdesk.store.database import Store
 
-EXPIRED = "expired"
+EXPIRED = lifecycle.EXPIRED
 ABANDONED = timedelta(minutes=10)  # a lease not renewed this long is free, whatever the pid
+# How long a claim holds without a heartbeat: long enough for a laptop's short stall,
+# short enough that a crashed runtime's tasks are taken over soon. Heartbeats come 4x as
+# often, so a ten-minute firmware flash never looks dead.
+LEASE = timedelta(seconds=60)
+_WAITING = (TaskState.SCHEDULED.value, TaskState.RESCHEDULED.value)
+_RUNNING = TaskState.RUNNING.value
 
 
 class RuntimeBusy(RuntimeError):
     """Another runtime drives this database; two would run every task twice."""
+
+
+class LeaseLost(RuntimeError):
+    """The attempt's claim is gone: another runtime took the task over."""
+
+
+@dataclass(frozen=True)
+class Hold:
+    """An attempt's claim on its task; every write of the attempt shows it."""
+
+    task_id: int
+    runtime: str
+    fence: int
 
 
 @dataclass(frozen=True)
@@ -52,22 +79,51 @@ class Attempt:
     task: TaskRecord
     device: DeviceRecord
     steps: tuple[StepRecord, ...]
+    hold: Hold
 
 
 @dataclass(frozen=True)
-class _TaskJob:
-    """What the hot path reads of a task and its job, in one query."""
+class Change:
+    """What a store call changed, for the runtime to announce."""
+
+    job_id: int
+    task_id: int | None = None
+
+
+@dataclass(frozen=True)
+class _Facts:
+    """What a change of one task needs to know, read in one query."""
 
     task_id: int
     job_id: int
-    state: str
     device_id: int | None
-    next_attempt_at: datetime | None
-    cancel_requested: bool
-    reason: str | None
-    job_ended: bool  # cancelled by a person or replaced
-    expires_at: datetime
-    schedule: Schedule
+    job: JobView
+    task: TaskView
+
+
+_FACTS = (
+    "SELECT t.id, t.job_id, t.device_id, t.state, t.attempts, t.cancel_requested, "
+    "t.reason, j.cancelled_at, j.replaced_by_id, j.expires_at, j.schedule, j.state "
+    "FROM task t JOIN job j ON j.id = t.job_id"
+)
+
+
+def _facts(row: tuple[Any, ...]) -> _Facts:
+    expires = dt(row[9])
+    assert expires is not None
+    try:
+        job_state = JobState(row[11])
+    except ValueError:
+        job_state = JobState.UNKNOWN
+    return _Facts(
+        task_id=row[0], job_id=row[1], device_id=row[2],
+        job=JobView(schedule=schedule_from_text(row[10]), expires_at=expires,
+                    state=job_state, cancelled=row[7] is not None,
+                    replaced=row[8] is not None),
+        task=TaskView(state=TaskState(row[3]), attempts=row[4],
+                      cancel_requested=bool(row[5]), reason=row[6],
+                      has_device=row[2] is not None),
+    )
 
 
 def _device(store: Store, device_id: int) -> DeviceRecord:
@@ -89,17 +145,14 @@ def _device(store: Store, device_id: int) -> DeviceRecord:
     )
 
 
-@dataclass(frozen=True)
-class Change:
-    """What a store call changed, for the runtime to announce."""
-
-    job_id: int
-    task_id: int | None = None
-
-
 class TaskQueue:
     def __init__(self, store: Store) -> None:
         self._store = store
+        dialect = store.dialect
+        self._now = dialect.NOW_US  # the database's clock, for leases
+        self._claim_lock = dialect.CLAIM_LOCK
+        self._row_lock = dialect.ROW_LOCK
+        self._skip_locked = dialect.SKIP_LOCKED
 
     # --- finding work ---------------------------------------------------------------
 
@@ -148,92 +201,96 @@ class TaskQueue:
             .scalar()
         )
 
-    # --- attempts -------------------------------------------------------------------
+    # --- claims ---------------------------------------------------------------------
     # The calls below run for every step of every task; they speak plain SQL (`rawsql`).
 
-    def _task_and_job(self, task_id: int) -> _TaskJob | None:
-        row = self._store.sql.one(
-            "SELECT t.job_id, t.state, t.device_id, t.next_attempt_at, t.cancel_requested, "
-            "t.reason, j.cancelled_at, j.replaced_by_id, j.expires_at, j.schedule "
-            "FROM task t JOIN job j ON j.id = t.job_id WHERE t.id = ?",
-            task_id,
-        )
-        if row is None:
-            return None
-        expires = dt(row[8])
-        assert expires is not None
-        return _TaskJob(
-            task_id=task_id,
-            job_id=row[0],
-            state=row[1],
-            device_id=row[2],
-            next_attempt_at=dt(row[3]),
-            cancel_requested=bool(row[4]),
-            reason=row[5],
-            job_ended=row[6] is not None or row[7] is not None,
-            expires_at=expires,
-            schedule=schedule_from_text(row[9]),
-        )
-
-    def claim(
-        self, task_id: int, now: datetime, *, refresh: bool = True
-    ) -> tuple[Attempt | None, list[Change]]:
-        """Start an attempt if the task is still due and may run now."""
-        attempts, changes = self.claim_many([task_id], now, refresh=refresh)
-        return (attempts[0] if attempts else None), changes
-
-    def claim_many(
-        self, task_ids: Sequence[int], now: datetime, *, refresh: bool = True
+    def claim_due(
+        self, runtime: str, now: datetime, limit: int, *, lease: timedelta = LEASE,
+        refresh: bool = True,
     ) -> tuple[list[Attempt], list[Change]]:
-        """Start attempts for every task that is still due and may run now.
+        """Claim up to `limit` due tasks for `runtime` and start their attempts.
 
-        One transaction for the whole pass. With `refresh=False` the caller refreshes the
-        touched jobs itself (the runtime batches them); the returned changes name them.
+        One transaction: the candidates (one per free device, interrupted ones first) are
+        read with their task and device rows locked — skipped when another runtime holds
+        them —, the domain decides for each whether its attempt starts now, and the start
+        is written only if the task is still due (the condition is repeated in the UPDATE,
+        so a task another runtime finished meanwhile is never claimed again).
         """
+        sql = self._store.sql
+        batch = limit * 4 + 16
+        due_by = ts(now)
         attempts: list[Attempt] = []
         changes: list[Change] = []
         jobs: dict[int, JobRecord] = {}
         with self._store.transaction():
-            for task_id in task_ids:
-                attempt = self._claim(task_id, now, refresh, changes, jobs)
+            rows = sql.all(
+                f"{_FACTS} JOIN device d ON d.id = t.device_id "
+                "WHERE t.id IN (SELECT id FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY "
+                "device_id ORDER BY interrupted DESC, next_attempt_at, id) AS place FROM ("
+                "SELECT * FROM (SELECT id, device_id, interrupted, next_attempt_at FROM task "
+                "WHERE interrupted ORDER BY next_attempt_at, id LIMIT ?) AS resumed "
+                "UNION ALL SELECT * FROM (SELECT id, device_id, interrupted, next_attempt_at "
+                "FROM task WHERE next_attempt_at IS NOT NULL AND next_attempt_at <= ? "
+                "ORDER BY next_attempt_at, id LIMIT ?) AS waiting) AS due "
+                "WHERE next_attempt_at <= ?) AS ranked WHERE place = 1) "
+                "AND t.next_attempt_at IS NOT NULL AND t.next_attempt_at <= ? "
+                "AND d.busy_task_id IS NULL "
+                f"ORDER BY t.interrupted DESC, t.next_attempt_at, t.id LIMIT ?{self._claim_lock}",
+                batch, due_by, batch, due_by, due_by, limit,
+            )
+            for row in rows:
+                facts = _facts(row)
+                changes.append(Change(facts.job_id, facts.task_id))
+                change = lifecycle.claim(facts.job, facts.task, now)
+                if change is not None:
+                    self._apply(facts, change, now, refresh=refresh)
+                    continue
+                attempt = self._start(facts, runtime, now, lease, jobs, refresh)
                 if attempt is not None:
                     attempts.append(attempt)
         return attempts, changes
 
-    def _claim(self, task_id: int, now: datetime, refresh: bool, changes: list[Change],
-               jobs: dict[int, JobRecord]) -> Attempt | None:
+    def claim(
+        self, task_id: int, now: datetime, *, runtime: str = "local", refresh: bool = True
+    ) -> tuple[Attempt | None, list[Change]]:
+        """Claim one task, if it is due (tests, and the window's *Run now*)."""
+        with self._store.transaction():
+            row = self._store.sql.one(
+                f"{_FACTS} JOIN device d ON d.id = t.device_id WHERE t.id = ? "
+                "AND t.next_attempt_at IS NOT NULL AND t.next_attempt_at <= ? "
+                f"AND d.busy_task_id IS NULL{self._claim_lock}",
+                task_id, ts(now),
+            )
+            if row is None:
+                return None, []
+            facts = _facts(row)
+            change = lifecycle.claim(facts.job, facts.task, now)
+            if change is not None:
+                self._apply(facts, change, now, refresh=refresh)
+                return None, [Change(facts.job_id, task_id)]
+            attempt = self._start(facts, runtime, now, LEASE, {}, refresh)
+            return attempt, [Change(facts.job_id, task_id)]
+
+    def _start(self, facts: _Facts, runtime: str, now: datetime, lease: timedelta,
+               jobs: dict[int, JobRecord], refresh: bool) -> Attempt | None:
         sql = self._store.sql
-        facts = self._task_and_job(task_id)
-        if facts is None or facts.next_attempt_at is None or facts.next_attempt_at > now:
-            return None
-        changes.append(Change(facts.job_id, task_id))
-        if facts.job_ended:
-            self._end(facts, TaskState.CANCELLED, facts.reason or "cancelled", now,
-                      refresh=refresh)
-            return None
-        if facts.device_id is None:
-            self._end(facts, TaskState.FAILED, "the device was removed from the inventory",
-                      now, refresh=refresh)
-            return None
-        if now >= facts.expires_at:
-            self._end(facts, TaskState.FAILED, EXPIRED, now, refresh=refresh)
-            return None
-        if not facts.schedule.is_open(now):
-            self._reschedule(facts, now, facts.reason or "window closed", refresh=refresh)
-            return None
-        busy = sql.one(
-            "SELECT 1 FROM task WHERE device_id = ? AND state = ? LIMIT 1",
-            facts.device_id, TaskState.RUNNING.value,
-        )
-        if busy is not None:
-            changes.pop()
-            return None
-        sql.run(
+        task_id = facts.task_id
+        started = sql.one(
             "UPDATE task SET state = ?, attempts = attempts + 1, last_triggered_at = ?, "
-            "next_attempt_at = NULL, reason = NULL, interrupted = FALSE, updated_at = ? "
-            "WHERE id = ?",
-            TaskState.RUNNING.value, ts(now), ts(now), task_id,
+            "next_attempt_at = NULL, reason = NULL, interrupted = FALSE, claimed_by = ?, "
+            f"lease_until = {self._now} + ?, fence = fence + 1, updated_at = ? "
+            "WHERE id = ? AND state IN (?, ?) AND next_attempt_at IS NOT NULL "
+            "AND next_attempt_at <= ? RETURNING fence",
+            _RUNNING, ts(now), runtime, _micros(lease), ts(now), task_id, *_WAITING, ts(now),
         )
+        if started is None:
+            return None  # no longer due: finished or claimed meanwhile
+        marked = sql.run(
+            "UPDATE device SET busy_task_id = ? WHERE id = ? AND busy_task_id IS NULL",
+            task_id, facts.device_id,
+        )
+        if marked != 1:  # the device row was locked with the task: this cannot happen
+            raise RuntimeError(f"device {facts.device_id} is busy although it was free")
         if refresh:
             self._store.jobs.refresh(facts.job_id, now)
             jobs.pop(facts.job_id, None)
@@ -243,7 +300,7 @@ class TaskQueue:
             assert row is not None
             job = jobs[facts.job_id] = job_record_from_row(row)
         task_row = sql.one(f"SELECT {TASK_COLUMNS} FROM task WHERE id = ?", task_id)
-        assert task_row is not None
+        assert task_row is not None and facts.device_id is not None
         steps = tuple(
             step_record_from_row(row)
             for row in sql.all(
@@ -251,34 +308,54 @@ class TaskQueue:
             )
         )
         return Attempt(job, task_record_from_row(task_row), _device(self._store, facts.device_id),
-                       steps)
+                       steps, Hold(task_id, runtime, started[0]))
+
+    def _held(self, hold: Hold) -> _Facts:
+        """The facts of a task the attempt still holds (its row locked), or LeaseLost."""
+        row = self._store.sql.one(
+            f"{_FACTS} WHERE t.id = ? AND t.claimed_by = ? AND t.fence = ? AND t.state = ?"
+            f"{self._row_lock}",
+            hold.task_id, hold.runtime, hold.fence, _RUNNING,
+        )
+        if row is None:
+            raise _lost(hold)
+        return _facts(row)
+
+    def _holds(self, hold: Hold) -> int:
+        """Only whether the attempt still holds its task (its row locked): its job's id."""
+        row = self._store.sql.one(
+            "SELECT t.job_id FROM task t WHERE t.id = ? AND t.claimed_by = ? AND t.fence = ? "
+            f"AND t.state = ?{self._row_lock}",
+            hold.task_id, hold.runtime, hold.fence, _RUNNING,
+        )
+        if row is None:
+            raise _lost(hold)
+        return int(row[0])
+
+    def renew(self, runtime: str, lease: timedelta = LEASE) -> int:
+        """Heartbeat: every running task this runtime holds is held `lease` longer."""
+        with self._store.transaction():
+            return self._store.sql.run(
+                f"UPDATE task SET lease_until = {self._now} + ? "
+                "WHERE claimed_by = ? AND state = ?",
+                _micros(lease), runtime, _RUNNING,
+            )
+
+    # --- steps ----------------------------------------------------------------------
 
     def begin_step(
-        self, task_id: int, step_id: int, now: datetime, *, refresh: bool = True
-    ) -> StopReason | None:
+        self, hold: Hold, step_id: int, now: datetime, *, refresh: bool = True
+    ) -> TaskChange | None:
         """Mark a step Running, unless the attempt must stop before it (spec B3)."""
         with self._store.transaction():
-            return self._begin(task_id, step_id, now, refresh)
+            return self._begin(self._held(hold), step_id, now, refresh)
 
-    def _begin(self, task_id: int, step_id: int, now: datetime,
-               refresh: bool) -> StopReason | None:
+    def _begin(self, facts: _Facts, step_id: int, now: datetime,
+               refresh: bool) -> TaskChange | None:
         sql = self._store.sql
-        facts = self._task_and_job(task_id)
-        assert facts is not None
-        stop = rules.stop_before_next_step(
-            now=now,
-            schedule=facts.schedule,
-            expires_at=facts.expires_at,
-            cancel_requested=facts.cancel_requested or facts.job_ended,
-        )
-        if stop is StopReason.CANCELLED:
-            self._end(facts, TaskState.CANCELLED, facts.reason or "cancelled", now,
-                      refresh=refresh)
-        elif stop is StopReason.EXPIRED:
-            self._end(facts, TaskState.FAILED, EXPIRED, now, refresh=refresh)
-        elif stop is StopReason.WINDOW_CLOSED:
-            self._reschedule(facts, now, "window closed", refresh=refresh)
+        stop = lifecycle.before_step(facts.job, facts.task, now)
         if stop is not None:
+            self._apply(facts, stop, now, refresh=refresh)
             return stop
         sql.run(
             "UPDATE step SET status = ?, started_at = ?, completed_at = NULL, "
@@ -288,13 +365,13 @@ class TaskQueue:
         sql.run(
             "UPDATE task SET current_step = (SELECT name FROM step WHERE id = ?), "
             "updated_at = ? WHERE id = ?",
-            step_id, ts(now), task_id,
+            step_id, ts(now), facts.task_id,
         )
         return None
 
     def complete_step(
         self,
-        task_id: int,
+        hold: Hold,
         step_id: int,
         now: datetime,
         *,
@@ -310,11 +387,13 @@ class TaskQueue:
         not run.
         """
         with self._store.transaction():
-            return self._complete(task_id, step_id, now, message, context, finish_task, refresh)
+            job_id = self._holds(hold)
+            return self._complete(hold.task_id, job_id, step_id, now, message, context,
+                                  finish_task, refresh)
 
     def complete_and_begin(
         self,
-        task_id: int,
+        hold: Hold,
         step_id: int,
         next_step_id: int,
         now: datetime,
@@ -324,21 +403,23 @@ class TaskQueue:
         finish_task: bool = False,
         refresh: bool = True,
         begin_at: datetime | None = None,
-    ) -> tuple[bool, StopReason | None]:
+    ) -> tuple[bool, TaskChange | None]:
         """Complete a step and start the next in one transaction (half the commits per step).
 
         `now` is when the step completed; `begin_at` (default `now`) when the next begins:
         later when the database could not take the write at once.
-        Returns (task done, reason to stop before the next step).
+        Returns (task done, the change that ended the attempt before the next step).
         """
         with self._store.transaction():
-            done = self._complete(task_id, step_id, now, message, context, finish_task, refresh)
-            if done:
+            facts = self._held(hold)
+            if self._complete(facts.task_id, facts.job_id, step_id, now, message, context,
+                              finish_task, refresh):
                 return True, None
-            return False, self._begin(task_id, next_step_id, begin_at or now, refresh)
+            return False, self._begin(facts, next_step_id, begin_at or now, refresh)
 
-    def _complete(self, task_id: int, step_id: int, now: datetime, message: str | None,
-                  context: dict[str, Any] | None, finish_task: bool, refresh: bool) -> bool:
+    def _complete(self, task_id: int, job_id: int, step_id: int, now: datetime,
+                  message: str | None, context: dict[str, Any] | None, finish_task: bool,
+                  refresh: bool) -> bool:
         sql = self._store.sql
         sql.run(
             "UPDATE step SET status = ?, completed_at = ?, message = ? WHERE id = ?",
@@ -352,10 +433,10 @@ class TaskQueue:
                 task_id, StepStatus.COMPLETED.value, StepStatus.SKIPPED.value, step_id,
             )
         ]
-        fields: dict[str, Any] = {"updated_at": ts(now)}
         if context:
             (stored,) = sql.one("SELECT context FROM task WHERE id = ?", task_id) or ("{}",)
-            fields["context"] = dumps({**json.loads(stored or "{}"), **context})
+            sql.update("task", task_id, {
+                "context": dumps({**json.loads(stored or "{}"), **context})})
         if finish_task and later:
             marks = ", ".join("?" for _ in later)
             sql.run(
@@ -364,23 +445,17 @@ class TaskQueue:
                 StepStatus.SKIPPED.value, ts(now),
                 f"not needed: {message}" if message else "not needed", *later,
             )
-        done = finish_task or not later
-        if done:
-            fields.update(
-                state=TaskState.SUCCEEDED.value,
-                current_step=None,
-                cancel_requested=False,
-                reason=message if finish_task else None,
-            )
-        sql.update("task", task_id, fields)
-        if done and refresh:
-            (job_id,) = sql.one("SELECT job_id FROM task WHERE id = ?", task_id) or (0,)
-            self._store.jobs.refresh(job_id, now)
-        return done
+        change = lifecycle.after_step(steps_left=len(later), finish_task=finish_task,
+                                      message=message)
+        if change is None:
+            sql.update("task", task_id, {"updated_at": ts(now)})
+            return False
+        self._apply_to(task_id, job_id, change, now, refresh=refresh)
+        return True
 
     def fail_step(
         self,
-        task_id: int,
+        hold: Hold,
         step_id: int,
         now: datetime,
         *,
@@ -397,35 +472,16 @@ class TaskQueue:
         """
         sql = self._store.sql
         with self._store.transaction():
+            facts = self._held(hold)
             step_fields: dict[str, Any] = {"status": StepStatus.FAILED.value, "message": message}
             if fix_hint:
                 step_fields["fix_hint"] = fix_hint
             sql.update("step", step_id, step_fields)
-            self._rewind_for_retry(task_id, step_id)
-            facts = self._task_and_job(task_id)
-            assert facts is not None
-            if facts.cancel_requested:
-                self._end(facts, TaskState.CANCELLED, facts.reason or "cancelled", now,
-                          refresh=refresh)
-            elif not retryable:
-                self._end(facts, TaskState.FAILED, message, now, refresh=refresh)
-            else:
-                next_at = rules.next_attempt_after_failure(
-                    facts.schedule, now, retry_interval, facts.expires_at
-                )
-                if next_at is None:
-                    self._end(facts, TaskState.FAILED, f"{EXPIRED}; last error: {message}", now,
-                              refresh=refresh)
-                else:
-                    sql.update("task", task_id, {
-                        "state": TaskState.RESCHEDULED.value,
-                        "next_attempt_at": ts(next_at),
-                        "reason": message,
-                        "updated_at": ts(now),
-                    })
-                    if refresh:
-                        self._store.jobs.refresh(facts.job_id, now)
-            row = sql.one(f"SELECT {TASK_COLUMNS} FROM task WHERE id = ?", task_id)
+            self._rewind_for_retry(facts.task_id, step_id)
+            change = lifecycle.after_failure(facts.job, facts.task, now, message=message,
+                                             retryable=retryable, retry_interval=retry_interval)
+            self._apply(facts, change, now, refresh=refresh)
+            row = sql.one(f"SELECT {TASK_COLUMNS} FROM task WHERE id = ?", facts.task_id)
             assert row is not None
             return task_record_from_row(row)
 
@@ -448,111 +504,130 @@ class TaskQueue:
             task_id, row[1], StepStatus.COMPLETED.value, task_id, spec.retry_from,
         )
 
-    def finish_if_done(self, task_id: int, now: datetime) -> bool:
+    def finish_if_done(self, hold: Hold, now: datetime) -> bool:
         """A running task whose steps are all Completed or Skipped has Succeeded."""
         with self._store.transaction():
-            facts = self._task_and_job(task_id)
-            left = Step.select().where(
-                (Step.task == task_id)
-                & Step.status.not_in([StepStatus.COMPLETED.value, StepStatus.SKIPPED.value])
-            )
-            if facts is None or facts.state != TaskState.RUNNING.value or left.exists():
+            facts = self._held(hold)
+            (left,) = self._store.sql.one(
+                "SELECT COUNT(*) FROM step WHERE task_id = ? AND status NOT IN (?, ?)",
+                facts.task_id, StepStatus.COMPLETED.value, StepStatus.SKIPPED.value,
+            ) or (0,)
+            if left:
                 return False
-            self._end(facts, TaskState.SUCCEEDED, "every step was completed or skipped", now)
+            self._apply(facts, TaskChange(TaskState.SUCCEEDED,
+                                          "every step was completed or skipped"), now)
             return True
 
-    def interrupt(self, task_id: int, now: datetime, reason: str) -> None:
-        """An attempt that stopped without an outcome (runtime stopped or crashed).
-
-        Its running step goes back to Pending so the next attempt runs it again; the task
-        waits for the next attempt at once (or the next window).
-        """
+    def interrupt(self, hold: Hold, now: datetime, reason: str) -> None:
+        """An attempt that stopped without an outcome (the runtime stopped)."""
         with self._store.transaction():
-            facts = self._task_and_job(task_id)
-            if facts is None or facts.state != TaskState.RUNNING.value:
-                return
-            Step.update(
-                status=StepStatus.PENDING.value,
-                message=f"{reason}: this step did not finish and runs again",
-            ).where((Step.task == task_id) & (Step.status == StepStatus.RUNNING.value)).execute()
-            if facts.cancel_requested or facts.job_ended:
-                self._end(facts, TaskState.CANCELLED, facts.reason or "cancelled", now)
-            else:
-                self._reschedule(facts, now, reason, interrupted=True)
+            self._interrupt(self._held(hold), now, reason)
 
-    def recover_interrupted(self, now: datetime) -> list[Change]:
-        """At start: tasks left Running by a crash become Rescheduled ("interrupted")."""
-        ids = list(
-            Task.select(Task.id, Task.job).where(Task.state == TaskState.RUNNING.value).tuples()
+    def _interrupt(self, facts: _Facts, now: datetime, reason: str) -> None:
+        """Its running step goes back to Pending so the next attempt runs it again; the
+        task waits for the next attempt at once (or the next window), before new ones."""
+        self._store.sql.run(
+            "UPDATE step SET status = ?, message = ? WHERE task_id = ? AND status = ?",
+            StepStatus.PENDING.value, f"{reason}: this step did not finish and runs again",
+            facts.task_id, StepStatus.RUNNING.value,
         )
-        for task_id, _ in ids:
-            self.interrupt(task_id, now, "interrupted")
-        return [Change(j, t) for t, j in ids]
+        self._apply(facts, lifecycle.interrupt(facts.job, facts.task, now, reason), now)
+
+    def recover_interrupted(self, now: datetime, *, expired_only: bool = False,
+                            host: str | None = None) -> list[Change]:
+        """Running tasks that no live runtime holds become Rescheduled ("interrupted").
+
+        With one runtime per database (SQLite) every running task found at its start is
+        such a task. With several (PostgreSQL) only those whose lease ran out are, and
+        those of a runtime on this `host` whose process is gone (a crash here need not wait
+        for the lease); the others belong to live runtimes, and a task held (locked) right
+        now is left alone.
+        """
+        condition = ""
+        params: list[Any] = [_RUNNING]
+        if expired_only:
+            condition = f" AND (t.lease_until IS NULL OR t.lease_until < {self._now}"
+            if host:
+                condition += " OR t.claimed_by LIKE ? ESCAPE '\\'"
+                params.append(f"{_escape_like(host)}:%")
+            condition += ")"
+        changes: list[Change] = []
+        with self._store.transaction():
+            for row in self._store.sql.all(
+                f"{_FACTS.replace('SELECT ', 'SELECT t.claimed_by, t.lease_until, ', 1)} "
+                f"WHERE t.state = ?{condition} ORDER BY t.id{self._skip_locked}",
+                *params,
+            ):
+                claimed_by, lease_until, rest = row[0], row[1], row[2:]
+                if expired_only and host and not _abandoned(claimed_by, lease_until, host,
+                                                            self._store):
+                    continue
+                facts = _facts(rest)
+                self._interrupt(facts, now, "interrupted")
+                changes.append(Change(facts.job_id, facts.task_id))
+        return changes
 
     def sweep(self, now: datetime) -> list[Change]:
-        """Expire waiting tasks of expired jobs and bring stored job states up to `now`.
+        """Expire waiting tasks of expired jobs, end those whose device was removed, and
+        bring stored job states up to `now`.
 
         Job states depend on the clock (a window opens or closes), so this runs every
-        half minute and once when the runtime starts.
+        half minute and once when the runtime starts (on one runtime of a team).
         """
         changes: list[Change] = []
         with self._store.transaction():
-            expired = list(
-                Task.select(Task.id)
-                .join(Job)
-                .where(Task.next_attempt_at.is_null(False) & (Job.expires_at <= now))
-                .tuples()
+            rows = self._store.sql.all(
+                f"{_FACTS} WHERE t.next_attempt_at IS NOT NULL AND (j.expires_at <= ? "
+                "OR t.device_id IS NULL)",
+                ts(now),
             )
-            for (task_id,) in expired:
-                facts = self._task_and_job(task_id)
-                assert facts is not None
-                self._end(facts, TaskState.FAILED, EXPIRED, now, refresh=False)
-                changes.append(Change(facts.job_id, task_id))
+            for row in rows:
+                facts = _facts(row)
+                change = lifecycle.expire(facts.job, facts.task, now) or (
+                    lifecycle.claim(facts.job, facts.task, now)
+                    if facts.device_id is None else None)
+                if change is not None:
+                    self._apply(facts, change, now, refresh=False)
+                    changes.append(Change(facts.job_id, facts.task_id))
             for job_id in self._store.jobs.unfinished_ids():
                 old, new = self._store.jobs.refresh(job_id, now)
                 if old != new:
                     changes.append(Change(job_id))
         return changes
 
-    # --- transitions ----------------------------------------------------------------
+    # --- applying a change ----------------------------------------------------------
 
-    def _end(
-        self, facts: _TaskJob, state: TaskState, reason: str, now: datetime, *,
-        refresh: bool = True,
-    ) -> None:
-        self._store.sql.update("task", facts.task_id, {
-            "state": state.value,
-            "reason": reason,
-            "next_attempt_at": None,
-            "cancel_requested": False,
-            "interrupted": False,
-            "updated_at": ts(now),
-        })
-        if refresh:
-            self._store.jobs.refresh(facts.job_id, now)
+    def _apply(self, facts: _Facts, change: TaskChange, now: datetime, *,
+               refresh: bool = True) -> None:
+        self._apply_to(facts.task_id, facts.job_id, change, now, refresh=refresh)
 
-    def _reschedule(self, facts: _TaskJob, now: datetime, reason: str, *,
-                    refresh: bool = True, interrupted: bool = False) -> None:
-        next_at = rules.resume_at(facts.schedule, now, facts.expires_at)
-        if next_at is None:
-            self._end(facts, TaskState.FAILED, EXPIRED, now, refresh=refresh)
-            return
+    def _apply_to(self, task_id: int, job_id: int, change: TaskChange, now: datetime, *,
+                  refresh: bool = True) -> None:
+        """Write a change the domain decided; leaving Running frees the claim and device."""
         fields: dict[str, Any] = {
-            "state": TaskState.RESCHEDULED.value,
-            "next_attempt_at": ts(next_at),
-            "reason": reason,
+            "state": change.state.value,
+            "reason": change.reason,
+            "next_attempt_at": ts(change.next_attempt_at),
+            "cancel_requested": change.cancel_requested,
+            "interrupted": change.interrupted,
             "updated_at": ts(now),
         }
-        if interrupted:
-            fields["interrupted"] = True
-        self._store.sql.update("task", facts.task_id, fields)
+        if change.state is TaskState.SUCCEEDED:
+            fields["current_step"] = None
+        if change.state is not TaskState.RUNNING:
+            fields.update(claimed_by=None, lease_until=None)
+            self._store.sql.run(
+                "UPDATE device SET busy_task_id = NULL "
+                "WHERE id = (SELECT device_id FROM task WHERE id = ?) AND busy_task_id = ?",
+                task_id, task_id)
+        self._store.sql.update("task", task_id, fields)
         if refresh:
-            self._store.jobs.refresh(facts.job_id, now)
+            self._store.jobs.refresh(job_id, now)
 
-    # --- lease ----------------------------------------------------------------------
+    # --- the runtime lease ----------------------------------------------------------
 
     def acquire_lease(self, owner: str, host: str, now: datetime, stale_after: timedelta) -> None:
-        """Become the one runtime of this database, or say who is."""
+        """Become the one runtime of this (SQLite) database, or say who is."""
         with self._store.transaction():
             lease = RuntimeLease.get_or_none(RuntimeLease.id == 1)
             if lease is not None and lease.owner != owner:
@@ -582,9 +657,64 @@ class TaskQueue:
             ).execute()
         return renewed > 0
 
+    def lead(self, owner: str, host: str, stale_after: timedelta) -> bool:
+        """Team mode: be (or stay) the runtime that runs the clock's duties for everyone.
+
+        The leader's heartbeat is on the database's clock: a laptop whose own clock is
+        wrong can neither keep a lease it lost nor take one early.
+        """
+        sql = self._store.sql
+        with self._store.transaction():
+            sql.run(
+                "INSERT INTO runtime_lease (id, owner, host, pid, heartbeat_at) "
+                f"VALUES (1, ?, ?, ?, {self._now}) ON CONFLICT (id) DO NOTHING",
+                owner, host, os.getpid(),
+            )
+            return sql.run(
+                f"UPDATE runtime_lease SET owner = ?, host = ?, pid = ?, heartbeat_at = "
+                f"{self._now} WHERE id = 1 AND (owner = ? OR heartbeat_at < {self._now} - ?)",
+                owner, host, os.getpid(), owner, _micros(stale_after),
+            ) == 1
+
     def release_lease(self, owner: str) -> None:
         with self._store.transaction():
             RuntimeLease.delete().where(RuntimeLease.owner == owner).execute()
+
+
+def _lost(hold: Hold) -> LeaseLost:
+    return LeaseLost(
+        f"task {hold.task_id} is no longer held by this runtime (its lease expired and it "
+        "was taken over); this attempt's outcome is dropped"
+    )
+
+
+def runtime_id(host: str) -> str:
+    """Who holds a claim: this host, this process, and a random part (a pid is reused)."""
+    import uuid
+
+    return f"{host}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _abandoned(claimed_by: str | None, lease_until: int | None, host: str,
+               store: Store) -> bool:
+    """Whether a running task's claim is free: its lease ran out, or it belongs to a
+    process of this host that is gone."""
+    parts = (claimed_by or "").rsplit(":", 2)
+    if (len(parts) == 3 and parts[0] == host and parts[1].isdigit()
+            and not _pid_alive(int(parts[1]))):
+        return True
+    if lease_until is None:
+        return True
+    (now_us,) = store.sql.one(f"SELECT {store.dialect.NOW_US}") or (0,)
+    return lease_until < now_us
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _micros(duration: timedelta) -> int:
+    return duration // timedelta(microseconds=1)
 
 
 def _pid_alive(pid: int) -> bool:

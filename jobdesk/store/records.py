@@ -90,11 +90,20 @@ class TaskRecord:
     context: dict[str, Any]
     steps: tuple[StepRecord, ...] = ()
     updated_at: datetime | None = None
+    claimed_by: str | None = None  # the runtime that holds it while Running
+
+    @property
+    def driven_by(self) -> str | None:
+        """The host whose runtime works on this task now (team mode shows who)."""
+        if self.state != "Running" or not self.claimed_by:
+            return None
+        return self.claimed_by.rsplit(":", 2)[0]
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "device": self.device,
             "state": self.state,
+            "driven_by": self.driven_by,
             "attempts": self.attempts,
             "last_triggered_at": iso(self.last_triggered_at),
             "next_attempt_at": iso(self.next_attempt_at),

@@ -34,6 +34,13 @@ from jobdesk.store.transaction import write_transaction as shared_write_transact
 log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 5000
+# The database's clock in microseconds since the epoch (claims' leases are on it).
+NOW_US = "CAST((julianday('now') - 2440587.5) * 86400000000.0 AS INTEGER)"
+# Row locks: none. BEGIN IMMEDIATE makes each write transaction the only one, and one
+# runtime drives a SQLite database (its lease says so).
+CLAIM_LOCK = ""
+ROW_LOCK = ""
+SKIP_LOCKED = ""
 # "jobd": the mark that tells jobdesk's databases from every other SQLite file.
 APPLICATION_ID = 0x6A6F6264
 # A database from before the mark is recognised by its tables.

@@ -19,7 +19,8 @@ log = logging.getLogger(__name__)
 
 @contextmanager
 def write_transaction(
-    database: Database, begin: Callable[[], None], still_open: Callable[[], bool]
+    database: Database, begin: Callable[[], None], still_open: Callable[[], bool],
+    before_commit: Callable[[], None] | None = None,
 ) -> Iterator[None]:
     if database.transaction_depth() > 0:
         with database.atomic():  # a savepoint inside the caller's transaction
@@ -36,6 +37,8 @@ def write_transaction(
         raise
     database.pop_transaction()
     try:
+        if before_commit is not None:
+            before_commit()
         database.commit()
     except BaseException:
         _rollback(database, still_open)

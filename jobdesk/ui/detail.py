@@ -187,8 +187,10 @@ class DetailPane(QWidget):
         self.tasks_view.selectionModel().currentRowChanged.connect(self._task_selected)
         self.tasks_view.customContextMenuRequested.connect(self._tasks_menu)
         header = self.tasks_view.horizontalHeader()
-        for column, width in enumerate((115, 115, 95, 105, 70, 62, 95)):
+        for column, width in enumerate((115, 115, 90, 95, 105, 70, 62, 95)):
             header.resizeSection(column, width)
+        # Which host works on a task matters only where several runtimes share the jobs.
+        self.tasks_view.setColumnHidden(TasksModel.host_column, not self._ctx.store.is_postgres)
         tasks_layout.addWidget(self.tasks_view)
         task_actions = QHBoxLayout()
         self.retry_button = QPushButton("Retry now")

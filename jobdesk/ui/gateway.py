@@ -15,6 +15,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from jobdesk.store import Store
+from jobdesk.store.faults import FaultKind
 
 log = logging.getLogger(__name__)
 
@@ -25,10 +26,12 @@ ErrorCallback = Callable[[str], None]
 class _Worker(QObject):
     done = Signal(object, object)
     failed = Signal(object, str)
+    reachable = Signal(str)  # "" once the database answers again, else why it does not
 
     def __init__(self, store: Store | None) -> None:
         super().__init__()
         self._store = store
+        self._unreachable = False
 
     @Slot(object, object)
     def execute(self, token: int, function: Callable[[], Any]) -> None:
@@ -37,12 +40,21 @@ class _Worker(QObject):
         except Exception as error:  # every error goes back to the caller, in words
             self.failed.emit(token, self._describe(error))
             return
+        if self._unreachable:
+            self._unreachable = False
+            self.reachable.emit("")
         self.done.emit(token, result)
 
     def _describe(self, error: Exception) -> str:
         """A database condition (disk full, locked, read-only) in words, logged in one
         line; anything else is a bug, logged with its traceback."""
         fault = self._store.fault_of(error) if self._store is not None else None
+        if fault is not None and fault.kind is FaultKind.UNREACHABLE:
+            if not self._unreachable:
+                self._unreachable = True
+                log.warning("%s; retrying", fault)
+            self.reachable.emit(str(fault))
+            return str(fault)
         if fault is not None:
             log.warning("a change was not saved: %s", fault)
             return str(fault)
@@ -63,6 +75,9 @@ class StoreGateway(QObject):
     _submit = Signal(object, object)
     _release = Signal()
     error = Signal(str)  # a failure nobody asked to handle
+    # Why the database cannot be reached (the server is down, the VPN dropped), or "" once
+    # it answers again: the window says so in a banner instead of an error per query.
+    reachable = Signal(str)
 
     def __init__(self, parent: QObject | None = None, *, store: Store | None = None) -> None:
         super().__init__(parent)
@@ -73,6 +88,7 @@ class StoreGateway(QObject):
         self._thread.finished.connect(self._worker.deleteLater)
         self._submit.connect(self._worker.execute)
         self._release.connect(self._worker.release)
+        self._worker.reachable.connect(self.reachable)
         self._worker.done.connect(self._on_done)
         self._worker.failed.connect(self._on_failed)
         self._tokens = itertools.count(1)

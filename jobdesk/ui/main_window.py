@@ -50,6 +50,7 @@ RUNTIME_START_DELAY_MS = 500
 
 class MainWindow(QMainWindow):
     closed = Signal()  # the window closed for good (the runtime has stopped)
+    changedElsewhere = Signal()  # another process changed the shared database
 
     def __init__(
         self,
@@ -82,6 +83,7 @@ class MainWindow(QMainWindow):
         self.model.loaded.connect(self._after_load)
         self.model.failed.connect(self.show_error)
         self.gateway.error.connect(self.show_error)
+        self.gateway.reachable.connect(self._on_reachable)
         self.detail.changed.connect(self._job_touched)
         self.detail.duplicateRequested.connect(self.duplicate_job)
         self.detail.message.connect(self.statusBar().showMessage)
@@ -100,6 +102,19 @@ class MainWindow(QMainWindow):
         self._status_timer.setInterval(250)
         self._status_timer.timeout.connect(self._show_status)
         self._restore_layout()
+        # Team mode: another laptop's change shows here within a second (debounced), and a
+        # slow poll covers a notification lost in a reconnection.
+        self._refresh_timer = QTimer(self)
+        self._refresh_timer.setSingleShot(True)
+        self._refresh_timer.setInterval(300)
+        self._refresh_timer.timeout.connect(self.refresh)
+        self.changedElsewhere.connect(self._refresh_timer.start)
+        self._stop_listening = ctx.store.listen(self.changedElsewhere.emit)
+        if self._stop_listening is not None:
+            self._poll = QTimer(self)
+            self._poll.setInterval(30_000)
+            self._poll.timeout.connect(self._refresh_timer.start)
+            self._poll.start()
         if ctx.store.read_only is not None:
             reason = str(ctx.store.read_only)
             self.banner.set_notice(
@@ -465,7 +480,19 @@ class MainWindow(QMainWindow):
             self.runtime.wake()
         self.model.refresh_jobs([job_id])
 
+    @Slot(str)
+    def _on_reachable(self, problem: str) -> None:
+        self.banner.set_notice(
+            "connection",
+            f"{problem[:1].upper()}{problem[1:]}; retrying. What is shown may be out of "
+            "date until the database answers again." if problem else None,
+        )
+        if not problem:
+            self._refresh_timer.start()  # notifications sent meanwhile were lost
+
     def show_error(self, message: str) -> None:
+        if self.banner.notice("connection") is not None:
+            return  # the banner says it already; no dialog per failed query
         log_hint = f"\n\nDetails are in the log: {self.ctx.log_path}" if self.ctx.log_path else ""
         QMessageBox.warning(self, "jobdesk", f"{message}{log_hint}")
 
@@ -576,6 +603,9 @@ class MainWindow(QMainWindow):
         if not self._closing:
             self._save_layout()
         self._closing = True  # a runtime not started yet stays unstarted
+        if self._stop_listening is not None:
+            self._stop_listening()
+            self._stop_listening = None
         self.gateway.stop()
         if self.tray is not None:
             self.tray.hide()

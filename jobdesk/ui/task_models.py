@@ -164,6 +164,7 @@ class TasksModel(RecordTableModel[TaskRecord]):
     columns = (
         ("Device", lambda t: t.device),
         ("State", lambda t: t.state),
+        ("Host", lambda t: t.driven_by),  # which runtime's host works on it (team mode)
         ("Last triggered", lambda t: local_time(t.last_triggered_at)),
         ("Current step", lambda t: t.current_step),
         ("Steps", _step_progress),
@@ -172,7 +173,8 @@ class TasksModel(RecordTableModel[TaskRecord]):
         ("Reason", lambda t: t.reason),
     )
     state_column = 1
-    progress_column = 4
+    host_column = 2
+    progress_column = 5
 
     def version(self, record: TaskRecord) -> Any:
         """Every change of a task or its steps moves its `updated_at`: comparing it is enough

@@ -1,0 +1,246 @@
+"""The lifecycle of a task, as pure functions: from what is known now to what changes.
+
+Every change a task can go through — claimed, stopped before a step, finished after one,
+failed, interrupted, expired, cancelled, retried, replaced, a step skipped — is one
+function here of plain values (the job, the task, the step, *now*, the settings that
+matter). The store applies the result in its transaction; the runtime, the command line and
+the window ask these functions (and `available_actions`) instead of repeating a rule. So a
+rule is written once, and tested once, exhaustively.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from jobdesk.domain import rules
+from jobdesk.domain.rules import ActionRefused
+from jobdesk.domain.schedule import Schedule
+from jobdesk.domain.states import JobState, StepStatus, TaskState
+
+EXPIRED = "expired"
+CANCELLED_BY_PERSON = "cancelled by a person"
+RETRY_REQUESTED = "retry requested by a person"
+DEVICE_REMOVED = "the device was removed from the inventory"
+WINDOW_CLOSED = "window closed"
+
+
+@dataclass(frozen=True)
+class JobView:
+    """What the lifecycle needs to know of a job."""
+
+    schedule: Schedule
+    expires_at: datetime
+    state: JobState = JobState.RUNNING
+    cancelled: bool = False  # by a person
+    replaced: bool = False
+
+    @property
+    def ended(self) -> bool:
+        return self.cancelled or self.replaced
+
+
+@dataclass(frozen=True)
+class TaskView:
+    """What the lifecycle needs to know of a task."""
+
+    state: TaskState
+    attempts: int = 0
+    cancel_requested: bool = False
+    reason: str | None = None
+    has_device: bool = True
+
+
+@dataclass(frozen=True)
+class TaskChange:
+    """The task's new state and what goes with it.
+
+    A change to any state but Running ends the task's claim (the device is free again);
+    `next_attempt_at` is set exactly when the new state is a waiting one.
+    """
+
+    state: TaskState
+    reason: str | None = None
+    next_attempt_at: datetime | None = None
+    interrupted: bool = False
+    cancel_requested: bool = False
+
+    def __post_init__(self) -> None:
+        if self.state.is_waiting != (self.next_attempt_at is not None):
+            raise ValueError(f"{self.state.value} with next attempt {self.next_attempt_at}")
+
+
+def _end(state: TaskState, reason: str) -> TaskChange:
+    return TaskChange(state, reason)
+
+
+def _cancelled(task: TaskView) -> TaskChange:
+    return _end(TaskState.CANCELLED, task.reason or "cancelled")
+
+
+def _resume(job: JobView, task: TaskView, now: datetime, reason: str, *,
+            interrupted: bool = False) -> TaskChange:
+    """Wait for the next chance to run: at once, or when the next window opens.
+
+    A task that never started an attempt is still Scheduled (A4); one that did is
+    Rescheduled.
+    """
+    next_at = rules.resume_at(job.schedule, now, job.expires_at)
+    if next_at is None:
+        return _end(TaskState.FAILED, EXPIRED)
+    attempted = task.attempts > 0 or interrupted
+    state = TaskState.RESCHEDULED if attempted else TaskState.SCHEDULED
+    return TaskChange(state, reason, next_at, interrupted=interrupted)
+
+
+# --- the runtime's changes -----------------------------------------------------------------
+
+
+def claim(job: JobView, task: TaskView, now: datetime) -> TaskChange | None:
+    """A due task was claimed: None to start an attempt, else what happens instead.
+
+    The job may have been cancelled or replaced, the device removed, the job expired or
+    the window closed since the task became due.
+    """
+    if job.ended or task.cancel_requested:
+        return _cancelled(task)
+    if not task.has_device:
+        return _end(TaskState.FAILED, DEVICE_REMOVED)
+    if now >= job.expires_at:
+        return _end(TaskState.FAILED, EXPIRED)
+    if not job.schedule.is_open(now):
+        return _resume(job, task, now, task.reason or WINDOW_CLOSED)
+    return None
+
+
+def before_step(job: JobView, task: TaskView, now: datetime) -> TaskChange | None:
+    """B3: the next step of a running attempt may start (None), or the attempt ends here.
+
+    The running step always finished; cancel, expiry and a closed window stop only what
+    comes after it.
+    """
+    stop = rules.stop_before_next_step(
+        now=now, schedule=job.schedule, expires_at=job.expires_at,
+        cancel_requested=task.cancel_requested or job.ended,
+    )
+    if stop is rules.StopReason.CANCELLED:
+        return _cancelled(task)
+    if stop is rules.StopReason.EXPIRED:
+        return _end(TaskState.FAILED, EXPIRED)
+    if stop is rules.StopReason.WINDOW_CLOSED:
+        return _resume(job, task, now, WINDOW_CLOSED)
+    return None
+
+
+def after_step(*, steps_left: int, finish_task: bool, message: str | None) -> TaskChange | None:
+    """A step completed: the task has Succeeded when no step is left or the step said the
+    rest is not needed (the firmware is already there); else None, the attempt goes on."""
+    if finish_task:
+        return _end(TaskState.SUCCEEDED, message) if message else TaskChange(
+            TaskState.SUCCEEDED)
+    if steps_left == 0:
+        return TaskChange(TaskState.SUCCEEDED)
+    return None
+
+
+def after_failure(job: JobView, task: TaskView, now: datetime, *, message: str,
+                  retryable: bool, retry_interval: timedelta) -> TaskChange:
+    """B3: a failed attempt is Rescheduled after the retry interval, or Failed when
+    retrying cannot help or no window is left; a cancel asked for meanwhile wins."""
+    if task.cancel_requested or job.ended:
+        return _cancelled(task)
+    if not retryable:
+        return _end(TaskState.FAILED, message)
+    next_at = rules.next_attempt_after_failure(job.schedule, now, retry_interval,
+                                               job.expires_at)
+    if next_at is None:
+        return _end(TaskState.FAILED, f"{EXPIRED}; last error: {message}")
+    return TaskChange(TaskState.RESCHEDULED, message, next_at)
+
+
+def interrupt(job: JobView, task: TaskView, now: datetime, reason: str) -> TaskChange:
+    """An attempt that ended without an outcome (a stop, a crash, a lost lease): it is
+    claimed again first, and its unfinished step runs again."""
+    if task.cancel_requested or job.ended:
+        return _cancelled(task)
+    return _resume(job, task, now, reason, interrupted=True)
+
+
+def expire(job: JobView, task: TaskView, now: datetime) -> TaskChange | None:
+    """A waiting task of a job past its *Expires At* has Failed (expired)."""
+    if task.state.is_waiting and now >= job.expires_at:
+        return _end(TaskState.FAILED, EXPIRED)
+    return None
+
+
+# --- a person's changes (B5) ---------------------------------------------------------------
+
+
+class Action(StrEnum):
+    CANCEL_JOB = "cancel job"
+    CANCEL_TASK = "cancel task"
+    RETRY_NOW = "retry now"
+    SKIP_STEP = "skip step"
+
+
+def cancel_task(task: TaskView, reason: str = CANCELLED_BY_PERSON) -> TaskChange:
+    """A waiting task is Cancelled at once; a running one after its step (the request is
+    kept and honoured before the next step)."""
+    rules.check_cancel_task(task.state)
+    if task.state is TaskState.RUNNING:
+        return TaskChange(TaskState.RUNNING, reason, cancel_requested=True)
+    return _end(TaskState.CANCELLED, reason)
+
+
+def retry_now(job: JobView, task: TaskView, now: datetime) -> TaskChange:
+    """B5 *Retry now*: the task waits for an attempt at once (or at the next opening)."""
+    rules.check_retry_now(task_state=task.state, job_state=job.state, now=now,
+                          expires_at=job.expires_at)
+    next_at = rules.resume_at(job.schedule, now, job.expires_at)
+    if next_at is None:
+        raise ActionRefused("no window is left before the job expires")
+    return TaskChange(TaskState.RESCHEDULED, RETRY_REQUESTED, next_at)
+
+
+def replace(task: TaskView, new_job_id: int) -> TaskChange | None:
+    """B5 *Replace*: an open task of the replaced job is cancelled (a running one after
+    its step); a finished one is left as it is."""
+    if task.state.is_finished:
+        return None
+    return cancel_task(task, f"replaced by job {new_job_id}")
+
+
+def skip_step(task: TaskView, step: StepStatus) -> None:
+    """B5 *Skip step*: refused with the reason, or allowed (None)."""
+    rules.check_skip_step(step_status=step, task_state=task.state)
+
+
+def available_actions(job: JobView, task: TaskView | None, step: StepStatus | None,
+                      now: datetime) -> dict[Action, str | None]:
+    """Each manual action: None when it is allowed now, else why it is refused.
+
+    The window enables its buttons from this, with the refusal as tooltip; the command
+    line refuses with the same words.
+    """
+    def reason(check: object) -> str | None:
+        try:
+            check()  # type: ignore[operator]
+        except ActionRefused as refused:
+            return str(refused)
+        return None
+
+    nothing = "select a task first"
+    found: dict[Action, str | None] = {
+        Action.CANCEL_JOB: reason(lambda: rules.check_cancel_job(job.state)),
+    }
+    if task is None:
+        found[Action.CANCEL_TASK] = found[Action.RETRY_NOW] = nothing
+        found[Action.SKIP_STEP] = nothing
+        return found
+    found[Action.CANCEL_TASK] = reason(lambda: rules.check_cancel_task(task.state))
+    found[Action.RETRY_NOW] = reason(lambda: retry_now(job, task, now))
+    found[Action.SKIP_STEP] = (
+        "select a step first" if step is None else reason(lambda: skip_step(task, step))
+    )
+    return found
