@@ -16,6 +16,7 @@ import signal
 import sqlite3
 import sys
 from collections.abc import Sequence
+from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,7 @@ from jobdesk.runtime.inventory_file import read_inventory
 from jobdesk.runtime.loader import database_password
 from jobdesk.settings import Settings, SettingsError, load_settings
 from jobdesk.store import Store
+from jobdesk.store.copy import CopyRefused, check_database, copy_database
 from jobdesk.store.devices import DeviceError
 from jobdesk.store.faults import StoreUnwritable
 from jobdesk.store.jobs import NotFound
@@ -69,6 +71,7 @@ USER_ERRORS = (
     ProfileError,
     LocationError,
     DatabaseServerError,
+    CopyRefused,
 )
 
 
@@ -233,7 +236,8 @@ def build_parser() -> argparse.ArgumentParser:
         "demo", help="the window with a simulated fleet and sample jobs (temporary database)"
     )
     demo.add_argument("--quit-after", type=float, help=argparse.SUPPRESS)
-    db = commands.add_parser("db", help="the database: a team server's password")
+    db = commands.add_parser(
+        "db", help="the database: copy jobs between databases, check one, a server's password")
     db_commands = db.add_subparsers(dest="action", required=True, parser_class=Parser)
     db_password = db_commands.add_parser(
         "set-password",
@@ -241,6 +245,19 @@ def build_parser() -> argparse.ArgumentParser:
         "OS keyring, for when neither PGPASSWORD nor ~/.pgpass gives it",
     )
     db_password.add_argument("url", help="postgresql://USER@HOST[:PORT]/DBNAME")
+    db_copy = db_commands.add_parser(
+        "copy", help="copy devices, jobs, tasks and steps from one database to another "
+        "(SQLite and PostgreSQL in either direction)")
+    db_copy.add_argument("source", metavar="SRC", help="a SQLite file or a postgresql:// URL")
+    db_copy.add_argument("target", metavar="DST", help="a SQLite file or a postgresql:// URL")
+    db_copy.add_argument(
+        "--merge", action="store_true",
+        help="add to a destination that holds data: a job already there is updated (the "
+        "newer of each task wins), never doubled")
+    db_copy.add_argument("--json", action="store_true")
+    db_check = db_commands.add_parser(
+        "check", help="the --db database's schema version, counts and integrity")
+    db_check.add_argument("--json", action="store_true")
 
     where = commands.add_parser("paths", help="where jobdesk keeps its files")
     where.add_argument("--json", action="store_true")
@@ -643,7 +660,30 @@ def cmd_db(args: argparse.Namespace) -> int:
         secrets.set_password(location.secret_key, _read_password())
         print(f"password of {location} stored in {secrets.backend}")
         return 0
-    raise CliError(f"unknown db action {args.action}")  # pragma: no cover
+    settings = load_settings(args.config or paths.default_config())
+    password = database_password(paths.data_dir())
+    if args.action == "copy":
+        source, target = parse_location(args.source), parse_location(args.target)
+        if str(source) == str(target):
+            raise CliError("the source and the destination are the same database")
+        with Store(source, password) as src, Store(target, password) as dst:
+            report = copy_database(src, dst, merge=args.merge)
+        if args.json:
+            _print_json(asdict(report))
+        else:
+            print(f"copied {source} to {target}: {report}")
+        return 0
+    with Store(database_location(args.db, settings), password) as store:
+        checked = check_database(store)
+    if args.json:
+        _print_json({"schema": checked.schema, "counts": checked.counts,
+                     "ok": checked.ok, "problems": checked.problems})
+    else:
+        print(f"schema version {checked.schema}")
+        for what, count in checked.counts.items():
+            print(f"{what:<14} {count:,}")
+        print("integrity: " + ("ok" if checked.ok else "; ".join(checked.problems)))
+    return 0 if checked.ok else EXIT_ERROR
 
 
 COMMANDS = {

@@ -273,3 +273,17 @@ def test_available_actions_agree_with_the_actions(job: JobView, view: TaskView,
         assert actions[Action.CANCEL_TASK] is None
     except ActionRefused as refused:
         assert actions[Action.CANCEL_TASK] == str(refused)
+
+
+def test_an_expired_fire_and_forget_job_may_be_retried_by_extending_it() -> None:
+    failed = task(TaskState.FAILED, attempts=3)
+    expired = fire(expires_at=NOW, state=JobState.FAILED)
+    lifetime = timedelta(minutes=30)
+    assert "extend" in (lifecycle.available_actions(expired, failed, None, NOW)[
+        Action.RETRY_NOW] or "")
+    assert lifecycle.available_actions(expired, failed, None, NOW, extension=lifetime)[
+        Action.RETRY_NOW] is None
+    assert lifecycle.retry_view(expired, NOW, lifetime).expires_at == NOW + lifetime
+    assert lifecycle.retry_view(fire(), NOW, lifetime) == fire()
+    nightly = fire(schedule=NIGHTLY, expires_at=NOW, state=JobState.FAILED)
+    assert lifecycle.retry_view(nightly, NOW, lifetime) == nightly

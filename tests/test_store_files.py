@@ -81,6 +81,8 @@ def make_version_1(path: Path, clock: FakeClock) -> None:
     for column in ("interrupted", "claimed_by", "lease_until", "fence"):
         db.execute(f"ALTER TABLE task DROP COLUMN {column}")
     db.execute("ALTER TABLE device DROP COLUMN busy_task_id")
+    db.execute("DROP INDEX job_uuid")
+    db.execute("ALTER TABLE job DROP COLUMN uuid")
     db.execute("UPDATE schema_version SET version = 1")
     db.execute("PRAGMA application_id = 0")
     db.close()
@@ -95,6 +97,8 @@ def test_a_database_of_the_first_schema_is_upgraded_marked_and_copied_first(
         assert migrations.current_version(store.db) == migrations.LATEST
         assert store.db.execute_sql("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
         assert [d.name for d in store.devices.list()] == ["r1"]
+        (uuid,) = store.db.execute_sql("SELECT uuid FROM job").fetchone()
+        assert len(uuid) == 32
         [task_id] = store.queue.due(clock.now(), 10)
         attempt, _ = store.queue.claim(task_id, clock.now())
         assert attempt is not None

@@ -216,12 +216,26 @@ def skip_step(task: TaskView, step: StepStatus) -> None:
     rules.check_skip_step(step_status=step, task_state=task.state)
 
 
+def retry_view(job: JobView, now: datetime, extension: timedelta | None) -> JobView:
+    """The job as *Retry now* would see it: an expired fire-and-forget job is given a new
+    lifetime from now when the person agrees to extend it (B5)."""
+    if extension is None or now < job.expires_at:
+        return job
+    try:
+        expires_at = rules.extended_expiry(job.schedule, now, extension)
+    except ActionRefused:
+        return job  # a scheduled job: its date range decides
+    return JobView(job.schedule, expires_at, job.state, job.cancelled, job.replaced)
+
+
 def available_actions(job: JobView, task: TaskView | None, step: StepStatus | None,
-                      now: datetime) -> dict[Action, str | None]:
+                      now: datetime, *,
+                      extension: timedelta | None = None) -> dict[Action, str | None]:
     """Each manual action: None when it is allowed now, else why it is refused.
 
     The window enables its buttons from this, with the refusal as tooltip; the command
-    line refuses with the same words.
+    line refuses with the same words. With `extension`, retrying a task of an expired
+    fire-and-forget job counts as allowed (the person is then asked to extend it).
     """
     def reason(check: object) -> str | None:
         try:
@@ -239,7 +253,8 @@ def available_actions(job: JobView, task: TaskView | None, step: StepStatus | No
         found[Action.SKIP_STEP] = nothing
         return found
     found[Action.CANCEL_TASK] = reason(lambda: rules.check_cancel_task(task.state))
-    found[Action.RETRY_NOW] = reason(lambda: retry_now(job, task, now))
+    found[Action.RETRY_NOW] = reason(
+        lambda: retry_now(retry_view(job, now, extension), task, now))
     found[Action.SKIP_STEP] = (
         "select a step first" if step is None else reason(lambda: skip_step(task, step))
     )

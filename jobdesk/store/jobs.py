@@ -8,6 +8,7 @@ half-done change.
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -210,6 +211,7 @@ class JobRepository:
                     "replace it (--replace) or cancel it first"
                 )
             job = Job.create(
+                uuid=uuid.uuid4().hex,
                 name=new.name,
                 type=new.type,
                 system=new.system,
@@ -507,10 +509,12 @@ class JobRepository:
         with self._store.transaction():
             task = self._task(job_id, device)
             job = Job.get_by_id(job_id)
-            expires_at = job.expires_at
-            if extend_lifetime is not None and now >= expires_at:
-                expires_at = rules.extended_expiry(schedule_of(job), now, extend_lifetime)
-            change = lifecycle.retry_now(_job_view(job, expires_at), _view(task), now)
+            if extend_lifetime is not None and now >= job.expires_at:
+                # Refused in words for a scheduled job: its date range decides.
+                rules.extended_expiry(schedule_of(job), now, extend_lifetime)
+            view = lifecycle.retry_view(_job_view(job), now, extend_lifetime)
+            expires_at = view.expires_at
+            change = lifecycle.retry_now(view, _view(task), now)
             if expires_at != job.expires_at:
                 Job.update(expires_at=expires_at, updated_at=now).where(
                     Job.id == job_id

@@ -8,6 +8,7 @@ current schema in one step; an older one runs the steps after its version.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
@@ -52,8 +53,15 @@ def _add_claims(database: Database) -> None:
         "ON task (device_id) WHERE state = 'Running'",
         "CREATE INDEX IF NOT EXISTS task_running_lease_until "
         "ON task (lease_until) WHERE state = 'Running'",
+        "ALTER TABLE job ADD COLUMN uuid VARCHAR(255)",
     ):
         database.execute_sql(statement)
+    # Every job gets its stable identity, so copies between databases merge, not double.
+    for (job_id,) in database.execute_sql("SELECT id FROM job WHERE uuid IS NULL").fetchall():
+        mark = database.param
+        database.execute_sql(f"UPDATE job SET uuid = {mark} WHERE id = {mark}",
+                             (uuid.uuid4().hex, job_id))
+    database.execute_sql('CREATE UNIQUE INDEX IF NOT EXISTS job_uuid ON job (uuid)')
 
 
 MIGRATIONS: dict[int, Callable[[Database], None]] = {2: _add_interrupted, 3: _add_claims}

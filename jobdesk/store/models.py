@@ -74,6 +74,8 @@ class DeviceTag(BaseModel):
 
 class Job(BaseModel):
     id = AutoField()
+    # The same job in every database it is copied to (`jobdesk db copy --merge`).
+    uuid = CharField(null=True, unique=True)
     name = CharField()
     type = CharField()
     system = BooleanField(default=False)

@@ -194,6 +194,11 @@ def backup_copy(database: Database, location: Location, version: int) -> Path | 
     return None
 
 
+def integrity_problems(database: Database) -> list[str]:
+    """The server enforces its constraints and checksums its pages itself."""
+    return []
+
+
 def checkpoint(database: Database) -> None:
     """Nothing to fold in: the server owns its write-ahead log."""
 

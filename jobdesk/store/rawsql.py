@@ -56,6 +56,12 @@ class Sql:
     def all(self, query: str, *params: Any) -> list[tuple[Any, ...]]:
         return self._db.execute_sql(self._text(query), params).fetchall()
 
+    def rows(self, query: str, *params: Any) -> list[dict[str, Any]]:
+        """Rows as dictionaries by column name (copying whole rows between databases)."""
+        cursor = self._db.execute_sql(self._text(query), params)
+        names = [column[0] for column in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
     def run(self, query: str, *params: Any) -> int:
         return self._db.execute_sql(self._text(query), params).rowcount
 

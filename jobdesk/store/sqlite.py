@@ -324,6 +324,17 @@ def mark_as_jobdesk(database: Database) -> None:
     database.execute_sql(f"PRAGMA application_id = {APPLICATION_ID}")
 
 
+def integrity_problems(database: Database) -> list[str]:
+    """What SQLite's own checks find: damaged pages, rows pointing at missing rows."""
+    problems = [row[0] for row in database.execute_sql("PRAGMA integrity_check").fetchall()
+                if row[0] != "ok"]
+    broken = database.execute_sql("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        problems.append(f"{len(broken)} rows point at rows that do not exist "
+                        f"(first: table {broken[0][0]}, row {broken[0][1]})")
+    return problems
+
+
 def checkpoint(database: Database) -> None:
     """Fold the WAL into the database file and empty it, so the `.db` alone is complete."""
     busy, _, _ = database.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()

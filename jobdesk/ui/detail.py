@@ -29,7 +29,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from jobdesk.domain import lifecycle
 from jobdesk.domain.jobtypes import JobType
+from jobdesk.domain.lifecycle import Action, JobView, TaskView
 from jobdesk.domain.schedule import FireAndForget, schedule_from_dict
 from jobdesk.domain.states import JobState, StepStatus, TaskState
 from jobdesk.store.records import JobRecord, StepRecord, TaskRecord
@@ -49,6 +51,32 @@ def _terminal(state: str) -> bool:
         return JobState(state).is_terminal
     except ValueError:
         return False
+
+
+def _job_view(record: JobRecord) -> JobView:
+    try:
+        state = JobState(record.state)
+    except ValueError:
+        state = JobState.UNKNOWN
+    return JobView(schedule=schedule_from_dict(record.schedule), expires_at=record.expires_at,
+                   state=state, cancelled=record.cancelled_at is not None,
+                   replaced=record.replaced_by is not None)
+
+
+def _task_view(task: TaskRecord | None) -> TaskView | None:
+    state = _task_state(task.state) if task is not None else None
+    if task is None or state is None:
+        return None
+    return TaskView(state=state, attempts=task.attempts,
+                    cancel_requested=task.cancel_requested, reason=task.reason,
+                    has_device=task.device_id is not None)
+
+
+def _step_status(step: StepRecord | None) -> StepStatus | None:
+    try:
+        return StepStatus(step.status) if step is not None else None
+    except ValueError:
+        return None
 
 
 def _task_state(state: str) -> TaskState | None:
@@ -425,23 +453,26 @@ class DetailPane(QWidget):
         return self.steps_model.record(self.steps_view.currentIndex().row())
 
     def _update_actions(self, *_: object) -> None:
+        """Each button enabled when the domain allows its action now, else its refusal as
+        the tooltip: the rules are asked, not repeated here."""
         record, task, step = self._record, self.selected_task(), self.selected_step()
-        job_final = record is None or _terminal(record.state)
-        self.cancel_job_button.setEnabled(record is not None and not job_final)
         self.duplicate_button.setEnabled(record is not None and not record.system)
-        task_state = _task_state(task.state) if task else None
-        self.retry_button.setEnabled(
-            task_state in (TaskState.RESCHEDULED, TaskState.FAILED)
-            and record is not None
-            and record.state not in (JobState.CANCELLED_MANUALLY, JobState.REPLACED)
-        )
-        self.cancel_task_button.setEnabled(task_state is not None
-                                           and not task_state.is_finished)
-        self.skip_button.setEnabled(
-            step is not None
-            and step.status in (StepStatus.FAILED.value, StepStatus.PENDING.value)
-            and task_state in (TaskState.SCHEDULED, TaskState.RESCHEDULED, TaskState.FAILED)
-        )
+        if record is None:
+            for button in (self.cancel_job_button, self.retry_button,
+                           self.cancel_task_button, self.skip_button):
+                button.setEnabled(False)
+                button.setToolTip("select a job first")
+            return
+        actions = lifecycle.available_actions(
+            _job_view(record), _task_view(task), _step_status(step), self._ctx.clock.now(),
+            extension=self._ctx.settings.fire_and_forget_lifetime)
+        for button, action in ((self.cancel_job_button, Action.CANCEL_JOB),
+                               (self.retry_button, Action.RETRY_NOW),
+                               (self.cancel_task_button, Action.CANCEL_TASK),
+                               (self.skip_button, Action.SKIP_STEP)):
+            refusal = actions[action]
+            button.setEnabled(refusal is None)
+            button.setToolTip(refusal or "")
 
     def _run(self, action: object, done_text: str) -> None:
         job_id = self._job_id
