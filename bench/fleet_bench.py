@@ -287,10 +287,12 @@ def run_bare(work: Path, inventory: Path, parallel: int, label: str) -> Row:
 # --- the simulator ---------------------------------------------------------------------------
 
 
-def start_sim(devices: int, base_port: int, inventory: Path, env: dict[str, str]
-              ) -> subprocess.Popen[str]:
+def start_sim(devices: int, base_port: int, inventory: Path, env: dict[str, str], *,
+              record: Path | None = None) -> subprocess.Popen[str]:
     command = [*jobdesk_command(), "sim", "--devices", str(devices), "--base-port",
                str(base_port), "--inventory", str(inventory)]
+    if record is not None:
+        command += ["--record", str(record)]
     sim = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                            env=env, cwd=ROOT)
     assert sim.stdout is not None
