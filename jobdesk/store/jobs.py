@@ -49,61 +49,6 @@ def schedule_of(job: Job) -> Schedule:
     return schedule_from_text(dumps(job.schedule))
 
 
-def job_record(job: Job, tasks: tuple[TaskRecord, ...] = ()) -> JobRecord:
-    return JobRecord(
-        id=job.id,
-        name=job.name,
-        type=job.type,
-        system=job.system,
-        purpose=job.purpose,
-        state=job.state,
-        progress_done=job.progress_done,
-        progress_total=job.progress_total,
-        payload=job.payload,
-        schedule=job.schedule,
-        created_at=job.created_at,
-        expires_at=job.expires_at,
-        cancelled_at=job.cancelled_at,
-        replaced_by=job.replaced_by_id,
-        next_attempt_at=job.next_attempt_at,
-        tasks=tasks,
-    )
-
-
-def step_record(step: Step) -> StepRecord:
-    return StepRecord(
-        id=step.id,
-        position=step.position,
-        name=step.name,
-        status=step.status,
-        started_at=step.started_at,
-        skipped_at=step.skipped_at,
-        completed_at=step.completed_at,
-        message=step.message,
-        fix_hint=step.fix_hint,
-    )
-
-
-def task_record(task: Task, steps: tuple[StepRecord, ...] = ()) -> TaskRecord:
-    return TaskRecord(
-        id=task.id,
-        job_id=task.job_id,
-        device_id=task.device_id,
-        device=task.device_name,
-        state=task.state,
-        attempts=task.attempts,
-        last_triggered_at=task.last_triggered_at,
-        next_attempt_at=task.next_attempt_at,
-        current_step=task.current_step,
-        reason=task.reason,
-        cancel_requested=task.cancel_requested,
-        context=task.context or {},
-        steps=steps,
-        updated_at=task.updated_at,
-        claimed_by=task.claimed_by,
-    )
-
-
 JOB_COLUMNS = (
     "id, name, type, system, purpose, payload, schedule, state, progress_done, "
     "progress_total, created_at, expires_at, cancelled_at, replaced_by_id, next_attempt_at"
@@ -347,10 +292,15 @@ class JobRepository:
     # --- reading --------------------------------------------------------------------
 
     def get(self, job_id: int) -> JobRecord:
-        job = Job.get_or_none(Job.id == job_id)
-        if job is None:
+        row = self._store.sql.one(f"SELECT {JOB_COLUMNS} FROM job WHERE id = ?", job_id)
+        if row is None:
             raise NotFound(f"no job {job_id}; see `jobdesk jobs list --all`")
-        return job_record(job)
+        return job_record_from_row(row)
+
+    def _task_record(self, task_id: int) -> TaskRecord:
+        row = self._store.sql.one(f"SELECT {TASK_COLUMNS} FROM task WHERE id = ?", task_id)
+        assert row is not None
+        return task_record_from_row(row)
 
     def detail(self, job_id: int) -> JobRecord:
         """The job with all its tasks and their steps, in three queries.
@@ -400,11 +350,14 @@ class JobRepository:
         offset: int = 0,
     ) -> list[JobRecord]:
         """A page of jobs, newest first. `system=None` lists user and system jobs alike."""
-        query = _filtered(Job.select(), system, state, search)
+        query = _filtered(Job.select(Job.id), system, state, search)
         query = query.order_by(Job.id.desc()).offset(offset)
         if limit is not None:
             query = query.limit(limit)
-        return [job_record(job) for job in query]
+        text, params = query.sql()
+        ids = [row[0] for row in self._store.db.execute_sql(text, params)]
+        found = self.rows(ids)
+        return [found[job_id] for job_id in ids if job_id in found]
 
     SORT_KEYS = ("name", "type", "state", "progress", "schedule", "created", "next_run",
                  "expires")
@@ -495,7 +448,7 @@ class JobRepository:
             task = self._task(job_id, device)
             _write_change(task, lifecycle.cancel_task(_view(task)), now)
             self.refresh(job_id, now)
-            return task_record(task)
+            return self._task_record(task.id)
 
     def retry_task(
         self,
@@ -521,7 +474,7 @@ class JobRepository:
                 ).execute()
             _write_change(task, change, now)
             self.refresh(job_id, now)
-            return task_record(task)
+            return self._task_record(task.id)
 
     def skip_step(self, job_id: int, device: str, step_name: str, now: datetime) -> StepRecord:
         with self._store.transaction():
@@ -538,7 +491,9 @@ class JobRepository:
             step.message = "skipped by a person"
             step.save()
             Task.update(updated_at=now).where(Task.id == task.id).execute()
-            return step_record(step)
+            row = self._store.sql.one(f"SELECT {STEP_COLUMNS} FROM step WHERE id = ?", step.id)
+            assert row is not None
+            return step_record_from_row(row)
 
 
 def _filtered(query: Any, system: bool | None, state: str | None, search: str | None) -> Any:
