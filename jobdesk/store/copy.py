@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from jobdesk.store import statements as S
 from jobdesk.store.database import Store
 from jobdesk.store.migrations import LATEST, current_version
 
@@ -49,17 +50,15 @@ def _rows(store: Store, query: str, *params: Any) -> list[dict[str, Any]]:
 def _insert(store: Store, table: str, row: dict[str, Any]) -> int:
     values = {k: (bool(v) if k in _BOOLEANS and v is not None else v)
               for k, v in row.items() if k not in _NOT_COPIED}
-    columns = ", ".join(f'"{name}"' for name in values)
-    marks = ", ".join("?" for _ in values)
     created = store.sql.one(
-        f'INSERT INTO "{table}" ({columns}) VALUES ({marks}) RETURNING id', *values.values())
+        S.insert_returning_id(table, list(values)), *values.values())
     assert created is not None
     return int(created[0])
 
 
 def _is_empty(store: Store) -> bool:
-    (jobs,) = store.sql.one("SELECT COUNT(*) FROM job") or (0,)
-    (devices,) = store.sql.one("SELECT COUNT(*) FROM device") or (0,)
+    (jobs,) = store.sql.one(S.count("job")) or (0,)
+    (devices,) = store.sql.one(S.count("device")) or (0,)
     return jobs == 0 and devices == 0
 
 
@@ -74,8 +73,8 @@ def copy_database(source: Store, target: Store, *, merge: bool = False) -> CopyR
     with target.transaction():
         devices = _copy_devices(source, target, report)
         known = {row["uuid"]: row for row in _rows(
-            target, "SELECT id, uuid, updated_at FROM job")}
-        for job in _rows(source, "SELECT * FROM job ORDER BY id"):
+            target, S.COPY_JOB_IDENTITIES)}
+        for job in _rows(source, S.all_rows("job")):
             if job["replaced_by_id"] is not None:
                 job["replaced_by_id"] = None  # ids differ; the state says Replaced already
             here = known.get(job["uuid"])
@@ -91,18 +90,16 @@ def copy_database(source: Store, target: Store, *, merge: bool = False) -> CopyR
 
 def _copy_devices(source: Store, target: Store, report: CopyReport) -> dict[int, int]:
     """Devices by name: the missing ones are added. Returns source id -> target id."""
-    theirs = {row["name"]: row["id"] for row in _rows(target, "SELECT id, name FROM device")}
+    theirs = {row["name"]: row["id"] for row in _rows(target, S.COPY_DEVICE_NAMES)}
     mapping: dict[int, int] = {}
-    for device in _rows(source, "SELECT * FROM device ORDER BY id"):
+    for device in _rows(source, S.all_rows("device")):
         if device["name"] in theirs:
             mapping[device["id"]] = theirs[device["name"]]
             continue
         new_id = _insert(target, "device", device)
         mapping[device["id"]] = new_id
-        for tag in _rows(source, "SELECT tag FROM device_tag WHERE device_id = ?",
-                         device["id"]):
-            target.sql.run("INSERT INTO device_tag (device_id, tag) VALUES (?, ?)",
-                           new_id, tag["tag"])
+        for tag in _rows(source, S.TAGS_OF_DEVICE, device["id"]):
+            target.sql.run(S.INSERT_TAG, new_id, tag["tag"])
         report.devices_added += 1
     return mapping
 
@@ -110,7 +107,7 @@ def _copy_devices(source: Store, target: Store, report: CopyReport) -> dict[int,
 def _add_job(source: Store, target: Store, job: dict[str, Any],
              devices: dict[int, int]) -> None:
     job_id = _insert(target, "job", job)
-    for task in _rows(source, "SELECT * FROM task WHERE job_id = ? ORDER BY id", job["id"]):
+    for task in _rows(source, S.COPY_TASKS_OF_JOB, job["id"]):
         _add_task(source, target, task, job_id, devices)
 
 
@@ -126,8 +123,7 @@ def _add_task(source: Store, target: Store, task: dict[str, Any], job_id: int,
         task.update(state="Rescheduled", next_attempt_at=task["updated_at"], interrupted=True,
                     reason="interrupted: copied while it ran")
     task_id = _insert(target, "task", task)
-    for step in _rows(source, "SELECT * FROM step WHERE task_id = ? ORDER BY position",
-                      source_id):
+    for step in _rows(source, S.COPY_STEPS_OF_TASK, source_id):
         if running and step["status"] == "Running":
             step = {**step, "status": "Pending",
                     "message": "copied while running: this step runs again"}
@@ -138,17 +134,16 @@ def _merge_job(source: Store, target: Store, job: dict[str, Any], job_id: int,
                devices: dict[int, int], report: CopyReport) -> bool:
     """The same job on both sides: each task takes the newer of the two, with its steps."""
     theirs = {row["device_name"]: row for row in _rows(
-        target, "SELECT id, device_name, updated_at FROM task WHERE job_id = ?", job_id)}
+        target, S.COPY_TASK_IDENTITIES, job_id)}
     changed = False
-    for task in _rows(source, "SELECT * FROM task WHERE job_id = ? ORDER BY id", job["id"]):
+    for task in _rows(source, S.COPY_TASKS_OF_JOB, job["id"]):
         here = theirs.get(task["device_name"])
         if here is not None and (here["updated_at"] or 0) >= (task["updated_at"] or 0):
             continue
         if here is not None:
-            target.sql.run("DELETE FROM step WHERE task_id = ?", here["id"])
-            target.sql.run("UPDATE device SET busy_task_id = NULL WHERE busy_task_id = ?",
-                           here["id"])
-            target.sql.run("DELETE FROM task WHERE id = ?", here["id"])
+            target.sql.run(S.DELETE_STEPS_OF_TASK, here["id"])
+            target.sql.run(S.FREE_DEVICE, here["id"], here["id"])
+            target.sql.run(S.DELETE_TASK, here["id"])
         _add_task(source, target, task, job_id, devices)
         report.tasks_updated += 1
         changed = True
@@ -156,7 +151,7 @@ def _merge_job(source: Store, target: Store, job: dict[str, Any], job_id: int,
         for column in ("state", "progress_done", "progress_total", "attempted",
                        "cancelled_at", "expires_at", "next_attempt_at", "updated_at"):
             value = bool(job[column]) if column in _BOOLEANS else job[column]
-            target.sql.run(f'UPDATE job SET "{column}" = ? WHERE id = ?', value, job_id)
+            target.sql.run(S.update_row("job", [column]), value, job_id)
     return changed
 
 
@@ -171,36 +166,17 @@ class CheckReport:
         return not self.problems
 
 
-# What must hold in every jobdesk database, whichever the backend: (what, query counting
-# the rows that break it).
-_INVARIANTS = (
-    ("waiting tasks without a next attempt, or others with one",
-     "SELECT COUNT(*) FROM task WHERE (state IN ('Scheduled', 'Rescheduled')) <> "
-     "(next_attempt_at IS NOT NULL)"),
-    ("devices marked busy by a task that is not running on them",
-     "SELECT COUNT(*) FROM device d WHERE d.busy_task_id IS NOT NULL AND NOT EXISTS "
-     "(SELECT 1 FROM task t WHERE t.id = d.busy_task_id AND t.state = 'Running' "
-     "AND t.device_id = d.id)"),
-    ("tasks of a missing job", "SELECT COUNT(*) FROM task t WHERE NOT EXISTS "
-     "(SELECT 1 FROM job j WHERE j.id = t.job_id)"),
-    ("steps of a missing task", "SELECT COUNT(*) FROM step s WHERE NOT EXISTS "
-     "(SELECT 1 FROM task t WHERE t.id = s.task_id)"),
-    ("jobs whose task count is off", "SELECT COUNT(*) FROM job j WHERE j.progress_total <> "
-     "(SELECT COUNT(*) FROM task t WHERE t.job_id = j.id)"),
-)
-
-
 def check_database(store: Store) -> CheckReport:
     """Schema version, counts, and whether the rules every writer keeps do hold."""
     report = CheckReport(schema=current_version(store.db))
     if report.schema != LATEST:
         report.problems.append(f"schema {report.schema}, expected {LATEST}")
     for table in ("device", "job", "task", "step"):
-        (count,) = store.sql.one(f'SELECT COUNT(*) FROM "{table}"') or (0,)
+        (count,) = store.sql.one(S.count(table)) or (0,)
         report.counts[table] = int(count)
-    (running,) = store.sql.one("SELECT COUNT(*) FROM task WHERE state = 'Running'") or (0,)
+    (running,) = store.sql.one(S.COUNT_RUNNING) or (0,)
     report.counts["running tasks"] = int(running)
-    for what, query in _INVARIANTS:
+    for what, query in S.INVARIANTS:
         (broken,) = store.sql.one(query) or (0,)
         if broken:
             report.problems.append(f"{broken} {what}")

@@ -23,6 +23,7 @@ from jobdesk.domain.lifecycle import JobView, TaskChange, TaskView
 from jobdesk.domain.rules import ActionRefused, TaskCounts
 from jobdesk.domain.schedule import Schedule, schedule_from_dict
 from jobdesk.domain.states import JOB_TERMINAL, TASK_OPEN, JobState, StepStatus, TaskState
+from jobdesk.store import statements
 from jobdesk.store.models import Job, Step, Task
 from jobdesk.store.rawsql import dt, dumps, ts
 from jobdesk.store.records import DeviceRecord, JobRecord, StepRecord, TaskRecord
@@ -49,17 +50,6 @@ def schedule_of(job: Job) -> Schedule:
     return schedule_from_text(dumps(job.schedule))
 
 
-JOB_COLUMNS = (
-    "id, name, type, system, purpose, payload, schedule, state, progress_done, "
-    "progress_total, created_at, expires_at, cancelled_at, replaced_by_id, next_attempt_at"
-)
-TASK_COLUMNS = (
-    "id, job_id, device_id, device_name, state, attempts, last_triggered_at, "
-    "next_attempt_at, current_step, reason, cancel_requested, context, updated_at, claimed_by"
-)
-STEP_COLUMNS = (
-    "id, position, name, status, started_at, skipped_at, completed_at, message, fix_hint"
-)
 
 
 def job_record_from_row(row: tuple[Any, ...]) -> JobRecord:
@@ -181,18 +171,16 @@ class JobRepository:
         the things a person waits for (and the runtime makes such system jobs itself)."""
         sql = self._store.sql
         sql.many(
-            "INSERT INTO task (job_id, device_id, device_name, state, attempts, "
-            "next_attempt_at, cancel_requested, interrupted, context, updated_at) "
-            "VALUES (?, ?, ?, ?, 0, ?, FALSE, FALSE, '{}', ?)",
+            statements.INSERT_TASK,
             [
                 (job_id, device.id, device.name, TaskState.SCHEDULED.value,
                  ts(new.first_attempt_at), ts(now))
                 for device in new.devices
             ],
         )
-        task_ids = sql.all("SELECT id FROM task WHERE job_id = ?", job_id)
+        task_ids = sql.all(statements.TASK_IDS_OF_JOB, job_id)
         sql.many(
-            "INSERT INTO step (task_id, position, name, status, fix_hint) VALUES (?, ?, ?, ?, ?)",
+            statements.INSERT_STEP,
             [
                 (task_id, position, spec.name, StepStatus.PENDING.value, spec.fix_hint)
                 for (task_id,) in task_ids
@@ -235,20 +223,12 @@ class JobRepository:
         SQL: it runs for every finished step (see `rawsql`).
         """
         sql = self._store.sql
-        row = sql.one(
-            "SELECT state, progress_done, progress_total, attempted, next_attempt_at, "
-            "cancelled_at, replaced_by_id, expires_at, schedule FROM job WHERE id = ?",
-            job_id,
-        )
+        row = sql.one(statements.JOB_FOR_REFRESH, job_id)
         if row is None:
             raise NotFound(f"no job {job_id}")
         old_state, done, total, attempted_before, next_before = row[:5]
         cancelled_at, replaced_by, expires_at, schedule_text = row[5:]
-        tally = sql.all(
-            "SELECT state, COUNT(*), MAX(attempts), MIN(next_attempt_at) FROM task "
-            "WHERE job_id = ? GROUP BY state",
-            job_id,
-        )
+        tally = sql.all(statements.TASK_TALLY, job_id)
         counts = TaskCounts.from_counts((state, count) for state, count, _, _ in tally)
         attempted = any((most or 0) > 0 for _, _, most, _ in tally)
         waiting = [first for _, _, _, first in tally if first is not None]
@@ -292,13 +272,13 @@ class JobRepository:
     # --- reading --------------------------------------------------------------------
 
     def get(self, job_id: int) -> JobRecord:
-        row = self._store.sql.one(f"SELECT {JOB_COLUMNS} FROM job WHERE id = ?", job_id)
+        row = self._store.sql.one(statements.JOB, job_id)
         if row is None:
             raise NotFound(f"no job {job_id}; see `jobdesk jobs list --all`")
         return job_record_from_row(row)
 
     def _task_record(self, task_id: int) -> TaskRecord:
-        row = self._store.sql.one(f"SELECT {TASK_COLUMNS} FROM task WHERE id = ?", task_id)
+        row = self._store.sql.one(statements.TASK, task_id)
         assert row is not None
         return task_record_from_row(row)
 
@@ -319,22 +299,13 @@ class JobRepository:
         A window following a running thousand-device job asks only for what moved.
         """
         sql = self._store.sql
-        row = sql.one(f"SELECT {JOB_COLUMNS} FROM job WHERE id = ?", job_id)
+        row = sql.one(statements.JOB, job_id)
         if row is None:
             raise NotFound(f"no job {job_id}; see `jobdesk jobs list --all`")
         after = ts(since) if since is not None else -(2**62)
-        tasks = sql.all(
-            f"SELECT {TASK_COLUMNS} FROM task WHERE job_id = ? AND updated_at >= ? "
-            "ORDER BY device_name",
-            job_id, after,
-        )
+        tasks = sql.all(statements.TASKS_OF_JOB_SINCE, job_id, after)
         steps: dict[int, list[StepRecord]] = {task[0]: [] for task in tasks}
-        prefixed = ", ".join(f"s.{column.strip()}" for column in STEP_COLUMNS.split(","))
-        for step in sql.all(
-            f"SELECT s.task_id, {prefixed} FROM step s JOIN task t ON t.id = s.task_id "
-            "WHERE t.job_id = ? AND t.updated_at >= ? ORDER BY s.task_id, s.position",
-            job_id, after,
-        ):
+        for step in sql.all(statements.STEPS_OF_JOB_SINCE, job_id, after):
             steps[step[0]].append(step_record_from_row(step[1:]))
         return job_record_from_row(row), [
             task_record_from_row(task, tuple(steps[task[0]])) for task in tasks
@@ -404,10 +375,7 @@ class JobRepository:
         found: dict[int, JobRecord] = {}
         for start in range(0, len(ids), 500):
             chunk = list(ids[start : start + 500])
-            marks = ", ".join("?" for _ in chunk)
-            for row in self._store.sql.all(
-                f"SELECT {JOB_COLUMNS} FROM job WHERE id IN ({marks})", *chunk
-            ):
+            for row in self._store.sql.all(statements.jobs_by_id(len(chunk)), *chunk):
                 found[row[0]] = job_record_from_row(row)
         return found
 
@@ -491,7 +459,7 @@ class JobRepository:
             step.message = "skipped by a person"
             step.save()
             Task.update(updated_at=now).where(Task.id == task.id).execute()
-            row = self._store.sql.one(f"SELECT {STEP_COLUMNS} FROM step WHERE id = ?", step.id)
+            row = self._store.sql.one(statements.STEP, step.id)
             assert row is not None
             return step_record_from_row(row)
 

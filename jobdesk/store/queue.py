@@ -28,10 +28,8 @@ from jobdesk.domain import lifecycle
 from jobdesk.domain.jobtypes import STEPS_BY_NAME
 from jobdesk.domain.lifecycle import JobView, TaskChange, TaskView
 from jobdesk.domain.states import JobState, StepStatus, TaskState
+from jobdesk.store import statements
 from jobdesk.store.jobs import (
-    JOB_COLUMNS,
-    STEP_COLUMNS,
-    TASK_COLUMNS,
     job_record_from_row,
     schedule_from_text,
     step_record_from_row,
@@ -40,6 +38,7 @@ from jobdesk.store.jobs import (
 from jobdesk.store.models import RuntimeLease, Task
 from jobdesk.store.rawsql import dt, dumps, ts
 from jobdesk.store.records import DeviceRecord, JobRecord, StepRecord, TaskRecord
+from jobdesk.store.statements import Statements
 
 if TYPE_CHECKING:
     from jobdesk.store.database import Store
@@ -101,13 +100,6 @@ class _Facts:
     task: TaskView
 
 
-_FACTS = (
-    "SELECT t.id, t.job_id, t.device_id, t.state, t.attempts, t.cancel_requested, "
-    "t.reason, j.cancelled_at, j.replaced_by_id, j.expires_at, j.schedule, j.state "
-    "FROM task t JOIN job j ON j.id = t.job_id"
-)
-
-
 def _facts(row: tuple[Any, ...]) -> _Facts:
     expires = dt(row[9])
     assert expires is not None
@@ -128,15 +120,9 @@ def _facts(row: tuple[Any, ...]) -> _Facts:
 
 def _device(store: Store, device_id: int) -> DeviceRecord:
     """The attempt's device, read in plain SQL (once per attempt, on the hot path)."""
-    row = store.sql.one(
-        'SELECT id, name, host, port, "user", profile, key_path, model, serial, firmware, '
-        "boot_id, info_updated_at, last_seen_at, cert_expires_at, cert_fingerprint "
-        "FROM device WHERE id = ?",
-        device_id,
-    )
+    row = store.sql.one(statements.DEVICE, device_id)
     assert row is not None
-    tags = tuple(sorted(t for (t,) in store.sql.all(
-        "SELECT tag FROM device_tag WHERE device_id = ?", device_id)))
+    tags = tuple(sorted(t for (t,) in store.sql.all(statements.TAGS_OF_DEVICE, device_id)))
     return DeviceRecord(
         id=row[0], name=row[1], host=row[2], port=row[3], user=row[4], profile=row[5],
         tags=tags, key_path=row[6], model=row[7], serial=row[8], firmware=row[9],
@@ -148,11 +134,7 @@ def _device(store: Store, device_id: int) -> DeviceRecord:
 class TaskQueue:
     def __init__(self, store: Store) -> None:
         self._store = store
-        dialect = store.dialect
-        self._now = dialect.NOW_US  # the database's clock, for leases
-        self._claim_lock = dialect.CLAIM_LOCK
-        self._row_lock = dialect.ROW_LOCK
-        self._skip_locked = dialect.SKIP_LOCKED
+        self._q = Statements(store.dialect)  # with the backend's clock and row locks
 
     # --- finding work ---------------------------------------------------------------
 
@@ -164,22 +146,13 @@ class TaskQueue:
         passes read a partial index of waiting tasks; cost does not grow with history.
         """
         busy = list(busy_devices)
-        not_busy = ""
-        if busy:
-            marks = ", ".join("?" for _ in busy)
-            not_busy = f" AND (device_id IS NULL OR device_id NOT IN ({marks}))"
         batch = limit * 4 + 16
         due_by = ts(now)
         picked: list[int] = []
         devices: set[int | None] = set()
         queries = (
-            # No condition on the time here: with one, the planner may take the big index
-            # of all waiting tasks and filter it; this way only the small one serves.
-            (f"SELECT id, device_id, next_attempt_at FROM task WHERE interrupted{not_busy} "
-             "ORDER BY next_attempt_at, id LIMIT ?", (*busy, batch)),
-            ("SELECT id, device_id, next_attempt_at FROM task "
-             f"WHERE next_attempt_at IS NOT NULL AND next_attempt_at <= ?{not_busy} "
-             "ORDER BY next_attempt_at, id LIMIT ?", (due_by, *busy, batch)),
+            (statements.interrupted_tasks(len(busy)), (*busy, batch)),
+            (statements.due_tasks(len(busy)), (due_by, *busy, batch)),
         )
         for query, params in queries:
             for task_id, device_id, due_at in self._store.sql.all(query, *params):
@@ -224,18 +197,7 @@ class TaskQueue:
         jobs: dict[int, JobRecord] = {}
         with self._store.transaction():
             rows = sql.all(
-                f"{_FACTS} JOIN device d ON d.id = t.device_id "
-                "WHERE t.id IN (SELECT id FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY "
-                "device_id ORDER BY interrupted DESC, next_attempt_at, id) AS place FROM ("
-                "SELECT * FROM (SELECT id, device_id, interrupted, next_attempt_at FROM task "
-                "WHERE interrupted ORDER BY next_attempt_at, id LIMIT ?) AS resumed "
-                "UNION ALL SELECT * FROM (SELECT id, device_id, interrupted, next_attempt_at "
-                "FROM task WHERE next_attempt_at IS NOT NULL AND next_attempt_at <= ? "
-                "ORDER BY next_attempt_at, id LIMIT ?) AS waiting) AS due "
-                "WHERE next_attempt_at <= ?) AS ranked WHERE place = 1) "
-                "AND t.next_attempt_at IS NOT NULL AND t.next_attempt_at <= ? "
-                "AND d.busy_task_id IS NULL "
-                f"ORDER BY t.interrupted DESC, t.next_attempt_at, t.id LIMIT ?{self._claim_lock}",
+                self._q.claim_candidates,
                 batch, due_by, batch, due_by, due_by, limit,
             )
             for row in rows:
@@ -255,12 +217,7 @@ class TaskQueue:
     ) -> tuple[Attempt | None, list[Change]]:
         """Claim one task, if it is due (tests, and the window's *Run now*)."""
         with self._store.transaction():
-            row = self._store.sql.one(
-                f"{_FACTS} JOIN device d ON d.id = t.device_id WHERE t.id = ? "
-                "AND t.next_attempt_at IS NOT NULL AND t.next_attempt_at <= ? "
-                f"AND d.busy_task_id IS NULL{self._claim_lock}",
-                task_id, ts(now),
-            )
+            row = self._store.sql.one(self._q.claim_one, task_id, ts(now))
             if row is None:
                 return None, []
             facts = _facts(row)
@@ -276,19 +233,12 @@ class TaskQueue:
         sql = self._store.sql
         task_id = facts.task_id
         started = sql.one(
-            "UPDATE task SET state = ?, attempts = attempts + 1, last_triggered_at = ?, "
-            "next_attempt_at = NULL, reason = NULL, interrupted = FALSE, claimed_by = ?, "
-            f"lease_until = {self._now} + ?, fence = fence + 1, updated_at = ? "
-            "WHERE id = ? AND state IN (?, ?) AND next_attempt_at IS NOT NULL "
-            "AND next_attempt_at <= ? RETURNING fence",
+            self._q.start,
             _RUNNING, ts(now), runtime, _micros(lease), ts(now), task_id, *_WAITING, ts(now),
         )
         if started is None:
             return None  # no longer due: finished or claimed meanwhile
-        marked = sql.run(
-            "UPDATE device SET busy_task_id = ? WHERE id = ? AND busy_task_id IS NULL",
-            task_id, facts.device_id,
-        )
+        marked = sql.run(statements.MARK_DEVICE_BUSY, task_id, facts.device_id)
         if marked != 1:  # the device row was locked with the task: this cannot happen
             raise RuntimeError(f"device {facts.device_id} is busy although it was free")
         if refresh:
@@ -296,38 +246,30 @@ class TaskQueue:
             jobs.pop(facts.job_id, None)
         job = jobs.get(facts.job_id)
         if job is None:
-            row = sql.one(f"SELECT {JOB_COLUMNS} FROM job WHERE id = ?", facts.job_id)
+            row = sql.one(statements.JOB, facts.job_id)
             assert row is not None
             job = jobs[facts.job_id] = job_record_from_row(row)
-        task_row = sql.one(f"SELECT {TASK_COLUMNS} FROM task WHERE id = ?", task_id)
+        task_row = sql.one(statements.TASK, task_id)
         assert task_row is not None and facts.device_id is not None
         steps = tuple(
             step_record_from_row(row)
-            for row in sql.all(
-                f"SELECT {STEP_COLUMNS} FROM step WHERE task_id = ? ORDER BY position", task_id
-            )
+            for row in sql.all(statements.STEPS_OF_TASK, task_id)
         )
         return Attempt(job, task_record_from_row(task_row), _device(self._store, facts.device_id),
                        steps, Hold(task_id, runtime, started[0]))
 
     def _held(self, hold: Hold) -> _Facts:
         """The facts of a task the attempt still holds (its row locked), or LeaseLost."""
-        row = self._store.sql.one(
-            f"{_FACTS} WHERE t.id = ? AND t.claimed_by = ? AND t.fence = ? AND t.state = ?"
-            f"{self._row_lock}",
-            hold.task_id, hold.runtime, hold.fence, _RUNNING,
-        )
+        row = self._store.sql.one(self._q.held, hold.task_id, hold.runtime, hold.fence,
+                                  _RUNNING)
         if row is None:
             raise _lost(hold)
         return _facts(row)
 
     def _holds(self, hold: Hold) -> int:
         """Only whether the attempt still holds its task (its row locked): its job's id."""
-        row = self._store.sql.one(
-            "SELECT t.job_id FROM task t WHERE t.id = ? AND t.claimed_by = ? AND t.fence = ? "
-            f"AND t.state = ?{self._row_lock}",
-            hold.task_id, hold.runtime, hold.fence, _RUNNING,
-        )
+        row = self._store.sql.one(self._q.holds, hold.task_id, hold.runtime, hold.fence,
+                                  _RUNNING)
         if row is None:
             raise _lost(hold)
         return int(row[0])
@@ -335,11 +277,7 @@ class TaskQueue:
     def renew(self, runtime: str, lease: timedelta = LEASE) -> int:
         """Heartbeat: every running task this runtime holds is held `lease` longer."""
         with self._store.transaction():
-            return self._store.sql.run(
-                f"UPDATE task SET lease_until = {self._now} + ? "
-                "WHERE claimed_by = ? AND state = ?",
-                _micros(lease), runtime, _RUNNING,
-            )
+            return self._store.sql.run(self._q.renew, _micros(lease), runtime, _RUNNING)
 
     # --- steps ----------------------------------------------------------------------
 
@@ -357,16 +295,8 @@ class TaskQueue:
         if stop is not None:
             self._apply(facts, stop, now, refresh=refresh)
             return stop
-        sql.run(
-            "UPDATE step SET status = ?, started_at = ?, completed_at = NULL, "
-            "message = NULL WHERE id = ?",
-            StepStatus.RUNNING.value, ts(now), step_id,
-        )
-        sql.run(
-            "UPDATE task SET current_step = (SELECT name FROM step WHERE id = ?), "
-            "updated_at = ? WHERE id = ?",
-            step_id, ts(now), facts.task_id,
-        )
+        sql.run(statements.BEGIN_STEP, StepStatus.RUNNING.value, ts(now), step_id)
+        sql.run(statements.CURRENT_STEP, step_id, ts(now), facts.task_id)
         return None
 
     def complete_step(
@@ -421,27 +351,19 @@ class TaskQueue:
                   message: str | None, context: dict[str, Any] | None, finish_task: bool,
                   refresh: bool) -> bool:
         sql = self._store.sql
-        sql.run(
-            "UPDATE step SET status = ?, completed_at = ?, message = ? WHERE id = ?",
-            StepStatus.COMPLETED.value, ts(now), message, step_id,
-        )
+        sql.run(statements.COMPLETE_STEP, StepStatus.COMPLETED.value, ts(now), message, step_id)
         later = [
             row[0]
-            for row in sql.all(
-                "SELECT id FROM step WHERE task_id = ? AND status NOT IN (?, ?) AND "
-                "position > (SELECT position FROM step WHERE id = ?)",
-                task_id, StepStatus.COMPLETED.value, StepStatus.SKIPPED.value, step_id,
-            )
+            for row in sql.all(statements.STEPS_LEFT_AFTER, task_id, StepStatus.COMPLETED.value,
+                               StepStatus.SKIPPED.value, step_id)
         ]
         if context:
-            (stored,) = sql.one("SELECT context FROM task WHERE id = ?", task_id) or ("{}",)
+            (stored,) = sql.one(statements.TASK_CONTEXT, task_id) or ("{}",)
             sql.update("task", task_id, {
                 "context": dumps({**json.loads(stored or "{}"), **context})})
         if finish_task and later:
-            marks = ", ".join("?" for _ in later)
             sql.run(
-                f"UPDATE step SET status = ?, skipped_at = ?, message = ? "
-                f"WHERE id IN ({marks})",
+                statements.skip_steps(len(later)),
                 StepStatus.SKIPPED.value, ts(now),
                 f"not needed: {message}" if message else "not needed", *later,
             )
@@ -481,7 +403,7 @@ class TaskQueue:
             change = lifecycle.after_failure(facts.job, facts.task, now, message=message,
                                              retryable=retryable, retry_interval=retry_interval)
             self._apply(facts, change, now, refresh=refresh)
-            row = sql.one(f"SELECT {TASK_COLUMNS} FROM task WHERE id = ?", facts.task_id)
+            row = sql.one(statements.TASK, facts.task_id)
             assert row is not None
             return task_record_from_row(row)
 
@@ -492,14 +414,12 @@ class TaskQueue:
         steps from its `retry_from` up to it go back to Pending.
         """
         sql = self._store.sql
-        row = sql.one("SELECT name, position FROM step WHERE id = ?", step_id)
+        row = sql.one(statements.STEP_NAME_POSITION, step_id)
         spec = STEPS_BY_NAME.get(row[0]) if row else None
         if row is None or spec is None or spec.retry_from is None:
             return
         sql.run(
-            "UPDATE step SET status = ?, completed_at = NULL, message = ? "
-            "WHERE task_id = ? AND position < ? AND status = ? AND position >= "
-            "(SELECT position FROM step WHERE task_id = ? AND name = ?)",
+            statements.REWIND_STEPS,
             StepStatus.PENDING.value, f"runs again: {row[0]} failed",
             task_id, row[1], StepStatus.COMPLETED.value, task_id, spec.retry_from,
         )
@@ -509,7 +429,7 @@ class TaskQueue:
         with self._store.transaction():
             facts = self._held(hold)
             (left,) = self._store.sql.one(
-                "SELECT COUNT(*) FROM step WHERE task_id = ? AND status NOT IN (?, ?)",
+                statements.STEPS_NOT_DONE,
                 facts.task_id, StepStatus.COMPLETED.value, StepStatus.SKIPPED.value,
             ) or (0,)
             if left:
@@ -527,7 +447,7 @@ class TaskQueue:
         """Its running step goes back to Pending so the next attempt runs it again; the
         task waits for the next attempt at once (or the next window), before new ones."""
         self._store.sql.run(
-            "UPDATE step SET status = ?, message = ? WHERE task_id = ? AND status = ?",
+            statements.RUNNING_STEP_BACK,
             StepStatus.PENDING.value, f"{reason}: this step did not finish and runs again",
             facts.task_id, StepStatus.RUNNING.value,
         )
@@ -543,21 +463,13 @@ class TaskQueue:
         for the lease); the others belong to live runtimes, and a task held (locked) right
         now is left alone.
         """
-        condition = ""
         params: list[Any] = [_RUNNING]
-        if expired_only:
-            condition = f" AND (t.lease_until IS NULL OR t.lease_until < {self._now}"
-            if host:
-                condition += " OR t.claimed_by LIKE ? ESCAPE '\\'"
-                params.append(f"{_escape_like(host)}:%")
-            condition += ")"
+        if expired_only and host:
+            params.append(f"{_escape_like(host)}:%")
+        query = self._q.recover(expired_only=expired_only, same_host=bool(host))
         changes: list[Change] = []
         with self._store.transaction():
-            for row in self._store.sql.all(
-                f"{_FACTS.replace('SELECT ', 'SELECT t.claimed_by, t.lease_until, ', 1)} "
-                f"WHERE t.state = ?{condition} ORDER BY t.id{self._skip_locked}",
-                *params,
-            ):
+            for row in self._store.sql.all(query, *params):
                 claimed_by, lease_until, rest = row[0], row[1], row[2:]
                 if expired_only and host and not _abandoned(claimed_by, lease_until, host,
                                                             self._store):
@@ -576,11 +488,7 @@ class TaskQueue:
         """
         changes: list[Change] = []
         with self._store.transaction():
-            rows = self._store.sql.all(
-                f"{_FACTS} WHERE t.next_attempt_at IS NOT NULL AND (j.expires_at <= ? "
-                "OR t.device_id IS NULL)",
-                ts(now),
-            )
+            rows = self._store.sql.all(statements.WAITING_EXPIRED_OR_DEVICELESS, ts(now))
             for row in rows:
                 facts = _facts(row)
                 change = lifecycle.expire(facts.job, facts.task, now) or (
@@ -616,10 +524,7 @@ class TaskQueue:
             fields["current_step"] = None
         if change.state is not TaskState.RUNNING:
             fields.update(claimed_by=None, lease_until=None)
-            self._store.sql.run(
-                "UPDATE device SET busy_task_id = NULL "
-                "WHERE id = (SELECT device_id FROM task WHERE id = ?) AND busy_task_id = ?",
-                task_id, task_id)
+            self._store.sql.run(statements.FREE_DEVICE, task_id, task_id)
         self._store.sql.update("task", task_id, fields)
         if refresh:
             self._store.jobs.refresh(job_id, now)
@@ -665,14 +570,9 @@ class TaskQueue:
         """
         sql = self._store.sql
         with self._store.transaction():
-            sql.run(
-                "INSERT INTO runtime_lease (id, owner, host, pid, heartbeat_at) "
-                f"VALUES (1, ?, ?, ?, {self._now}) ON CONFLICT (id) DO NOTHING",
-                owner, host, os.getpid(),
-            )
+            sql.run(self._q.lead_insert, owner, host, os.getpid())
             return sql.run(
-                f"UPDATE runtime_lease SET owner = ?, host = ?, pid = ?, heartbeat_at = "
-                f"{self._now} WHERE id = 1 AND (owner = ? OR heartbeat_at < {self._now} - ?)",
+                self._q.lead,
                 owner, host, os.getpid(), owner, _micros(stale_after),
             ) == 1
 
@@ -705,7 +605,7 @@ def _abandoned(claimed_by: str | None, lease_until: int | None, host: str,
         return True
     if lease_until is None:
         return True
-    (now_us,) = store.sql.one(f"SELECT {store.dialect.NOW_US}") or (0,)
+    (now_us,) = store.sql.one(Statements(store.dialect).now) or (0,)
     return lease_until < now_us
 
 

@@ -1,13 +1,9 @@
-"""Hand-written SQL for the runtime's hot path (claim, step start/end, job refresh).
+"""Running hand-written SQL: the statements themselves live in `store/statements.py`.
 
 Peewee spends about 200 µs building each statement; SQLite needs 10-20 µs to run one. The
-few statements the runtime sends for every step are therefore written out once here, in
-portable SQL with `?` placeholders (translated for databases that use another style), and
-converted with the models' own field types so the stored values are the same.
-
-Portable means: SQLite and PostgreSQL alike. Identifiers that are keywords somewhere are
-quoted (`"user"` is the role name in PostgreSQL), booleans are TRUE and FALSE, aggregates
-take one argument (no two-argument MAX), and there is no REPLACE.
+few statements the runtime sends for every step are therefore written out once, in
+portable SQL with `?` placeholders (translated here for databases that use another style),
+and converted with the models' own field types so the stored values are the same.
 """
 
 from __future__ import annotations
@@ -20,6 +16,7 @@ from typing import Any
 from peewee import Database
 
 from jobdesk.store.fields import UtcField
+from jobdesk.store.statements import update_row
 
 _UTC = UtcField()
 
@@ -71,5 +68,4 @@ class Sql:
 
     def update(self, table: str, row_id: int, fields: dict[str, Any]) -> None:
         """UPDATE only the given columns of one row (values already in database form)."""
-        assignments = ", ".join(f'"{name}" = ?' for name in fields)
-        self.run(f'UPDATE "{table}" SET {assignments} WHERE id = ?', *fields.values(), row_id)
+        self.run(update_row(table, list(fields)), *fields.values(), row_id)
