@@ -458,6 +458,10 @@ def explain(store: Store, title: str, call: Callable[[], Any]) -> list[str]:
             continue
         lines.append(f"  {sql}")
         lines.append(f"    params: {list(params)}")
+        if store.is_postgres:
+            for (detail,) in store.db.execute_sql("EXPLAIN " + sql, params).fetchall():
+                lines.append("      " + detail)
+            continue
         plan = store.db.execute_sql("EXPLAIN QUERY PLAN " + sql, params).fetchall()
         depth: dict[int, int] = {0: 0}
         for node, parent, _, detail in plan:
@@ -465,6 +469,33 @@ def explain(store: Store, title: str, call: Callable[[], Any]) -> list[str]:
             lines.append("    " + "  " * depth[node] + detail)
     print("\n".join(lines))
     return lines
+
+
+def load_into_postgres(source: Path, url: str) -> str:
+    """The generated SQLite database, copied into a fresh PostgreSQL database (COPY)."""
+    started = time.perf_counter()
+    with Store(url) as store:
+        connection = store.db.connection()
+        lite = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+        try:
+            for table in ("device", "device_tag", "job", "task", "step"):
+                theirs = [row[1] for row in lite.execute(f'PRAGMA table_info("{table}")')]
+                names = ", ".join(f'"{c}"' for c in theirs)
+                cursor = lite.execute(f'SELECT {names} FROM "{table}"')
+                with connection.cursor() as pg, pg.copy(
+                    f'COPY "{table}" ({names}) FROM STDIN'
+                ) as copy:
+                    for row in cursor:
+                        copy.write_row(row)
+                connection.execute(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                    f'COALESCE((SELECT MAX(id) FROM "{table}"), 1))')
+            connection.execute("ANALYZE")
+            connection.commit()
+        finally:
+            lite.close()
+    print(f"  loaded {source.name} into PostgreSQL in {time.perf_counter() - started:.1f} s")
+    return url
 
 
 def bench_due(store: Store, label: str, reps: int) -> Result:
@@ -480,10 +511,10 @@ def bench_due(store: Store, label: str, reps: int) -> Result:
 def bench_pages(store: Store, reps: int) -> list[Result]:
     jobs = store.jobs
     (failed,) = store.db.execute_sql(
-        "SELECT COUNT(*) FROM job WHERE system = 0 AND state = 'Failed'"
+        "SELECT COUNT(*) FROM job WHERE system = FALSE AND state = 'Failed'"
     ).fetchone()
     (running,) = store.db.execute_sql(
-        "SELECT COUNT(*) FROM job WHERE system = 0 AND state = 'Running'"
+        "SELECT COUNT(*) FROM job WHERE system = FALSE AND state = 'Running'"
     ).fetchone()
     print(f"  ({failed:,} user jobs Failed, {running:,} Running)")
     results = [measure("list() unfiltered, first page", lambda: jobs.list(system=False),
@@ -633,7 +664,9 @@ def sql_floor(store: Store, reps: int = 200) -> tuple[list[int], float]:
         for statements in calls:
             with store.transaction():
                 for sql, params in statements:
-                    store.db.execute_sql(sql, params).fetchall()
+                    cursor = store.db.execute_sql(sql, params)
+                    if cursor.description is not None:
+                        cursor.fetchall()
     rate = reps * len(calls) / (time.perf_counter() - started)
     return [len(statements) for statements in calls], rate
 
@@ -656,6 +689,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="duration of the state-change loop")
     parser.add_argument("--reps", type=int, default=300, help="repetitions per query")
     parser.add_argument("--seed", type=int, default=20240601)
+    parser.add_argument("--postgres", action="store_true",
+                        help="measure on PostgreSQL: a throwaway server (Debian's postgresql "
+                             "package) loaded with the generated data")
     args = parser.parse_args(argv)
     if args.tasks_per_job > args.devices:
         parser.error("--tasks-per-job cannot exceed --devices (one task per device and job)")
@@ -666,16 +702,30 @@ def main(argv: list[str] | None = None) -> int:
     small_jobs = max(1, args.jobs // 10)
     small = big.with_name(f"{big.stem}-small{big.suffix}")
     created: list[Path] = []
+    cluster: Any = None
     print(f"python {sys.version.split()[0]}, SQLite {sqlite3.sqlite_version}")
     try:
         prepare(big, args.jobs, tpj, args.devices, args.seed, created)
         prepare(small, small_jobs, tpj, args.devices, args.seed, created)
+        big_at: Path | str = big
+        small_at: Path | str = small
+        if args.postgres:
+            sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+            from tests.postgres_cluster import Cluster, find_binaries
+
+            binaries = find_binaries()
+            if binaries is None:
+                raise SystemExit("--postgres needs PostgreSQL: apt-get install postgresql")
+            cluster = Cluster(binaries)
+            print(f"PostgreSQL from {binaries}")
+            big_at = load_into_postgres(big, cluster.new_database())
+            small_at = load_into_postgres(small, cluster.new_database())
 
         results: list[Result] = []
         print("\nDue tasks (TaskQueue.due):")
-        with Store(small) as store:
+        with Store(small_at) as store:
             results.append(bench_due(store, f"{small_jobs * tpj:,} tasks", args.reps * 3))
-        with Store(big) as store:
+        with Store(big_at) as store:
             results.append(bench_due(store, f"{args.jobs * tpj:,} tasks", args.reps * 3))
             print("\nPage of 200 jobs (JobRepository.list):")
             results.extend(bench_pages(store, args.reps))
@@ -688,9 +738,10 @@ def main(argv: list[str] | None = None) -> int:
             explain(store, "first page of user jobs", lambda: store.jobs.list(system=False))
 
         scratch = big.with_name(f"{big.stem}-scratch{big.suffix}")
-        shutil.copyfile(big, scratch)  # the loop writes; the generated database stays as is
+        if not args.postgres:  # the loop writes; the generated database stays as is
+            shutil.copyfile(big, scratch)
         try:
-            with Store(scratch) as store:
+            with Store(scratch if not args.postgres else big_at) as store:
                 print(f"\nTask state changes ({args.seconds:g} s, claim -> begin_step -> "
                       "complete_step | fail_step, one transaction each):")
                 stats = bench_state_changes(store, args.seconds)
@@ -717,6 +768,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  state changes: {stats.rate:,.0f}/s  {'PASS' if ok else 'FAIL'}")
         return 0 if ok and not failures else 1
     finally:
+        if cluster is not None:
+            cluster.stop()
         if not args.keep:
             for path in created:
                 for file in _files_of(path):

@@ -145,14 +145,14 @@ class TaskQueue:
         again and again finishes what it began instead of starting ever more tasks. Both
         passes read a partial index of waiting tasks; cost does not grow with history.
         """
-        busy = list(busy_devices)
-        batch = limit * 4 + 16
+        busy = set(busy_devices)
+        batch = limit * 4 + 16 + len(busy)
         due_by = ts(now)
         picked: list[int] = []
-        devices: set[int | None] = set()
+        devices: set[int | None] = set(busy)
         queries = (
-            (statements.interrupted_tasks(len(busy)), (*busy, batch)),
-            (statements.due_tasks(len(busy)), (due_by, *busy, batch)),
+            (statements.INTERRUPTED_TASKS, (batch,)),
+            (statements.DUE_TASKS, (due_by, batch)),
         )
         for query, params in queries:
             for task_id, device_id, due_at in self._store.sql.all(query, *params):

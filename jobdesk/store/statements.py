@@ -90,20 +90,19 @@ def _marks(count: int) -> str:
     return ", ".join("?" for _ in range(count))
 
 
-def _not_busy(busy: int) -> str:
-    return f" AND (device_id IS NULL OR device_id NOT IN ({_marks(busy)}))" if busy else ""
-
-
-def interrupted_tasks(busy: int) -> str:
-    """Interrupted tasks, oldest first. No condition on the time: with one, the planner may
-    take the big index of all waiting tasks and filter it; so only the small one serves."""
-    return (f"SELECT id, device_id, next_attempt_at FROM task WHERE interrupted{_not_busy(busy)}"
-            " ORDER BY next_attempt_at, id LIMIT ?")
-
-
-def due_tasks(busy: int) -> str:
-    return ("SELECT id, device_id, next_attempt_at FROM task WHERE next_attempt_at IS NOT NULL "
-            f"AND next_attempt_at <= ?{_not_busy(busy)} ORDER BY next_attempt_at, id LIMIT ?")
+# Busy devices are left out by the caller, not in SQL: PostgreSQL's planner takes a filter
+# `device_id NOT IN (…)` for very selective and then sorts every due task instead of walking
+# the index in order (9 ms instead of 1 at a million tasks).
+INTERRUPTED_TASKS = (
+    # No condition on the time: with one, SQLite's planner may take the big index of all
+    # waiting tasks and filter it; so only the small one of interrupted tasks serves.
+    "SELECT id, device_id, next_attempt_at FROM task WHERE interrupted "
+    "ORDER BY next_attempt_at, id LIMIT ?"
+)
+DUE_TASKS = (
+    "SELECT id, device_id, next_attempt_at FROM task WHERE next_attempt_at IS NOT NULL "
+    "AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?"
+)
 
 
 # --- steps -----------------------------------------------------------------------------------
