@@ -104,6 +104,12 @@ def database(request: pytest.FixtureRequest, tmp_path: Path,
     if request.param == "sqlite":
         yield str(tmp_path / "jobdesk.db")
         return
+    yield request.getfixturevalue("pg_database")
+
+
+@pytest.fixture
+def pg_database(pg_cluster: Cluster | None) -> Iterator[str]:
+    """A fresh PostgreSQL database, for what only the team store has."""
     if pg_cluster is None:
         pytest.skip("PostgreSQL is not installed here (apt-get install postgresql)")
     url = pg_cluster.new_database()

@@ -3,60 +3,47 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.postgres_cluster import Cluster
 from tests.test_cli import Cli, write_inventory
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def server(pg_cluster: Cluster | None) -> Iterator[str]:
-    if pg_cluster is None:
-        pytest.skip("PostgreSQL is not installed here (apt-get install postgresql)")
-    url = pg_cluster.new_database()
-    try:
-        yield url
-    finally:
-        pg_cluster.drop_database(url)
-
-
 def test_jobs_go_to_a_laptop_and_their_results_come_back_without_doubles(
-    tmp_path: Path, server: str
+    tmp_path: Path, pg_database: str
 ) -> None:
-    team = Cli(tmp_path, server)
+    team = Cli(tmp_path, pg_database)
     team.configure(retry_interval_s=1)
     team.json("devices", "import", str(write_inventory(team, [
         "r1,10.0.0.1,22,admin,netmodule,site", "r2,10.0.0.2,22,admin,netmodule,site"])))
     job = team.json("jobs", "create", "--type", "reboot", "--name", "nightly", "--tag", "site")
     laptop_db = str(tmp_path / "laptop.db")
 
-    copied = team.json("db", "copy", server, laptop_db)
+    copied = team.json("db", "copy", pg_database, laptop_db)
     assert copied == {"devices_added": 2, "jobs_added": 1, "jobs_updated": 0,
                       "tasks_updated": 0, "jobs_unchanged": 0}
     laptop = Cli(tmp_path, laptop_db)
     laptop.configure(retry_interval_s=1)
     assert [j["name"] for j in laptop.json("jobs", "list")] == ["nightly"]
 
-    # On site, without the server: the laptop runs the job.
+    # On site, without the pg_database: the laptop runs the job.
     laptop("run", "--until-done", "--max-seconds", "30", timeout=60)
     [done] = laptop.json("jobs", "list")
     assert done["state"] == "Succeeded"
 
-    refused = team("db", "copy", laptop_db, server, ok=False)
+    refused = team("db", "copy", laptop_db, pg_database, ok=False)
     assert refused.returncode == 1 and "--merge" in refused.stderr
-    merged = team.json("db", "copy", laptop_db, server, "--merge")
+    merged = team.json("db", "copy", laptop_db, pg_database, "--merge")
     assert merged["jobs_added"] == 0 and merged["jobs_updated"] == 1
     assert merged["tasks_updated"] == 2
     [back] = team.json("jobs", "list")
     assert back["id"] == job["id"] and back["state"] == "Succeeded"
     tasks = team.json("jobs", "show", str(job["id"]))["tasks"]
     assert [t["state"] for t in tasks] == ["Succeeded", "Succeeded"]
-    again = team.json("db", "copy", laptop_db, server, "--merge")
+    again = team.json("db", "copy", laptop_db, pg_database, "--merge")
     assert again["jobs_unchanged"] == 1 and again["tasks_updated"] == 0
 
     checked = team("db", "check", "--json")

@@ -13,7 +13,6 @@ import signal
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -32,17 +31,6 @@ from tests.postgres_cluster import Cluster
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def team_url(pg_cluster: Cluster | None) -> Iterator[str]:
-    if pg_cluster is None:
-        pytest.skip("PostgreSQL is not installed here (apt-get install postgresql)")
-    url = pg_cluster.new_database()
-    try:
-        yield url
-    finally:
-        pg_cluster.drop_database(url)
-
-
 def fleet_job(store: Store, clock: FakeClock, devices: int, jobs: int = 1) -> list[int]:
     for n in range(devices):
         store.devices.add(make_device(f"r{n:03d}", "10.0.0.1", tags=["all"]), clock.now())
@@ -54,10 +42,10 @@ def fleet_job(store: Store, clock: FakeClock, devices: int, jobs: int = 1) -> li
 
 
 def test_racing_claims_never_take_a_task_twice_or_a_device_twice(
-    team_url: str, clock: FakeClock
+    pg_database: str, clock: FakeClock
 ) -> None:
     """Eight runtimes (threads, each with its own connection) claim 3 jobs x 40 devices."""
-    store = Store(team_url)
+    store = Store(pg_database)
     fleet_job(store, clock, 40, jobs=3)
     claimed: Counter[int] = Counter()
     running_devices: set[int] = set()
@@ -100,9 +88,9 @@ def test_racing_claims_never_take_a_task_twice_or_a_device_twice(
 
 
 def test_a_lapsed_claim_is_taken_over_and_the_late_writer_is_fenced_out(
-    team_url: str, clock: FakeClock
+    pg_database: str, clock: FakeClock
 ) -> None:
-    with Store(team_url) as store:
+    with Store(pg_database) as store:
         fleet_job(store, clock, 1)
         [slept] = store.queue.claim_due("laptop:1:a", clock.now(), 5,
                                         lease=timedelta(seconds=1))[0]
@@ -126,8 +114,8 @@ def test_a_lapsed_claim_is_taken_over_and_the_late_writer_is_fenced_out(
         assert task.steps[0].status == "Pending"
 
 
-def test_one_runtime_of_a_team_leads(team_url: str) -> None:
-    with Store(team_url) as store:
+def test_one_runtime_of_a_team_leads(pg_database: str) -> None:
+    with Store(pg_database) as store:
         assert store.queue.lead("a:1:x", "a", timedelta(seconds=60))
         assert not store.queue.lead("b:2:y", "b", timedelta(seconds=60))
         assert store.queue.lead("a:1:x", "a", timedelta(seconds=60))  # renewed
@@ -135,16 +123,16 @@ def test_one_runtime_of_a_team_leads(team_url: str) -> None:
 
 
 def test_a_change_by_another_process_is_heard_within_a_second(
-    team_url: str, clock: FakeClock
+    pg_database: str, clock: FakeClock
 ) -> None:
     heard = threading.Event()
-    with Store(team_url) as listening:
+    with Store(pg_database) as listening:
         stop = listening.listen(heard.set)
         assert stop is not None
         try:
             wait_for(heard.is_set, timeout=5, what="the first call after connecting")
             heard.clear()
-            jobdesk = Jobdesk(Path("/tmp"), team_url)  # type: ignore[arg-type]
+            jobdesk = Jobdesk(Path("/tmp"), pg_database)  # type: ignore[arg-type]
             began = time.monotonic()
             jobdesk("devices", "add", "r1", "--host", "10.0.0.1")
             assert heard.wait(timeout=5)
@@ -160,11 +148,11 @@ def snippet_once_each(fleet: Fleet, devices: int) -> None:
 
 
 def test_three_runtimes_finish_a_job_and_every_device_gets_its_snippet_once(
-    tmp_path: Path, team_url: str
+    tmp_path: Path, pg_database: str
 ) -> None:
     fleet = Fleet(tmp_path, 60, faults="slow:0.3")
     try:
-        jobdesk = Jobdesk(tmp_path, team_url)  # type: ignore[arg-type]
+        jobdesk = Jobdesk(tmp_path, pg_database)  # type: ignore[arg-type]
         job = jobdesk.config_job(fleet)
         runs = [jobdesk.start("run", "--until-done", "--max-seconds", "120")
                 for _ in range(3)]
@@ -178,11 +166,11 @@ def test_three_runtimes_finish_a_job_and_every_device_gets_its_snippet_once(
 
 
 def test_a_runtime_killed_mid_run_has_its_tasks_taken_over(
-    tmp_path: Path, team_url: str
+    tmp_path: Path, pg_database: str
 ) -> None:
     fleet = Fleet(tmp_path, 30, faults="slow:1")
     try:
-        jobdesk = Jobdesk(tmp_path, team_url, claim_lease_s=8)  # type: ignore[arg-type]
+        jobdesk = Jobdesk(tmp_path, pg_database, claim_lease_s=8)  # type: ignore[arg-type]
         job = jobdesk.config_job(fleet)
         victim = jobdesk.start("run", "--until-done", "--max-seconds", "150")
         wait_for(lambda: jobdesk.json("jobs", "show", str(job))["state"] == "Running",
@@ -204,9 +192,9 @@ def test_a_runtime_killed_mid_run_has_its_tasks_taken_over(
         fleet.stop()
 
 
-def test_a_connection_the_server_dropped_is_replaced(team_url: str, clock: FakeClock,
+def test_a_connection_the_server_dropped_is_replaced(pg_database: str, clock: FakeClock,
                                                      pg_cluster: Cluster) -> None:
-    with Store(team_url) as store:
+    with Store(pg_database) as store:
         store.devices.add(make_device("r1", "10.0.0.1"), clock.now())
         (pid,) = store.db.execute_sql("SELECT pg_backend_pid()").fetchone()
         with pg_cluster.admin() as admin:  # as a server restart would

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TypeVar
+
+E = TypeVar("E", bound=BaseException)
 
 
 class FaultKind(StrEnum):
@@ -44,3 +47,20 @@ class StoreUnwritable(RuntimeError):
     def __init__(self, fault: StoreFault) -> None:
         super().__init__(fault.message)
         self.fault = fault
+
+
+def driver_error(error: BaseException, kind: type[E]) -> E | None:
+    """The database driver's own error behind an exception: Peewee wraps the driver's
+    errors in its own types (the original is the first argument), and a failed cleanup
+    keeps the original as its context."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, kind):
+            return current
+        wrapped = current.args[0] if current.args else None
+        if isinstance(wrapped, kind):
+            return wrapped
+        current = current.__cause__ or current.__context__
+    return None

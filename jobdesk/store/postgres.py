@@ -21,7 +21,7 @@ from typing import Any
 import psycopg
 from peewee import Database, PostgresqlDatabase
 
-from jobdesk.store.faults import FaultKind, StoreFault
+from jobdesk.store.faults import FaultKind, StoreFault, driver_error
 from jobdesk.store.location import Location
 from jobdesk.store.opened import DatabaseServerError, OpenedDatabase
 from jobdesk.store.transaction import write_transaction as shared_write_transaction
@@ -204,17 +204,7 @@ def checkpoint(database: Database) -> None:
 
 
 def _psycopg_error(error: BaseException) -> psycopg.Error | None:
-    seen: set[int] = set()
-    current: BaseException | None = error
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, psycopg.Error):
-            return current
-        wrapped = current.args[0] if current.args else None
-        if isinstance(wrapped, psycopg.Error):
-            return wrapped
-        current = current.__cause__ or current.__context__
-    return None
+    return driver_error(error, psycopg.Error)
 
 
 def _first_line(error: BaseException) -> str:

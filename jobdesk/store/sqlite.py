@@ -27,7 +27,7 @@ from pathlib import Path
 
 from peewee import Database, SqliteDatabase
 
-from jobdesk.store.faults import FaultKind, StoreFault
+from jobdesk.store.faults import FaultKind, StoreFault, driver_error
 from jobdesk.store.opened import DatabaseFileError, OpenedDatabase, not_jobdesk
 from jobdesk.store.transaction import write_transaction as shared_write_transaction
 
@@ -256,18 +256,7 @@ def _free_bytes(folder: Path) -> int | None:
 
 
 def _sqlite_error(error: BaseException) -> sqlite3.Error | None:
-    """The sqlite3 error behind an exception (Peewee wraps them in its own types)."""
-    seen: set[int] = set()
-    current: BaseException | None = error
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, sqlite3.Error):
-            return current
-        wrapped = current.args[0] if current.args else None
-        if isinstance(wrapped, sqlite3.Error):
-            return wrapped
-        current = current.__cause__ or current.__context__
-    return None
+    return driver_error(error, sqlite3.Error)
 
 
 def describe_error(error: BaseException, path: Path) -> StoreFault | None:
