@@ -14,10 +14,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import socket
 import time
-import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -49,7 +47,7 @@ from jobdesk.runtime.steps import STEP_RUNNERS, StepContext, StepResult
 from jobdesk.settings import Settings
 from jobdesk.store import Store
 from jobdesk.store.faults import StoreFault, StoreUnwritable
-from jobdesk.store.queue import Attempt, Change, LeaseLost
+from jobdesk.store.queue import Attempt, Change, LeaseLost, runtime_id
 from jobdesk.store.records import StepRecord
 
 log = logging.getLogger(__name__)
@@ -107,7 +105,7 @@ class Engine:
         self.jobs = JobService(store, settings, clock)
         self._on_event = on_event
         self._system_jobs = system_jobs
-        self._owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._owner = runtime_id(socket.gethostname())  # the format recovery reads back
         self._db_thread = ThreadPoolExecutor(1, thread_name_prefix="jobdesk-db")
         self._attempts: dict[int, asyncio.Task[None]] = {}  # task id -> attempt
         self._busy_devices: set[int] = set()

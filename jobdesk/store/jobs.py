@@ -481,8 +481,8 @@ def _view(task: Task) -> TaskView:
                     has_device=task.device_id is not None)
 
 
-def _job_view(job: Job, expires_at: datetime | None = None) -> JobView:
-    return JobView(schedule=schedule_of(job), expires_at=expires_at or job.expires_at,
+def _job_view(job: Job) -> JobView:
+    return JobView(schedule=schedule_of(job), expires_at=job.expires_at,
                    state=_job_state(job.state), cancelled=job.cancelled_at is not None,
                    replaced=job.replaced_by_id is not None)
 

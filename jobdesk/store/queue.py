@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -589,9 +590,9 @@ def _lost(hold: Hold) -> LeaseLost:
 
 
 def runtime_id(host: str) -> str:
-    """Who holds a claim: this host, this process, and a random part (a pid is reused)."""
-    import uuid
+    """Who holds a claim: this host, this process, and a random part (a pid is reused).
 
+    `_abandoned` reads the host and the process back from it."""
     return f"{host}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
