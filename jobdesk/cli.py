@@ -13,6 +13,7 @@ import json
 import logging
 import math
 import signal
+import socket
 import sqlite3
 import sys
 from collections.abc import Sequence
@@ -490,7 +491,7 @@ def _bring_states_up_to_now(ctx: Context) -> None:
     if ctx.store.read_only is not None:
         return
     try:
-        ctx.store.queue.sweep(ctx.clock.now())
+        ctx.store.queue.bring_up_to_date(ctx.clock.now(), socket.gethostname())
     except (PeeweeException, sqlite3.Error) as error:
         logging.getLogger(__name__).info("states not refreshed: %s", error)
 
@@ -528,21 +529,35 @@ def _print_job(record: Any) -> None:
     print(f"Schedule: {schedule_from_dict(record.schedule).describe()}")
     print(f"Created {_short(record.created_at)}, expires {_short(record.expires_at)}")
     for task in record.tasks:
-        done = sum(1 for s in task.steps if s.status in ("Completed", "Skipped"))
+        progress = task.step_progress
         print(
             f"\n  {task.device}: {task.state}, step {task.current_step or '-'} "
-            f"({done}/{len(task.steps)}), attempts {task.attempts}"
+            f"({progress.done}/{progress.total}), attempts {task.attempts}"
             + (f", next {_short(task.next_attempt_at)}" if task.next_attempt_at else "")
         )
         if task.reason:
             print(f"    reason: {printable(task.reason, MESSAGE_LIMIT)}")
-        for step in task.steps:
-            line = f"    {step.name:<20} {step.status:<10}"
+        if task.cancel_requested_at and task.state != "Cancelled":
+            print(f"    cancel requested {_short(task.cancel_requested_at)}")
+        for step, label in zip(task.steps, task.step_labels(), strict=True):
+            line = f"    {step.name:<20} {label:<22}"
             if step.message:
                 line += f" {printable(step.message, MESSAGE_LIMIT)}"
             print(line)
             if step.status == "Failed" and step.fix_hint:
                 print(f"      fix: {printable(step.fix_hint, MESSAGE_LIMIT)}")
+        history = task.attempts_history()
+        if len(history) > 1 or (history and history[-1][0] != task.attempts):
+            print("    history:")
+            for number, runs in history:
+                print(f"      attempt {number}:")
+                for run in runs:
+                    when = run.completed_at or run.skipped_at or run.started_at
+                    at = when.astimezone().strftime("%Y-%m-%d %H:%M:%S") if when else "-"
+                    line = f"        {run.name:<20} {run.status:<10} {at:<19}"
+                    if run.message:
+                        line += f" {printable(run.message, MESSAGE_LIMIT)}"
+                    print(line)
 
 
 # --- tasks ------------------------------------------------------------------------------

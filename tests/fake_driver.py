@@ -23,6 +23,7 @@ from cryptography.x509.oid import NameOID
 from jobdesk.runtime.driver import (
     AuthenticationRefused,
     CommandResult,
+    ConfigValues,
     DeviceError,
     DeviceInfo,
     DeviceTimeout,
@@ -179,9 +180,9 @@ class FakeSession:
 
         self.state.config.update(parse_snippet(self.state.files[remote_path].decode()))
 
-    async def read_config(self, keys: list[str], *, timeout: float) -> dict[str, str]:
+    async def read_config(self, keys: list[str], *, timeout: float) -> ConfigValues:
         await self._op("read_config")
-        return {k: self.state.config[k] for k in keys if k in self.state.config}
+        return ConfigValues({k: self.state.config[k] for k in keys if k in self.state.config})
 
     async def install_firmware(self, remote_path: str, *, timeout: float) -> None:
         await self._op("install_firmware")

@@ -129,11 +129,18 @@ def test_a_whole_lifecycle_headless(cli: Cli) -> None:
     assert tasks["r1"]["state"] == tasks["r2"]["state"] == "Succeeded"
     r3 = tasks["r3"]
     assert r3["state"] == "Failed" and r3["reason"].startswith("expired")
-    assert r3["attempts"] >= 3  # retried every second until the job expired
+    assert r3["attempt_count"] >= 3  # retried every second until the job expired
+    assert len(r3["attempts"]) == r3["attempt_count"]
+    assert [a["number"] for a in r3["attempts"]] == list(range(1, r3["attempt_count"] + 1))
+    assert all(a["steps"][0]["status"] == "Failed" for a in r3["attempts"])
     assert r3["current_step"] == "connect"
+    assert r3["step_progress"] == {"done": 0, "total": 4}
     connect = r3["steps"][0]
     assert set(connect) == {"name", "status", "started_at", "skipped_at", "completed_at",
-                            "message", "fix_hint"}
+                            "message", "fix_hint", "shown_as", "will_run"}
+    # The job expired: nothing of this task runs again, and nothing reads as waiting.
+    assert not any(s["will_run"] for s in r3["steps"])
+    assert [s["shown_as"] for s in r3["steps"]] == ["Failed"] + ["Not run"] * 3
     assert connect["status"] == "Failed"
     assert connect["message"] == "unreachable: no route to host"
     assert connect["fix_hint"]
@@ -178,6 +185,13 @@ def test_skip_step_and_cancel_from_the_cli(cli: Cli) -> None:
     assert [s["status"] for s in shown["tasks"][0]["steps"]] == [
         "Completed", "Skipped", "Completed"
     ]
+    first, second = shown["tasks"][0]["attempts"]
+    assert [(s["name"], s["status"]) for s in first["steps"]] == [
+        ("connect", "Completed"), ("reboot", "Failed")]
+    # The skip is on record in the attempt that took it as it was.
+    assert [(s["name"], s["status"]) for s in second["steps"]] == [
+        ("reboot", "Skipped"), ("wait-online", "Completed")]
+    assert second["steps"][0]["message"] == "skipped by a person"
 
     later = cli.json("jobs", "create", "--type", "command", "--name", "later",
                      "--device", "r1", "--device", "r2", "--command", "uptime",
@@ -188,7 +202,10 @@ def test_skip_step_and_cancel_from_the_cli(cli: Cli) -> None:
     # The last window opens on Sunday 27 January and closes on Monday morning.
     assert later["expires_at"] == "2030-01-28T03:00:00+00:00"
     task = cli.json("tasks", "cancel", str(later["id"]), "r2")
-    assert task["state"] == "Cancelled"
+    assert task["state"] == "Cancelled" and task["cancel_requested_at"]
+    assert [s["name"] for s in task["steps"]] == ["connect", "run", "check-exit"]
+    assert [s["shown_as"] for s in task["steps"]] == ["Not run"] * 3
+    assert task["step_progress"] == {"done": 0, "total": 3} and task["attempts"] == []
     assert cli.json("jobs", "cancel", str(later["id"]))["state"] == "Cancelled Manually"
     again = cli("jobs", "cancel", str(later["id"]), ok=False)
     assert again.returncode == 1 and "already Cancelled Manually" in again.stderr
@@ -310,13 +327,23 @@ def test_kill_9_mid_attempt_loses_nothing(cli: Cli) -> None:
         runtime.send_signal(signal.SIGKILL)
         runtime.wait()
 
+    # No runtime holds the task any more: a reader shows it interrupted, not Running.
+    task = cli.json("jobs", "show", str(job["id"]))["tasks"][0]
+    assert task["state"] == "Rescheduled" and task["reason"] == "interrupted"
+    assert [s["shown_as"] for s in task["steps"]][:2] == ["Completed", "Pending"]
     cli.script.write_text("{}")  # the device answers quickly now
     cli("run", "--until-done", "--max-seconds", "30", timeout=60)
     shown = cli.json("jobs", "show", str(job["id"]))
     assert shown["state"] == "Succeeded"
     task = shown["tasks"][0]
-    assert task["attempts"] == 2
+    assert task["attempt_count"] == 2
     assert [s["status"] for s in task["steps"]] == ["Completed"] * 4
+    first, second = task["attempts"]
+    # The killed attempt's upload did not finish: on record as such, run again in attempt 2.
+    assert [(s["name"], s["status"]) for s in first["steps"]] == [
+        ("connect", "Completed"), ("upload-snippet", "Failed")]
+    assert first["steps"][1]["message"].startswith("interrupted")
+    assert [s["name"] for s in second["steps"]] == ["upload-snippet", "apply", "verify-values"]
     assert not [j for j in cli.json("jobs", "list", "--all") if j["state"] == "Running"]
 
 

@@ -315,7 +315,9 @@ def test_firmware_already_installed_is_not_flashed_again(harness: Harness) -> No
     assert h.store.devices.get("r1").firmware == "2.0"
 
 
-def test_wrong_firmware_after_reboot_fails_at_verify(harness: Harness) -> None:
+def test_wrong_firmware_after_reboot_is_retried_from_the_upload_keeping_both_attempts(
+    harness: Harness,
+) -> None:
     h = harness
     h.add_devices("r1")
     image = h.tmp / "fw.img"
@@ -326,8 +328,30 @@ def test_wrong_firmware_after_reboot_fails_at_verify(harness: Harness) -> None:
     )
     h.run(h.cycle())
     task = task_of(h, job.id, "r1")
-    assert task.state == "Failed" and task.current_step == "verify-version"
-    assert "runs 1.0-fallback, expected 2.0" in task.reason
+    # B3: a verification failure is retried; B1: from the upload the install consumed.
+    assert task.state == "Rescheduled" and task.current_step == "verify-version"
+    assert "runs 1.0-fallback, expected 2.0" in (task.reason or "")
+    assert task.step_labels() == [
+        "Completed", "Completed", "Completed, runs again", "Completed, runs again",
+        "Completed, runs again", "Completed, runs again", "Failed, runs again"]
+    assert task.step_progress.done == 6  # what happened is not erased
+    h.driver.device("r1").wrong_firmware_after_reboot = None
+    h.clock.advance(minutes=5)
+    h.run(h.cycle())
+    task = task_of(h, job.id, "r1")
+    assert task.state == "Succeeded" and h.driver.device("r1").firmware == "2.0"
+    (first, runs_1), (second, runs_2) = task.attempts_history()
+    assert (first, second) == (1, 2)
+    assert [(r.name, r.status) for r in runs_1] == [
+        ("connect", "Completed"), ("check-version", "Completed"), ("upload-image", "Completed"),
+        ("install", "Completed"), ("reboot", "Completed"), ("wait-online", "Completed"),
+        ("verify-version", "Failed")]
+    assert [(r.name, r.status) for r in runs_2] == [
+        ("upload-image", "Completed"), ("install", "Completed"), ("reboot", "Completed"),
+        ("wait-online", "Completed"), ("verify-version", "Completed")]
+    assert runs_2[0].message == "already on the device"
+    assert all(r.started_at is not None for r in runs_1 + runs_2)
+    assert runs_2[0].started_at >= runs_1[-1].started_at + timedelta(minutes=5)
 
 
 def test_certificate_renewal_installs_a_cert_signed_by_the_local_ca(harness: Harness) -> None:
@@ -424,12 +448,47 @@ def test_a_failed_check_runs_what_it_checks_again(harness: Harness) -> None:
     job = h.service.create(JobRequest("cmd", JobType.COMMAND, devices=["r1"], command="exit 4"))
     h.run(h.cycle())
     assert h.driver.count("r1", "run") == 1
-    steps = {s.name: (s.status, s.message) for s in task_of(h, job.id, "r1").steps}
-    assert steps["run"] == ("Pending", "runs again: check-exit failed")
-    assert steps["check-exit"][0] == "Failed"  # what a person reads stays
+    task = task_of(h, job.id, "r1")
+    steps = {s.name: (s.status, s.message) for s in task.steps}
+    # What happened stays as it happened; the detail says what the next attempt runs.
+    assert steps["run"] == ("Completed", "exit status 4")
+    assert steps["check-exit"][0] == "Failed"
+    assert task.step_labels() == ["Completed", "Completed, runs again", "Failed, runs again"]
     h.clock.advance(minutes=5)
     h.run(h.cycle())
     assert h.driver.count("r1", "run") == 2
+    task = task_of(h, job.id, "r1")
+    history = task.attempts_history()
+    assert [number for number, _ in history] == [1, 2]
+    assert [(r.name, r.status) for r in history[1][1]] == [("run", "Completed"),
+                                                           ("check-exit", "Failed")]
+    first_run = history[0][1][1]
+    assert first_run.name == "run" and first_run.completed_at is not None
+    assert first_run.completed_at < history[1][1][0].started_at  # two real times
+
+
+def test_a_resumed_step_sends_the_upload_again_when_the_device_lost_it(
+    harness: Harness,
+) -> None:
+    """The device rebooted between attempts and cleared its /tmp: apply does not fail
+    "No such file" until the job expires, it sends the snippet again (checksum first)."""
+    h = harness
+    h.add_devices("r1")
+    path = h.tmp / "ntp.cfg"
+    path.write_text("ntp.server = 10.0.0.1\n")
+    h.driver.fail("r1", "apply_config", "unreachable", "connection lost", times=1)
+    job = h.service.create(JobRequest("ntp", JobType.CONFIG_UPDATE, devices=["r1"], file=path))
+    h.run(h.cycle())
+    assert task_of(h, job.id, "r1").state == "Rescheduled"
+    assert h.driver.count("r1", "upload") == 1
+    h.driver.device("r1").files.clear()
+    h.clock.advance(minutes=5)
+    h.run(h.cycle())
+    task = task_of(h, job.id, "r1")
+    assert task.state == "Succeeded" and h.driver.device("r1").config["ntp.server"] == "10.0.0.1"
+    apply = next(s for s in task.steps if s.name == "apply")
+    assert apply.message == "applied; the upload was gone from the device and was sent again"
+    assert h.driver.count("r1", "upload") == 2
 
 
 def test_a_snippet_with_windows_line_endings_reaches_the_device(harness: Harness) -> None:

@@ -89,14 +89,26 @@ def test_before_a_step_only_cancel_expiry_and_a_closed_window_stop_the_attempt()
 
 
 def test_after_a_step_the_task_succeeds_when_nothing_is_left_or_needed() -> None:
-    assert lifecycle.after_step(steps_left=2, finish_task=False, message="ok") is None
-    assert lifecycle.after_step(steps_left=0, finish_task=False, message="ok") == TaskChange(
+    after = lifecycle.after_step
+    assert after(RUNNING, steps_left=2, finish_task=False, message="ok") is None
+    assert after(RUNNING, steps_left=0, finish_task=False, message="ok") == TaskChange(
         TaskState.SUCCEEDED)
-    assert lifecycle.after_step(steps_left=4, finish_task=True,
-                                message="already on 4.9") == TaskChange(
-        TaskState.SUCCEEDED, "already on 4.9")
-    assert lifecycle.after_step(steps_left=4, finish_task=True, message=None) == TaskChange(
+    assert after(RUNNING, steps_left=4, finish_task=True,
+                 message="already on 4.9") == TaskChange(TaskState.SUCCEEDED, "already on 4.9")
+    assert after(RUNNING, steps_left=4, finish_task=True, message=None) == TaskChange(
         TaskState.SUCCEEDED)
+
+
+def test_a_cancel_during_the_last_step_is_kept_on_record() -> None:
+    asked = datetime(2026, 12, 1, 10, 2, tzinfo=UTC)
+    late = task(TaskState.RUNNING, attempts=1, cancel_requested=True, cancel_requested_at=asked)
+    change = lifecycle.after_step(late, steps_left=0, finish_task=False, message="ok")
+    assert change == TaskChange(
+        TaskState.SUCCEEDED, "cancel requested 2026-12-01 10:02:00 UTC; the last step "
+        "finished first")
+    # Not the last step: the attempt goes on to `before_step`, which cancels it.
+    assert lifecycle.after_step(late, steps_left=1, finish_task=False, message="ok") is None
+    assert lifecycle.before_step(fire(), late, NOW).state is TaskState.CANCELLED
 
 
 def test_a_failure_is_retried_after_the_interval_or_ends_the_task() -> None:
@@ -135,12 +147,13 @@ def test_only_waiting_tasks_expire() -> None:
 
 
 def test_cancel_ends_a_waiting_task_and_asks_a_running_one_to_stop() -> None:
-    assert lifecycle.cancel_task(task()) == TaskChange(TaskState.CANCELLED,
-                                                       lifecycle.CANCELLED_BY_PERSON)
-    assert lifecycle.cancel_task(RUNNING) == TaskChange(
-        TaskState.RUNNING, lifecycle.CANCELLED_BY_PERSON, cancel_requested=True)
+    assert lifecycle.cancel_task(task(), NOW) == TaskChange(
+        TaskState.CANCELLED, lifecycle.CANCELLED_BY_PERSON, cancel_requested_at=NOW)
+    assert lifecycle.cancel_task(RUNNING, NOW) == TaskChange(
+        TaskState.RUNNING, lifecycle.CANCELLED_BY_PERSON, cancel_requested=True,
+        cancel_requested_at=NOW)
     with pytest.raises(ActionRefused, match="already Succeeded"):
-        lifecycle.cancel_task(task(TaskState.SUCCEEDED))
+        lifecycle.cancel_task(task(TaskState.SUCCEEDED), NOW)
 
 
 def test_retry_now_and_its_refusals() -> None:
@@ -159,10 +172,11 @@ def test_retry_now_and_its_refusals() -> None:
 
 
 def test_replace_cancels_open_tasks_and_leaves_finished_ones() -> None:
-    assert lifecycle.replace(task(TaskState.SUCCEEDED), 7) is None
-    assert lifecycle.replace(task(), 7) == TaskChange(TaskState.CANCELLED, "replaced by job 7")
-    assert lifecycle.replace(RUNNING, 7) == TaskChange(
-        TaskState.RUNNING, "replaced by job 7", cancel_requested=True)
+    assert lifecycle.replace(task(TaskState.SUCCEEDED), 7, NOW) is None
+    assert lifecycle.replace(task(), 7, NOW) == TaskChange(
+        TaskState.CANCELLED, "replaced by job 7", cancel_requested_at=NOW)
+    assert lifecycle.replace(RUNNING, 7, NOW) == TaskChange(
+        TaskState.RUNNING, "replaced by job 7", cancel_requested=True, cancel_requested_at=NOW)
 
 
 def test_skip_step_is_refused_while_running_or_for_a_done_step() -> None:
@@ -216,6 +230,7 @@ tasks = st.builds(
     cancel_requested=st.booleans(),
     reason=st.none() | st.sampled_from(["timeout", "cancelled by a person"]),
     has_device=st.booleans(),
+    interrupted=st.booleans(),
 )
 
 
@@ -239,6 +254,26 @@ def test_every_change_keeps_next_attempt_inside_a_window_before_expiry(
     _sane(lifecycle.expire(job, view, now), job, now)
     _sane(lifecycle.after_failure(job, view, now, message="x", retryable=True,
                                   retry_interval=RETRY), job, now)
+
+
+@given(job=jobs, view=tasks, now=instants, overdue=st.timedeltas(
+    min_value=timedelta(0), max_value=timedelta(days=3)))
+def test_a_task_whose_next_attempt_passed_in_a_closed_window_moves_to_the_next_opening(
+    job: JobView, view: TaskView, now: datetime, overdue: timedelta
+) -> None:
+    change = lifecycle.catch_up(job, view, now, now - overdue)
+    _sane(change, job, now)
+    if not view.state.is_waiting or (job.schedule.is_open(now) and now < job.expires_at):
+        assert change is None  # not waiting, or due now: a runtime takes it as it is
+        return
+    assert change is not None
+    if change.state.is_waiting:
+        # The same task, waiting for a later opening: state, reason and place in line kept.
+        assert change.state is view.state and change.reason == view.reason
+        assert change.interrupted == (view.interrupted and view.state is TaskState.RESCHEDULED)
+        assert change.next_attempt_at is not None and change.next_attempt_at > now
+    else:
+        assert change == TaskChange(TaskState.FAILED, lifecycle.EXPIRED)
 
 
 @given(job=jobs, view=tasks, now=instants)
@@ -269,7 +304,7 @@ def test_available_actions_agree_with_the_actions(job: JobView, view: TaskView,
     except ActionRefused as refused:
         assert actions[Action.RETRY_NOW] == str(refused)
     try:
-        lifecycle.cancel_task(view)
+        lifecycle.cancel_task(view, now)
         assert actions[Action.CANCEL_TASK] is None
     except ActionRefused as refused:
         assert actions[Action.CANCEL_TASK] == str(refused)
@@ -287,3 +322,74 @@ def test_an_expired_fire_and_forget_job_may_be_retried_by_extending_it() -> None
     assert lifecycle.retry_view(fire(), NOW, lifetime) == fire()
     nightly = fire(schedule=NIGHTLY, expires_at=NOW, state=JobState.FAILED)
     assert lifecycle.retry_view(nightly, NOW, lifetime) == nightly
+
+
+# --- where an attempt starts, and what a person reads of each step (B1) ---------------------
+
+FIRMWARE = ["connect", "check-version", "upload-image", "install", "reboot", "wait-online",
+            "verify-version"]
+C, P, F, S = StepStatus.COMPLETED, StepStatus.PENDING, StepStatus.FAILED, StepStatus.SKIPPED
+
+
+def steps(*statuses: StepStatus, names: list[str] = FIRMWARE) -> list[tuple[str, StepStatus]]:
+    return list(zip(names, statuses, strict=True))
+
+
+def test_an_attempt_starts_at_the_first_step_not_done() -> None:
+    assert lifecycle.attempt_start(steps(P, P, P, P, P, P, P)) == 0
+    assert lifecycle.attempt_start(steps(C, C, F, P, P, P, P)) == 2
+    assert lifecycle.attempt_start(steps(C, S, C, P, P, P, P)) == 3
+    assert lifecycle.attempt_start(steps(C, C, C, C, C, C, C)) is None
+    assert lifecycle.attempt_start(steps(C, C, S, S, S, S, S)) is None
+
+
+def test_a_failed_verification_starts_the_next_attempt_at_what_it_verifies() -> None:
+    # verify-version checks the install, which consumes the uploaded image.
+    assert lifecycle.attempt_start(steps(C, C, C, C, C, C, F)) == 2
+    config = ["connect", "upload-snippet", "apply", "verify-values"]
+    assert lifecycle.attempt_start(steps(C, C, C, F, names=config)) == 1
+    command = ["connect", "run", "check-exit"]
+    assert lifecycle.attempt_start(steps(C, C, F, names=command)) == 1
+    # A failed step that verifies nothing is simply run again.
+    assert lifecycle.attempt_start(steps(C, C, C, F, P, P, P)) == 3
+
+
+def test_a_waiting_task_says_which_done_steps_run_again_a_finished_one_none() -> None:
+    failed_check = steps(C, C, C, C, C, C, F)
+    assert lifecycle.runs_again(failed_check, TaskState.RESCHEDULED) == [
+        False, False, True, True, True, True, True]
+    assert lifecycle.runs_again(failed_check, TaskState.FAILED) == [False] * 7
+    assert lifecycle.runs_again(steps(C, C, S, C, C, C, F), TaskState.SCHEDULED) == [
+        False, False, False, True, True, True, True]
+
+
+def test_a_step_of_a_task_that_failed_for_good_never_reads_as_waiting() -> None:
+    assert lifecycle.step_label(P, TaskState.FAILED) == lifecycle.NOT_RUN
+    assert lifecycle.step_label(P, TaskState.CANCELLED) == lifecycle.NOT_RUN
+    assert lifecycle.step_label(P, TaskState.RESCHEDULED) == "Pending"
+    assert lifecycle.step_label(C, TaskState.RESCHEDULED, again=True) == "Completed, runs again"
+    assert lifecycle.step_label(C, TaskState.FAILED) == "Completed"
+
+
+step_lists = st.lists(st.tuples(st.sampled_from(FIRMWARE), st.sampled_from(list(StepStatus))),
+                      max_size=8)
+
+
+@given(step_list=step_lists, state=st.sampled_from(list(TaskState)))
+def test_the_next_attempt_never_starts_after_a_step_not_done(
+    step_list: list[tuple[str, StepStatus]], state: TaskState
+) -> None:
+    start = lifecycle.attempt_start(step_list)
+    not_done = [i for i, (_, status) in enumerate(step_list) if not status.is_done]
+    if not not_done:
+        assert start is None
+    else:
+        assert start is not None and start <= not_done[0]
+    again = lifecycle.runs_again(step_list, state)
+    assert len(again) == len(step_list)
+    if state.is_finished or state is TaskState.RUNNING:
+        assert not any(again)
+    labels = [lifecycle.step_label(status, state, a) for (_, status), a in
+              zip(step_list, again, strict=True)]
+    if state.is_finished:
+        assert "Pending" not in labels

@@ -24,7 +24,9 @@ TABLE = [
     # Rule 1 and 2 win over everything.
     ([S, R], True, False, True, True, JobState.CANCELLED_MANUALLY),
     ([OK, OK], True, False, True, True, JobState.CANCELLED_MANUALLY),
-    ([S], False, True, False, False, JobState.REPLACED),
+    ([OK, C], False, True, True, False, JobState.REPLACED),
+    # B5: a replaced job whose last task still finishes its step is not Replaced yet.
+    ([R], False, True, True, True, JobState.RUNNING),
     ([OK], True, True, True, True, JobState.CANCELLED_MANUALLY),
     # Rule 3: every task finished.
     ([OK, OK, OK], False, False, True, False, JobState.SUCCEEDED),
@@ -74,7 +76,7 @@ def test_every_combination_of_up_to_three_tasks_lands_in_exactly_one_rule() -> N
                 finished = all(t.is_finished for t in tasks)
                 if cancelled:
                     assert state is JobState.CANCELLED_MANUALLY
-                elif replaced:
+                elif replaced and finished:
                     assert state is JobState.REPLACED
                 elif not tasks:
                     assert state is JobState.UNKNOWN
@@ -89,7 +91,8 @@ def test_every_combination_of_up_to_three_tasks_lands_in_exactly_one_rule() -> N
                     assert state is JobState.SCHEDULED
                 else:
                     assert state is (JobState.RUNNING if window else JobState.PAUSED)
-                assert state.is_terminal == (cancelled or replaced or (bool(tasks) and finished))
+                assert state.is_terminal == (cancelled or (replaced and finished)
+                                             or (bool(tasks) and finished))
 
 
 @given(st.lists(st.sampled_from(ALL_TASK_STATES), max_size=30))

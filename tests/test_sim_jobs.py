@@ -354,6 +354,11 @@ def test_command_with_and_without_a_script_and_a_failing_exit_status(tmp_path: P
                      "Rescheduled", "apply",
                      "config_apply on sim-000 exited with 4: value rejected by firmware",
                      hint_of("apply"), id="fail-step"),
+        # The device's own answer, not "ntp.server is None, expected '10.0.0.1'".
+        pytest.param("fail-step:config_get:1:parameter not readable", STEP_TIMEOUT,
+                     "Rescheduled", "verify-values",
+                     "reading lan.name failed: exit status 1: parameter not readable",
+                     hint_of("verify-values"), id="fail-config-get"),
         pytest.param("drop-upload", STEP_TIMEOUT, "Rescheduled", "upload-snippet",
                      "unreachable: the connection to sim-000", hint_of("upload-snippet"),
                      id="drop-upload"),
@@ -381,7 +386,8 @@ def test_a_fault_ends_the_attempt_at_its_step(
             else:
                 assert task.next_attempt_at is None
                 assert any(isinstance(e, NeedsAttention) and e.step == step for e in h.events)
-            assert h.sim.config == {}
+            if step != "verify-values":  # only a verification runs after the apply
+                assert h.sim.config == {}
 
     run(scenario)
 
@@ -500,21 +506,28 @@ def test_reboot_longer_than_the_wait_online_timeout_is_rescheduled(tmp_path: Pat
     run(scenario)
 
 
-def test_wrong_firmware_after_reboot_fails_at_verify_version(
+def test_wrong_firmware_after_reboot_is_flashed_again_from_the_upload(
     tmp_path: Path, ops: Counter[tuple[str, str]]
 ) -> None:
     async def scenario() -> None:
         async with sim_engine(tmp_path, faults="wrong-firmware") as h:
             job = h.create("fw", JobType.FIRMWARE_UPDATE, file=h.image(), version=NEW_FIRMWARE)
-            task = await h.run_job(job.id, retries=2)
-            assert task.state == "Failed" and task.attempts == 1  # not retried
+            task = await h.run_job(job.id, retries=1)
+            # B3: retried until the job expires; B1: each attempt from the upload on.
+            assert task.state == "Rescheduled" and task.attempts == 2
             assert task.current_step == "verify-version"
+            first, second = (runs for _, runs in task.attempts_history())
+            assert [r.name for r in first][-1] == [r.name for r in second][-1] == (
+                "verify-version")
+            assert second[0].name == "upload-image"
+            assert second[0].message == "already on the device"  # checked by checksum
+            assert all(runs[-1].status == "Failed" for runs in (first, second))
             step = h.failed_step(job.id)
             assert step.message == (
                 f"verification failed: the device runs {OLD_FIRMWARE}, expected {NEW_FIRMWARE}"
             )
             assert step.fix_hint == hint_of("verify-version")
-            assert h.sim.reboots == 1 and ops[(h.sim.name, "firmware_install")] == 1
+            assert h.sim.reboots == 2 and ops[(h.sim.name, "firmware_install")] == 2
             assert h.store.devices.get(h.sim.name).firmware != NEW_FIRMWARE
 
     run(scenario)

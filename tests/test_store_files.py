@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -65,6 +66,42 @@ def test_an_empty_file_is_initialised_and_marked(tmp_path: Path) -> None:
         assert store.db.execute_sql("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
 
 
+def _to_version_3(db: sqlite3.Connection) -> None:
+    """Undo schema 4: no attempt history, no time of a cancel request."""
+    db.execute("DROP TABLE step_run")
+    db.execute("ALTER TABLE task DROP COLUMN cancel_requested_at")
+    db.execute("UPDATE schema_version SET version = 3")
+
+
+def test_steps_of_a_schema_3_database_become_attempt_1(tmp_path: Path,
+                                                       clock: FakeClock) -> None:
+    path = tmp_path / "jobdesk.db"
+    with Store(path) as store:
+        store.devices.add(make_device("r1", "10.0.0.1"), clock.now())
+        job = JobService(store, Settings(), clock).create(
+            JobRequest("rb", JobType.REBOOT, devices=["r1"]))
+        [task_id] = store.queue.due(clock.now(), 10)
+        attempt, _ = store.queue.claim(task_id, clock.now())
+        assert attempt is not None
+        connect, reboot = attempt.steps[0].id, attempt.steps[1].id
+        store.queue.begin_step(attempt.hold, connect, clock.now())
+        store.queue.complete_and_begin(attempt.hold, connect, reboot, clock.now(),
+                                       message="connected")
+        store.queue.fail_step(attempt.hold, reboot, clock.now(), message="refused",
+                              retryable=True, retry_interval=timedelta(minutes=5))
+    db = sqlite3.connect(path, isolation_level=None)
+    _to_version_3(db)
+    db.close()
+    with Store(path) as store:
+        assert migrations.current_version(store.db) == migrations.LATEST
+        task = store.jobs.detail(job.id).tasks[0]
+        [(number, runs)] = task.attempts_history()
+        assert number == 1
+        assert [(r.name, r.status, r.message) for r in runs] == [
+            ("connect", "Completed", "connected"), ("reboot", "Failed", "refused")]
+        assert task.cancel_requested_at is None
+
+
 def make_version_1(path: Path, clock: FakeClock) -> None:
     """A database as the first jobdesk left it: schema 1, no mark, no `interrupted`, no
     claims."""
@@ -73,6 +110,7 @@ def make_version_1(path: Path, clock: FakeClock) -> None:
         JobService(store, Settings(), clock).create(
             JobRequest("rb", JobType.REBOOT, devices=["r1"]))
     db = sqlite3.connect(path, isolation_level=None)
+    _to_version_3(db)
     for (name,) in db.execute(
         "SELECT name FROM sqlite_master WHERE type = 'index' AND (sql LIKE '%interrupted%' "
         "OR sql LIKE '%Running%')"

@@ -20,7 +20,7 @@ from jobdesk.ui.gateway import StoreGateway
 from jobdesk.ui.jobs_model import JobsTableModel
 from jobdesk.ui.main_window import MainWindow
 from jobdesk.ui.runtime_host import RuntimeHost
-from jobdesk.ui.task_models import StepsModel, TasksModel
+from jobdesk.ui.task_models import StepsModel, TasksModel, step_rows
 from tests.conftest import FakeClock
 from tests.fake_driver import FakeDriver
 
@@ -84,10 +84,64 @@ def test_task_and_step_models_pass_the_model_tester(qtmodeltester,
     record = app_context.store.jobs.detail(job_id)
     tasks, steps = TasksModel(), StepsModel()
     tasks.set_records(record.tasks)
-    steps.set_records(record.tasks[0].steps)
+    steps.set_records(step_rows(record.tasks[0]))
     qtmodeltester.check(tasks)
     qtmodeltester.check(steps)
-    assert [steps.index(r, 1).data() for r in range(3)] == ["Completed", "Failed", "Pending"]
+    # The task failed for good: its last step will never run, and does not read as waiting.
+    assert [steps.index(r, 1).data() for r in range(3)] == ["Completed", "Failed", "Not run"]
+    # A fix hint belongs to the step that failed, not to those that went well.
+    assert steps.index(0, 6).data() == "" and steps.index(2, 6).data() == ""
+    assert steps.index(1, 6).data()
+
+
+def retried_command(ctx: AppContext) -> int:
+    """A command job whose exit status check failed once, then passed in attempt 2."""
+    add_devices(ctx, "r1")
+    job = ctx.service.create(JobRequest("Check", JobType.COMMAND, devices=["r1"],
+                                        command="test -e /tmp/x"))
+    queue = ctx.store.queue
+    for outcome in ("fail", "pass"):
+        [task_id] = queue.due(ctx.clock.now(), 10)
+        attempt, _ = queue.claim(task_id, ctx.clock.now())
+        assert attempt is not None
+        pending = [s for s in attempt.steps if s.status != "Completed"]
+        queue.begin_step(attempt.hold, pending[0].id, ctx.clock.now())
+        for step in pending[:-1]:
+            ctx.clock.advance(seconds=2)
+            queue.complete_step(attempt.hold, step.id, ctx.clock.now(), message=f"{step.name} ok")
+            queue.begin_step(attempt.hold, pending[pending.index(step) + 1].id, ctx.clock.now())
+        last = pending[-1]
+        if outcome == "fail":
+            queue.fail_step(attempt.hold, last.id, ctx.clock.now(), message="exit status 1",
+                            retryable=True, retry_interval=ctx.settings.retry_interval)
+            ctx.clock.advance(seconds=ctx.settings.retry_interval.total_seconds())
+        else:
+            queue.complete_step(attempt.hold, last.id, ctx.clock.now(), message="exit status 0")
+    return job.id
+
+
+def test_the_detail_shows_the_latest_attempt_and_each_earlier_one(
+    qtbot, window: MainWindow
+) -> None:
+    job_id = retried_command(window.ctx)
+    window.select_job(job_id)
+    detail = window.detail
+    qtbot.waitUntil(lambda: detail.record is not None and detail.steps_model.rowCount() == 3)
+    chooser = detail.attempt_chooser
+    assert [chooser.itemText(i) for i in range(chooser.count())] == [
+        "2 of 2 (latest)", "1 of 2"]
+    labels = [detail.steps_model.index(r, 1).data() for r in range(3)]
+    assert labels == ["Completed", "Completed", "Completed"]
+    chooser.setCurrentIndex(1)
+    chooser.activated.emit(1)
+    qtbot.waitUntil(lambda: detail.steps_model.index(2, 1).data() == "Failed")
+    shown = [(detail.steps_model.index(r, 0).data(), detail.steps_model.index(r, 1).data())
+             for r in range(detail.steps_model.rowCount())]
+    assert shown == [("connect", "Completed"), ("run", "Completed"), ("check-exit", "Failed")]
+    assert detail.steps_model.index(2, 5).data() == "exit status 1"
+    # What happened in an earlier attempt cannot be skipped now.
+    detail.steps_view.selectRow(2)
+    assert detail.selected_step() is None and not detail.skip_button.isEnabled()
 
 
 def test_selecting_a_job_fills_the_detail_pane(qtbot, window: MainWindow) -> None:

@@ -25,6 +25,7 @@ from jobdesk.devices.profiles import Profile
 from jobdesk.runtime.driver import (
     CommandFailed,
     CommandResult,
+    ConfigValues,
     DeviceInfo,
     DeviceTimeout,
     Incompatible,
@@ -236,18 +237,18 @@ class SshSession:
             "applying configuration on", timeout, lambda: self._op("config_apply", path=remote_path)
         )
 
-    async def read_config(self, keys: list[str], *, timeout: float) -> dict[str, str]:
+    async def read_config(self, keys: list[str], *, timeout: float) -> ConfigValues:
         return await self._guard(
             "reading configuration of", timeout, lambda: self._read_config(keys)
         )
 
-    async def _read_config(self, keys: list[str]) -> dict[str, str]:
+    async def _read_config(self, keys: list[str]) -> ConfigValues:
         if not self.profile.has("config_get"):
             values = parse_config_dump(await self._op("config_dump"))
-            return {k: values[k] for k in keys if k in values}
+            return ConfigValues({k: values[k] for k in keys if k in values})
         commands = {k: self._exec(self.profile.render("config_get", key=k)) for k in keys}
         results = await self._gather(commands)
-        found: dict[str, str] = {}
+        found = ConfigValues()
         for key, result in results.items():
             if result.exit_status == 0:
                 found[key] = result.output.rstrip("\r\n")
@@ -258,6 +259,11 @@ class SshSession:
                     exit_status=result.exit_status,
                     output=result.output,
                 )
+            else:
+                # The device could not read the key (unknown, not allowed): its own words
+                # are what a person needs, not "None, expected …".
+                found.errors[key] = (f"exit status {result.exit_status}: "
+                                     f"{last_line(result.output)}")
         return found
 
     async def install_firmware(self, remote_path: str, *, timeout: float) -> None:

@@ -50,6 +50,7 @@ class StepSpec:
     fix_hint: str
     # A check that fails re-runs from this earlier step: retrying a verification alone
     # would only read the same outcome again (a command's exit status, a device's value).
+    # It is the step verified, or the upload that step consumes, so the file is there.
     retry_from: str | None = None
 
 
@@ -121,7 +122,7 @@ VERIFY_VERSION = StepSpec(
     60,
     "The device runs another version than expected: it may have fallen back to the old "
     "image; check the boot log and flash again.",
-    retry_from="check-version",
+    retry_from="upload-image",
 )
 CREATE_CSR = StepSpec(
     "create-csr",

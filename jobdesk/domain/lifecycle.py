@@ -10,11 +10,13 @@ rule is written once, and tested once, exhaustively.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
 from jobdesk.domain import rules
+from jobdesk.domain.jobtypes import STEPS_BY_NAME
 from jobdesk.domain.rules import ActionRefused
 from jobdesk.domain.schedule import Schedule
 from jobdesk.domain.states import JobState, StepStatus, TaskState
@@ -50,6 +52,8 @@ class TaskView:
     cancel_requested: bool = False
     reason: str | None = None
     has_device: bool = True
+    cancel_requested_at: datetime | None = None
+    interrupted: bool = False
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,8 @@ class TaskChange:
     next_attempt_at: datetime | None = None
     interrupted: bool = False
     cancel_requested: bool = False
+    # When a person asked to cancel; None leaves what is recorded as it is.
+    cancel_requested_at: datetime | None = None
 
     def __post_init__(self) -> None:
         if self.state.is_waiting != (self.next_attempt_at is not None):
@@ -133,15 +139,73 @@ def before_step(job: JobView, task: TaskView, now: datetime) -> TaskChange | Non
     return None
 
 
-def after_step(*, steps_left: int, finish_task: bool, message: str | None) -> TaskChange | None:
+def after_step(task: TaskView, *, steps_left: int, finish_task: bool,
+               message: str | None) -> TaskChange | None:
     """A step completed: the task has Succeeded when no step is left or the step said the
-    rest is not needed (the firmware is already there); else None, the attempt goes on."""
-    if finish_task:
-        return _end(TaskState.SUCCEEDED, message) if message else TaskChange(
-            TaskState.SUCCEEDED)
-    if steps_left == 0:
-        return TaskChange(TaskState.SUCCEEDED)
+    rest is not needed (the firmware is already there); else None, the attempt goes on.
+
+    A cancel asked for during the last step came too late: the task Succeeded, and its
+    reason says so, so the request leaves a trace (B5, B3: the running step finishes).
+    """
+    if not finish_task and steps_left:
+        return None
+    if task.cancel_requested:
+        return TaskChange(TaskState.SUCCEEDED, late_cancel(task.cancel_requested_at))
+    if finish_task and message:
+        return _end(TaskState.SUCCEEDED, message)
+    return TaskChange(TaskState.SUCCEEDED)
+
+
+NOT_RUN = "Not run"
+
+
+def step_label(status: StepStatus, task: TaskState, again: bool = False) -> str:
+    """What a person reads for a step: a Pending step of a finished task was not run and
+    never will be; a done step that the next attempt runs again says so."""
+    if status is StepStatus.PENDING and task.is_finished:
+        return NOT_RUN
+    if again and status is not StepStatus.PENDING:
+        return f"{status.value}, runs again"
+    return status.value
+
+
+def late_cancel(requested_at: datetime | None) -> str:
+    when = f" {requested_at:%Y-%m-%d %H:%M:%S} UTC" if requested_at else ""
+    return f"cancel requested{when}; the last step finished first"
+
+
+def attempt_start(steps: Sequence[tuple[str, StepStatus]]) -> int | None:
+    """B1: the index of the step the next attempt begins with; None when none is left.
+
+    An attempt runs from the first step not Completed or Skipped — except after a failed
+    verification, which shows that the step it verifies did not take effect: then the
+    attempt starts again at that step (or at the upload it consumes), given in the step's
+    `retry_from`. Steps a person skipped stay skipped.
+    """
+    for index, (name, status) in enumerate(steps):
+        if status.is_done:
+            continue
+        spec = STEPS_BY_NAME.get(name)
+        if status is StepStatus.FAILED and spec is not None and spec.retry_from:
+            names = [step_name for step_name, _ in steps]
+            if spec.retry_from in names[:index]:
+                return names.index(spec.retry_from)
+        return index
     return None
+
+
+def runs_again(steps: Sequence[tuple[str, StepStatus]], task: TaskState) -> list[bool]:
+    """For each step, whether the task's next attempt will run it: what the detail says
+    of a step that is Completed now and runs again after a failed verification.
+
+    A finished task runs nothing again (B1: no step is shown waiting on a task that
+    failed for good), and a running attempt shows its own steps as they go.
+    """
+    start = attempt_start(steps) if task.is_waiting else None
+    if start is None:
+        return [False] * len(steps)
+    return [index >= start and status is not StepStatus.SKIPPED
+            for index, (_, status) in enumerate(steps)]
 
 
 def after_failure(job: JobView, task: TaskView, now: datetime, *, message: str,
@@ -167,6 +231,25 @@ def interrupt(job: JobView, task: TaskView, now: datetime, reason: str) -> TaskC
     return _resume(job, task, now, reason, interrupted=True)
 
 
+def catch_up(job: JobView, task: TaskView, now: datetime,
+             next_attempt_at: datetime) -> TaskChange | None:
+    """A waiting task whose next attempt passed while no runtime ran, and whose window is
+    closed now, waits for the next opening (B3); one whose job expired has Failed. None
+    when nothing changes (not due yet, or due in an open window: a runtime takes it)."""
+    if not task.state.is_waiting or next_attempt_at > now:
+        return None
+    if now >= job.expires_at:
+        return _end(TaskState.FAILED, EXPIRED)
+    if job.schedule.is_open(now):
+        return None
+    next_at = rules.resume_at(job.schedule, now, job.expires_at)
+    if next_at is None:
+        return _end(TaskState.FAILED, EXPIRED)
+    interrupted = task.interrupted and task.state is TaskState.RESCHEDULED
+    return TaskChange(task.state, task.reason, next_at, interrupted=interrupted,
+                      cancel_requested=task.cancel_requested)
+
+
 def expire(job: JobView, task: TaskView, now: datetime) -> TaskChange | None:
     """A waiting task of a job past its *Expires At* has Failed (expired)."""
     if task.state.is_waiting and now >= job.expires_at:
@@ -184,13 +267,15 @@ class Action(StrEnum):
     SKIP_STEP = "skip step"
 
 
-def cancel_task(task: TaskView, reason: str = CANCELLED_BY_PERSON) -> TaskChange:
+def cancel_task(task: TaskView, now: datetime,
+                reason: str = CANCELLED_BY_PERSON) -> TaskChange:
     """A waiting task is Cancelled at once; a running one after its step (the request is
-    kept and honoured before the next step)."""
+    kept and honoured before the next step). Either way the request's time is kept."""
     rules.check_cancel_task(task.state)
     if task.state is TaskState.RUNNING:
-        return TaskChange(TaskState.RUNNING, reason, cancel_requested=True)
-    return _end(TaskState.CANCELLED, reason)
+        return TaskChange(TaskState.RUNNING, reason, cancel_requested=True,
+                          cancel_requested_at=now)
+    return TaskChange(TaskState.CANCELLED, reason, cancel_requested_at=now)
 
 
 def retry_now(job: JobView, task: TaskView, now: datetime) -> TaskChange:
@@ -203,12 +288,12 @@ def retry_now(job: JobView, task: TaskView, now: datetime) -> TaskChange:
     return TaskChange(TaskState.RESCHEDULED, RETRY_REQUESTED, next_at)
 
 
-def replace(task: TaskView, new_job_id: int) -> TaskChange | None:
+def replace(task: TaskView, new_job_id: int, now: datetime) -> TaskChange | None:
     """B5 *Replace*: an open task of the replaced job is cancelled (a running one after
     its step); a finished one is left as it is."""
     if task.state.is_finished:
         return None
-    return cancel_task(task, f"replaced by job {new_job_id}")
+    return cancel_task(task, now, f"replaced by job {new_job_id}")
 
 
 def skip_step(task: TaskView, step: StepStatus) -> None:

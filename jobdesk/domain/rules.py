@@ -83,6 +83,7 @@ def derive_job_state(
 ) -> JobState:
     """Spec B4: the job's state from its tasks, evaluated at one instant.
 
+    A replaced job whose last task still finishes its running step is Running until then.
     `window_open` is whether the job's schedule has a window open at that instant (always
     true for fire-and-forget). `attempted` is whether any task of the job has ever started
     an attempt. A job not yet attempted is Scheduled even when its window is open: it is
@@ -90,8 +91,8 @@ def derive_job_state(
     """
     if cancelled:
         return JobState.CANCELLED_MANUALLY
-    if replaced:
-        return JobState.REPLACED
+    if replaced and not counts.open:
+        return JobState.REPLACED  # B5: only once none of its tasks is open
     if counts.total == 0 or counts.unknown:
         return JobState.UNKNOWN
     if counts.finished == counts.total:

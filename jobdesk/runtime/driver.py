@@ -73,6 +73,16 @@ class Incompatible(DeviceError):
     retryable = False
 
 
+class ConfigValues(dict[str, str]):
+    """Values read from a device's configuration, by key. `errors` holds, for each key the
+    device could not read, the device's own answer (what a person needs to see)."""
+
+    def __init__(self, values: dict[str, str] | None = None,
+                 errors: dict[str, str] | None = None) -> None:
+        super().__init__(values or {})
+        self.errors: dict[str, str] = dict(errors or {})
+
+
 @dataclass(frozen=True)
 class CommandResult:
     exit_status: int
@@ -108,7 +118,7 @@ class DeviceSession(Protocol):
 
     async def apply_config(self, remote_path: str, *, timeout: float) -> None: ...
 
-    async def read_config(self, keys: list[str], *, timeout: float) -> dict[str, str]: ...
+    async def read_config(self, keys: list[str], *, timeout: float) -> ConfigValues: ...
 
     async def install_firmware(self, remote_path: str, *, timeout: float) -> None: ...
 

@@ -625,6 +625,7 @@ class Engine:
             return None
         if result.context:
             context.data.update(result.context)
+        context.ran.add(step_name)
         return result
 
     async def _fail(

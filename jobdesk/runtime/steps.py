@@ -46,6 +46,9 @@ class StepContext:
     update_inventory: InventoryUpdate
     connect_timeout: float
     timeout: float = 60.0
+    # The steps this attempt has completed: a step that consumes an upload made by an
+    # earlier attempt first makes sure the file is still on the device.
+    ran: set[str] = field(default_factory=set)
     _session: DeviceSession | None = field(default=None, repr=False)
 
     async def session(self) -> DeviceSession:
@@ -95,16 +98,30 @@ async def upload_snippet(ctx: StepContext) -> StepResult:
     return StepResult("uploaded" if sent else "already on the device (same checksum)")
 
 
+async def _upload_again_if_gone(ctx: StepContext, upload: StepRunner, step: str) -> str:
+    """A step resumed in a later attempt (the device may have rebooted and cleared its
+    /tmp) checks by checksum that the earlier attempt's upload is still there, and sends
+    it again if not, instead of failing "No such file" until the job expires."""
+    if step in ctx.ran:
+        return ""
+    result = await upload(ctx)
+    return "" if result.message and result.message.startswith("already") else (
+        "; the upload was gone from the device and was sent again")
+
+
 async def apply_config(ctx: StepContext) -> StepResult:
+    note = await _upload_again_if_gone(ctx, upload_snippet, "upload-snippet")
     await (await ctx.session()).apply_config(ctx.remote_path("snippet.cfg"), timeout=ctx.timeout)
-    return StepResult("applied")
+    return StepResult(f"applied{note}")
 
 
 async def verify_values(ctx: StepContext) -> StepResult:
     expected = parse_snippet(ctx.payload["content"])
     actual = await (await ctx.session()).read_config(sorted(expected), timeout=ctx.timeout)
+    errors = actual.errors
     wrong = [
-        f"{key} is {actual.get(key)!r}, expected {value!r}"
+        f"reading {key} failed: {errors[key]}" if key in errors
+        else f"{key} is {actual.get(key)!r}, expected {value!r}"
         for key, value in expected.items()
         if actual.get(key) != value
     ]
@@ -143,10 +160,11 @@ async def upload_image(ctx: StepContext) -> StepResult:
 
 
 async def install_image(ctx: StepContext) -> StepResult:
+    note = await _upload_again_if_gone(ctx, upload_image, "upload-image")
     await (await ctx.session()).install_firmware(
         ctx.remote_path("firmware.img"), timeout=ctx.timeout
     )
-    return StepResult("installed")
+    return StepResult(f"installed{note}")
 
 
 async def reboot(ctx: StepContext) -> StepResult:
@@ -180,10 +198,9 @@ async def verify_version(ctx: StepContext) -> StepResult:
     info = await (await ctx.session()).read_info(timeout=ctx.timeout)
     wanted = ctx.payload["version"]
     if info.firmware != wanted:
-        raise VerificationFailed(
-            f"the device runs {info.firmware}, expected {wanted}",
-            retryable=False,
-        )
+        # B3: retried like any failure, from the upload the install consumed (B1); only a
+        # wrong model, a changed host key and a refused login fail at once.
+        raise VerificationFailed(f"the device runs {info.firmware}, expected {wanted}")
     await ctx.update_inventory(firmware=info.firmware, boot_id=info.boot_id)
     return StepResult(f"running {wanted}")
 
@@ -268,11 +285,12 @@ def script_command(command: str, remote_script: str | None) -> str:
 
 async def run_command(ctx: StepContext) -> StepResult:
     remote = ctx.remote_path("script") if ctx.payload.get("file") else None
+    note = await _upload_again_if_gone(ctx, upload_script, "upload-script") if remote else ""
     line = script_command(ctx.payload["command"], remote)
     result = await (await ctx.session()).run(line, timeout=ctx.timeout)
     tail = result.output[-OUTPUT_TAIL:]
     return StepResult(
-        f"exit status {result.exit_status}",
+        f"exit status {result.exit_status}{note}",
         {"exit_status": result.exit_status, "output": tail},
     )
 

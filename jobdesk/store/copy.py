@@ -123,11 +123,17 @@ def _add_task(source: Store, target: Store, task: dict[str, Any], job_id: int,
         task.update(state="Rescheduled", next_attempt_at=task["updated_at"], interrupted=True,
                     reason="interrupted: copied while it ran")
     task_id = _insert(target, "task", task)
+    step_ids: dict[int, int] = {}
     for step in _rows(source, S.COPY_STEPS_OF_TASK, source_id):
         if running and step["status"] == "Running":
-            step = {**step, "status": "Pending",
+            step = {**step, "status": "Pending", "started_at": None,
                     "message": "copied while running: this step runs again"}
-        _insert(target, "step", {**step, "task_id": task_id})
+        step_ids[step["id"]] = _insert(target, "step", {**step, "task_id": task_id})
+    for run in _rows(source, S.COPY_RUNS_OF_TASK, source_id):
+        if running and run["status"] == "Running":
+            run = {**run, "status": "Failed", "message": "copied while running: did not finish"}
+        _insert(target, "step_run", {**run, "task_id": task_id,
+                                     "step_id": step_ids[run["step_id"]]})
 
 
 def _merge_job(source: Store, target: Store, job: dict[str, Any], job_id: int,
@@ -141,6 +147,7 @@ def _merge_job(source: Store, target: Store, job: dict[str, Any], job_id: int,
         if here is not None and (here["updated_at"] or 0) >= (task["updated_at"] or 0):
             continue
         if here is not None:
+            target.sql.run(S.DELETE_RUNS_OF_TASK, here["id"])
             target.sql.run(S.DELETE_STEPS_OF_TASK, here["id"])
             target.sql.run(S.FREE_DEVICE, here["id"], here["id"])
             target.sql.run(S.DELETE_TASK, here["id"])
@@ -171,7 +178,7 @@ def check_database(store: Store) -> CheckReport:
     report = CheckReport(schema=current_version(store.db))
     if report.schema != LATEST:
         report.problems.append(f"schema {report.schema}, expected {LATEST}")
-    for table in ("device", "job", "task", "step"):
+    for table in ("device", "job", "task", "step", "step_run"):
         (count,) = store.sql.one(S.count(table)) or (0,)
         report.counts[table] = int(count)
     (running,) = store.sql.one(S.COUNT_RUNNING) or (0,)

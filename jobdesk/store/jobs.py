@@ -26,7 +26,13 @@ from jobdesk.domain.states import JOB_TERMINAL, TASK_OPEN, JobState, StepStatus,
 from jobdesk.store import statements
 from jobdesk.store.models import Job, Step, Task
 from jobdesk.store.rawsql import dt, dumps, ts
-from jobdesk.store.records import DeviceRecord, JobRecord, StepRecord, TaskRecord
+from jobdesk.store.records import (
+    DeviceRecord,
+    JobRecord,
+    StepRecord,
+    StepRunRecord,
+    TaskRecord,
+)
 
 if TYPE_CHECKING:
     from jobdesk.store.database import Store
@@ -64,14 +70,15 @@ def job_record_from_row(row: tuple[Any, ...]) -> JobRecord:
     )
 
 
-def task_record_from_row(row: tuple[Any, ...],
-                         steps: tuple[StepRecord, ...] = ()) -> TaskRecord:
+def task_record_from_row(row: tuple[Any, ...], steps: tuple[StepRecord, ...] = (),
+                         runs: tuple[StepRunRecord, ...] = ()) -> TaskRecord:
     return TaskRecord(
+        runs=runs,
         id=row[0], job_id=row[1], device_id=row[2], device=row[3], state=row[4],
         attempts=row[5], last_triggered_at=dt(row[6]), next_attempt_at=dt(row[7]),
         current_step=row[8], reason=row[9], cancel_requested=bool(row[10]),
         context=json.loads(row[11]) if row[11] else {}, steps=steps, updated_at=dt(row[12]),
-        claimed_by=row[13],
+        claimed_by=row[13], cancel_requested_at=dt(row[14]),
     )
 
 
@@ -79,6 +86,15 @@ def step_record_from_row(row: tuple[Any, ...]) -> StepRecord:
     return StepRecord(
         id=row[0], position=row[1], name=row[2], status=row[3], started_at=dt(row[4]),
         skipped_at=dt(row[5]), completed_at=dt(row[6]), message=row[7], fix_hint=row[8],
+    )
+
+
+def run_record_from_row(row: tuple[Any, ...]) -> StepRunRecord:
+    """A StepRunRecord from a row of `RUNS_OF_*` (after its task id)."""
+    return StepRunRecord(
+        step_id=row[0], name=row[1], position=row[2], attempt=row[3], status=row[4],
+        started_at=dt(row[5]), skipped_at=dt(row[6]), completed_at=dt(row[7]),
+        message=row[8],
     )
 
 
@@ -111,14 +127,16 @@ class JobRepository:
 
     # --- creation -------------------------------------------------------------------
 
-    def conflicts(self, job_type: str, device_ids: Sequence[int]) -> list[Conflict]:
-        """Spec B5: which unfinished user jobs of this type the new job would replace."""
+    def conflicts(self, job_type: str, device_ids: Sequence[int], *,
+                  system: bool = False) -> list[Conflict]:
+        """Spec B5: which unfinished user jobs (or system jobs) of this type the new job
+        would replace."""
         query = (
             Task.select(Job.id, Job.name, Task.device_name)
             .join(Job)
             .where(
                 (Job.type == job_type)
-                & ~Job.system
+                & (Job.system == system)
                 & Job.cancelled_at.is_null()
                 & Job.replaced_by.is_null()
                 & Task.device.in_(list(device_ids))
@@ -145,6 +163,11 @@ class JobRepository:
                     f"unfinished {new.type} work exists: {described}; "
                     "replace it (--replace) or cancel it first"
                 )
+            # The system made its own jobs: a person's job replaces them without asking.
+            replaced = conflicts if replace else []
+            if not new.system:
+                replaced = replaced + self.conflicts(new.type, [d.id for d in new.devices],
+                                                     system=True)
             job = Job.create(
                 uuid=uuid.uuid4().hex,
                 name=new.name,
@@ -160,9 +183,8 @@ class JobRepository:
                 updated_at=now,
             )
             self._insert_tasks(job.id, new, now)
-            if replace:
-                for conflict in conflicts:
-                    self._replace(conflict, job.id, now)
+            for conflict in replaced:
+                self._replace(conflict, job.id, now)
             self.refresh(job.id, now)
         return self.get(job.id)
 
@@ -195,7 +217,7 @@ class JobRepository:
             & Task.state.in_(_OPEN)
         ))
         for task in open_tasks:
-            change = lifecycle.replace(_view(task), new_job_id)
+            change = lifecycle.replace(_view(task), new_job_id, now)
             if change is not None:
                 _write_change(task, change, now)
         left_open = (
@@ -277,10 +299,17 @@ class JobRepository:
             raise NotFound(f"no job {job_id}; see `jobdesk jobs list --all`")
         return job_record_from_row(row)
 
-    def _task_record(self, task_id: int) -> TaskRecord:
-        row = self._store.sql.one(statements.TASK, task_id)
-        assert row is not None
-        return task_record_from_row(row)
+    def task_record(self, task_id: int) -> TaskRecord:
+        """One task with its steps and the history of its attempts."""
+        sql = self._store.sql
+        row = sql.one(statements.TASK, task_id)
+        if row is None:
+            raise NotFound(f"no task {task_id}")
+        steps = tuple(step_record_from_row(r) for r in sql.all(statements.STEPS_OF_TASK,
+                                                                task_id))
+        runs = tuple(run_record_from_row(r[1:]) for r in sql.all(statements.RUNS_OF_TASK,
+                                                                  task_id))
+        return task_record_from_row(row, steps, runs)
 
     def detail(self, job_id: int) -> JobRecord:
         """The job with all its tasks and their steps, in three queries.
@@ -306,9 +335,15 @@ class JobRepository:
         tasks = sql.all(statements.TASKS_OF_JOB_SINCE, job_id, after)
         steps: dict[int, list[StepRecord]] = {task[0]: [] for task in tasks}
         for step in sql.all(statements.STEPS_OF_JOB_SINCE, job_id, after):
-            steps[step[0]].append(step_record_from_row(step[1:]))
+            if step[0] in steps:
+                steps[step[0]].append(step_record_from_row(step[1:]))
+        runs: dict[int, list[StepRunRecord]] = {task[0]: [] for task in tasks}
+        for run in sql.all(statements.RUNS_OF_JOB_SINCE, job_id, after):
+            if run[0] in runs:  # a task that changed between the two reads waits its turn
+                runs[run[0]].append(run_record_from_row(run[1:]))
         return job_record_from_row(row), [
-            task_record_from_row(task, tuple(steps[task[0]])) for task in tasks
+            task_record_from_row(task, tuple(steps[task[0]]), tuple(runs[task[0]]))
+            for task in tasks
         ]
 
     def list(
@@ -407,16 +442,16 @@ class JobRepository:
             for task in self._store.locked(
                 Task.select().where((Task.job == job_id) & Task.state.in_(_OPEN))
             ):
-                _write_change(task, lifecycle.cancel_task(_view(task)), now)
+                _write_change(task, lifecycle.cancel_task(_view(task), now), now)
             self.refresh(job_id, now)
         return self.get(job_id)
 
     def cancel_task(self, job_id: int, device: str, now: datetime) -> TaskRecord:
         with self._store.transaction():
             task = self._task(job_id, device)
-            _write_change(task, lifecycle.cancel_task(_view(task)), now)
+            _write_change(task, lifecycle.cancel_task(_view(task), now), now)
             self.refresh(job_id, now)
-            return self._task_record(task.id)
+            return self.task_record(task.id)
 
     def retry_task(
         self,
@@ -442,7 +477,7 @@ class JobRepository:
                 ).execute()
             _write_change(task, change, now)
             self.refresh(job_id, now)
-            return self._task_record(task.id)
+            return self.task_record(task.id)
 
     def skip_step(self, job_id: int, device: str, step_name: str, now: datetime) -> StepRecord:
         with self._store.transaction():
@@ -458,6 +493,9 @@ class JobRepository:
             step.skipped_at = now
             step.message = "skipped by a person"
             step.save()
+            # On record in the attempt that takes it as it is: the next one.
+            self._store.sql.run(statements.RUN_SKIPPED, 1, StepStatus.SKIPPED.value, ts(now),
+                                step.message, step.id)
             Task.update(updated_at=now).where(Task.id == task.id).execute()
             row = self._store.sql.one(statements.STEP, step.id)
             assert row is not None
@@ -478,7 +516,9 @@ def _filtered(query: Any, system: bool | None, state: str | None, search: str | 
 def _view(task: Task) -> TaskView:
     return TaskView(state=TaskState(task.state), attempts=task.attempts,
                     cancel_requested=task.cancel_requested, reason=task.reason,
-                    has_device=task.device_id is not None)
+                    has_device=task.device_id is not None,
+                    cancel_requested_at=task.cancel_requested_at,
+                    interrupted=task.interrupted)
 
 
 def _job_view(job: Job) -> JobView:
@@ -496,10 +536,13 @@ def _write_change(task: Task, change: TaskChange, now: datetime) -> None:
     task.cancel_requested = change.cancel_requested
     task.interrupted = change.interrupted
     task.updated_at = now
+    requested: dict[str, Any] = {}
+    if change.cancel_requested_at is not None:
+        requested["cancel_requested_at"] = change.cancel_requested_at
     # Only these columns: a runtime renews its claim on the same row meanwhile.
     Task.update(state=task.state, reason=task.reason, next_attempt_at=task.next_attempt_at,
                 cancel_requested=task.cancel_requested, interrupted=task.interrupted,
-                updated_at=now).where(Task.id == task.id).execute()
+                updated_at=now, **requested).where(Task.id == task.id).execute()
 
 
 def _job_state(value: str) -> JobState:

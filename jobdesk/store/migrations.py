@@ -15,7 +15,7 @@ from types import ModuleType
 
 from peewee import Database
 
-from jobdesk.store.models import MODELS, SchemaVersion
+from jobdesk.store.models import MODELS, SchemaVersion, StepRun
 from jobdesk.store.opened import not_jobdesk
 
 
@@ -64,7 +64,22 @@ def _add_claims(database: Database) -> None:
     database.execute_sql('CREATE UNIQUE INDEX IF NOT EXISTS job_uuid ON job (uuid)')
 
 
-MIGRATIONS: dict[int, Callable[[Database], None]] = {2: _add_interrupted, 3: _add_claims}
+def _add_attempt_history(database: Database) -> None:
+    """v4: every attempt keeps its own record of the steps it ran (spec B1), and a cancel
+    request its time. What older versions kept of each step becomes attempt 1."""
+    database.execute_sql("ALTER TABLE task ADD COLUMN cancel_requested_at BIGINT")
+    StepRun.create_table(safe=True)
+    database.execute_sql(
+        "INSERT INTO step_run (task_id, step_id, attempt, status, started_at, skipped_at, "
+        "completed_at, message) SELECT task_id, id, 1, status, started_at, skipped_at, "
+        "completed_at, message FROM step WHERE started_at IS NOT NULL "
+        "OR skipped_at IS NOT NULL OR completed_at IS NOT NULL"
+    )
+
+
+MIGRATIONS: dict[int, Callable[[Database], None]] = {
+    2: _add_interrupted, 3: _add_claims, 4: _add_attempt_history,
+}
 LATEST = max(MIGRATIONS)
 
 

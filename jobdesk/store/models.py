@@ -116,6 +116,9 @@ class Task(BaseModel):
     current_step = CharField(null=True)
     reason = TextField(null=True)
     cancel_requested = BooleanField(default=False)
+    # When a person asked to cancel: a request that came during the last step is kept on
+    # record with its outcome (the step finished first), not lost.
+    cancel_requested_at = UtcField(null=True)
     # Its last attempt was cut off (a crash, a stop): it goes before tasks never started,
     # so a runtime restarted again and again still finishes what it began.
     interrupted = BooleanField(default=False, constraints=[SQL("DEFAULT FALSE")])
@@ -165,6 +168,28 @@ class Step(BaseModel):
         indexes = ((("task", "position"), True),)
 
 
+class StepRun(BaseModel):
+    """One step as one attempt ran it (spec B1): what later attempts never rewrite.
+
+    `Step` is the plan — what the next attempt does with each step; a verification that
+    failed sends earlier steps back to Pending there. Their real times and messages stay
+    here, one row per attempt and step, so a retried firmware task shows both attempts.
+    """
+
+    id = AutoField()
+    task = ForeignKeyField(Task, on_delete="CASCADE", backref="runs")
+    step = ForeignKeyField(Step, on_delete="CASCADE", backref="runs")
+    attempt = IntegerField()
+    status = CharField()
+    started_at = UtcField(null=True)
+    skipped_at = UtcField(null=True)
+    completed_at = UtcField(null=True)
+    message = TextField(null=True)
+
+    class Meta:
+        indexes = ((("step", "attempt"), True), (("task", "attempt"), False))
+
+
 MODELS: list[type[BaseModel]] = [
     SchemaVersion,
     RuntimeLease,
@@ -173,4 +198,5 @@ MODELS: list[type[BaseModel]] = [
     Job,
     Task,
     Step,
+    StepRun,
 ]

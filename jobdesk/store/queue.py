@@ -19,14 +19,13 @@ import json
 import os
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from peewee import fn
 
 from jobdesk.domain import lifecycle
-from jobdesk.domain.jobtypes import STEPS_BY_NAME
 from jobdesk.domain.lifecycle import JobView, TaskChange, TaskView
 from jobdesk.domain.states import JobState, StepStatus, TaskState
 from jobdesk.store import statements
@@ -99,6 +98,7 @@ class _Facts:
     device_id: int | None
     job: JobView
     task: TaskView
+    next_attempt_at: datetime | None = None
 
 
 def _facts(row: tuple[Any, ...]) -> _Facts:
@@ -115,7 +115,9 @@ def _facts(row: tuple[Any, ...]) -> _Facts:
                     replaced=row[8] is not None),
         task=TaskView(state=TaskState(row[3]), attempts=row[4],
                       cancel_requested=bool(row[5]), reason=row[6],
-                      has_device=row[2] is not None),
+                      has_device=row[2] is not None, interrupted=bool(row[12]),
+                      cancel_requested_at=dt(row[13])),
+        next_attempt_at=dt(row[14]),
     )
 
 
@@ -252,12 +254,38 @@ class TaskQueue:
             job = jobs[facts.job_id] = job_record_from_row(row)
         task_row = sql.one(statements.TASK, task_id)
         assert task_row is not None and facts.device_id is not None
-        steps = tuple(
+        steps = self._rerun_verified(task_id, tuple(
             step_record_from_row(row)
             for row in sql.all(statements.STEPS_OF_TASK, task_id)
-        )
+        ), facts.task.attempts)
         return Attempt(job, task_record_from_row(task_row), _device(self._store, facts.device_id),
                        steps, Hold(task_id, runtime, started[0]))
+
+    def _rerun_verified(self, task_id: int, steps: tuple[StepRecord, ...],
+                        attempts_before: int) -> tuple[StepRecord, ...]:
+        """B1: after a failed verification this attempt starts again at the step verified
+        (or its upload); those steps go back to Pending in the plan. Their runs in the
+        earlier attempt stay on record in `step_run`."""
+        start = lifecycle.attempt_start([(s.name, StepStatus(s.status)) for s in steps])
+        if start is None:
+            return steps
+        rerun: list[StepRecord] = []
+        failed = next((s.name for s in steps[start:] if s.status == StepStatus.FAILED.value),
+                      None)
+        for step in steps[start:]:
+            if step.status == StepStatus.SKIPPED.value:
+                continue  # a person skipped it: it stays skipped
+            if step.status != StepStatus.COMPLETED.value:
+                break
+            message = f"runs again: {failed} failed in attempt {attempts_before}"
+            self._store.sql.run(statements.RERUN_STEP, StepStatus.PENDING.value, message,
+                                step.id)
+            rerun.append(replace(step, status=StepStatus.PENDING.value, started_at=None,
+                                 completed_at=None, skipped_at=None, message=message))
+        if not rerun:
+            return steps
+        changed = {step.id: step for step in rerun}
+        return tuple(changed.get(step.id, step) for step in steps)
 
     def _held(self, hold: Hold) -> _Facts:
         """The facts of a task the attempt still holds (its row locked), or LeaseLost."""
@@ -297,6 +325,7 @@ class TaskQueue:
             self._apply(facts, stop, now, refresh=refresh)
             return stop
         sql.run(statements.BEGIN_STEP, StepStatus.RUNNING.value, ts(now), step_id)
+        sql.run(statements.RUN_BEGIN, StepStatus.RUNNING.value, ts(now), step_id)
         sql.run(statements.CURRENT_STEP, step_id, ts(now), facts.task_id)
         return None
 
@@ -353,6 +382,8 @@ class TaskQueue:
                   refresh: bool) -> bool:
         sql = self._store.sql
         sql.run(statements.COMPLETE_STEP, StepStatus.COMPLETED.value, ts(now), message, step_id)
+        sql.run(statements.RUN_COMPLETE, StepStatus.COMPLETED.value, ts(now), message, step_id,
+                StepStatus.RUNNING.value)
         later = [
             row[0]
             for row in sql.all(statements.STEPS_LEFT_AFTER, task_id, StepStatus.COMPLETED.value,
@@ -363,16 +394,22 @@ class TaskQueue:
             sql.update("task", task_id, {
                 "context": dumps({**json.loads(stored or "{}"), **context})})
         if finish_task and later:
-            sql.run(
-                statements.skip_steps(len(later)),
-                StepStatus.SKIPPED.value, ts(now),
-                f"not needed: {message}" if message else "not needed", *later,
-            )
-        change = lifecycle.after_step(steps_left=len(later), finish_task=finish_task,
-                                      message=message)
-        if change is None:
+            reason = f"not needed: {message}" if message else "not needed"
+            sql.run(statements.skip_steps(len(later)), StepStatus.SKIPPED.value, ts(now),
+                    reason, *later)
+            for skipped in later:
+                sql.run(statements.RUN_SKIPPED, 0, StepStatus.SKIPPED.value, ts(now), reason,
+                        skipped)
+        if later and not finish_task:
             sql.update("task", task_id, {"updated_at": ts(now)})
             return False
+        (requested, requested_at) = sql.one(statements.TASK_CANCEL_REQUEST, task_id) or (
+            False, None)
+        task = TaskView(TaskState.RUNNING, cancel_requested=bool(requested),
+                        cancel_requested_at=dt(requested_at))
+        change = lifecycle.after_step(task, steps_left=len(later), finish_task=finish_task,
+                                      message=message)
+        assert change is not None
         self._apply_to(task_id, job_id, change, now, refresh=refresh)
         return True
 
@@ -400,30 +437,14 @@ class TaskQueue:
             if fix_hint:
                 step_fields["fix_hint"] = fix_hint
             sql.update("step", step_id, step_fields)
-            self._rewind_for_retry(facts.task_id, step_id)
+            sql.run(statements.RUN_FAIL, StepStatus.FAILED.value, message, step_id,
+                    StepStatus.RUNNING.value)
             change = lifecycle.after_failure(facts.job, facts.task, now, message=message,
                                              retryable=retryable, retry_interval=retry_interval)
             self._apply(facts, change, now, refresh=refresh)
             row = sql.one(statements.TASK, facts.task_id)
             assert row is not None
             return task_record_from_row(row)
-
-    def _rewind_for_retry(self, task_id: int, step_id: int) -> None:
-        """A failed check makes the steps it checks run again on the next attempt.
-
-        The failed step keeps its Failed status and message (what a person reads); the
-        steps from its `retry_from` up to it go back to Pending.
-        """
-        sql = self._store.sql
-        row = sql.one(statements.STEP_NAME_POSITION, step_id)
-        spec = STEPS_BY_NAME.get(row[0]) if row else None
-        if row is None or spec is None or spec.retry_from is None:
-            return
-        sql.run(
-            statements.REWIND_STEPS,
-            StepStatus.PENDING.value, f"runs again: {row[0]} failed",
-            task_id, row[1], StepStatus.COMPLETED.value, task_id, spec.retry_from,
-        )
 
     def finish_if_done(self, hold: Hold, now: datetime) -> bool:
         """A running task whose steps are all Completed or Skipped has Succeeded."""
@@ -447,11 +468,12 @@ class TaskQueue:
     def _interrupt(self, facts: _Facts, now: datetime, reason: str) -> None:
         """Its running step goes back to Pending so the next attempt runs it again; the
         task waits for the next attempt at once (or the next window), before new ones."""
-        self._store.sql.run(
-            statements.RUNNING_STEP_BACK,
-            StepStatus.PENDING.value, f"{reason}: this step did not finish and runs again",
-            facts.task_id, StepStatus.RUNNING.value,
-        )
+        message = f"{reason}: this step did not finish and runs again"
+        self._store.sql.run(statements.RUNNING_STEP_BACK, StepStatus.PENDING.value, message,
+                            facts.task_id, StepStatus.RUNNING.value)
+        self._store.sql.run(statements.RUNS_INTERRUPTED, StepStatus.FAILED.value,
+                            f"{reason}: did not finish", facts.task_id,
+                            StepStatus.RUNNING.value)
         self._apply(facts, lifecycle.interrupt(facts.job, facts.task, now, reason), now)
 
     def recover_interrupted(self, now: datetime, *, expired_only: bool = False,
@@ -498,11 +520,37 @@ class TaskQueue:
                 if change is not None:
                     self._apply(facts, change, now, refresh=False)
                     changes.append(Change(facts.job_id, facts.task_id))
+            changes.extend(self._catch_up(now))
             for job_id in self._store.jobs.unfinished_ids():
                 old, new = self._store.jobs.refresh(job_id, now)
                 if old != new:
                     changes.append(Change(job_id))
         return changes
+
+    def _catch_up(self, now: datetime) -> list[Change]:
+        """Waiting tasks whose next attempt passed while their window is closed now (no
+        runtime ran meanwhile) wait for the next opening instead of showing a time in the
+        past. Only jobs whose earliest next attempt has passed are looked at."""
+        sql = self._store.sql
+        changes: list[Change] = []
+        for job_id, schedule_text in sql.all(statements.JOBS_OVERDUE, ts(now)):
+            if schedule_from_text(schedule_text).is_open(now):
+                continue  # due now: a runtime takes them
+            for row in sql.all(statements.OVERDUE_TASKS_OF_JOB, job_id, ts(now)):
+                facts = _facts(row)
+                assert facts.next_attempt_at is not None
+                change = lifecycle.catch_up(facts.job, facts.task, now, facts.next_attempt_at)
+                if change is not None:
+                    self._apply(facts, change, now, refresh=False)
+                    changes.append(Change(facts.job_id, facts.task_id))
+        return changes
+
+    def bring_up_to_date(self, now: datetime, host: str) -> list[Change]:
+        """What a reader does before showing jobs when it can write (the CLI): tasks left
+        Running by a runtime that is gone (its process on this host ended, or its lease
+        ran out) are shown interrupted, and the clock's changes are applied (`sweep`)."""
+        return [*self.recover_interrupted(now, expired_only=True, host=host),
+                *self.sweep(now)]
 
     # --- applying a change ----------------------------------------------------------
 
@@ -521,6 +569,8 @@ class TaskQueue:
             "interrupted": change.interrupted,
             "updated_at": ts(now),
         }
+        if change.cancel_requested_at is not None:
+            fields["cancel_requested_at"] = ts(change.cancel_requested_at)
         if change.state is TaskState.SUCCEEDED:
             fields["current_step"] = None
         if change.state is not TaskState.RUNNING:

@@ -6,6 +6,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from jobdesk.domain import lifecycle, rules
+from jobdesk.domain.rules import Progress
+from jobdesk.domain.states import StepStatus, TaskState
+
 
 def iso(value: datetime | None) -> str | None:
     """ISO 8601 with offset, the one time format of the CLI's output."""
@@ -75,6 +79,31 @@ class StepRecord:
 
 
 @dataclass(frozen=True)
+class StepRunRecord:
+    """One step as one attempt ran it (spec B1)."""
+
+    step_id: int
+    name: str
+    position: int
+    attempt: int
+    status: str
+    started_at: datetime | None
+    skipped_at: datetime | None
+    completed_at: datetime | None
+    message: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "status": self.status,
+            "started_at": iso(self.started_at),
+            "skipped_at": iso(self.skipped_at),
+            "completed_at": iso(self.completed_at),
+            "message": self.message,
+        }
+
+
+@dataclass(frozen=True)
 class TaskRecord:
     id: int
     job_id: int
@@ -91,6 +120,37 @@ class TaskRecord:
     steps: tuple[StepRecord, ...] = ()
     updated_at: datetime | None = None
     claimed_by: str | None = None  # the runtime that holds it while Running
+    cancel_requested_at: datetime | None = None
+    runs: tuple[StepRunRecord, ...] = ()  # every attempt's steps, oldest first
+
+    @property
+    def task_state(self) -> TaskState:
+        return TaskState(self.state)
+
+    def step_states(self) -> list[tuple[str, StepStatus]]:
+        return [(step.name, StepStatus(step.status)) for step in self.steps]
+
+    def runs_again(self) -> list[bool]:
+        """Per step, whether the next attempt runs it (see `lifecycle.runs_again`)."""
+        return lifecycle.runs_again(self.step_states(), self.task_state)
+
+    def step_labels(self) -> list[str]:
+        """Per step, its status as a person reads it (`lifecycle.step_label`)."""
+        return [
+            lifecycle.step_label(status, self.task_state, again)
+            for (_, status), again in zip(self.step_states(), self.runs_again(), strict=True)
+        ]
+
+    @property
+    def step_progress(self) -> Progress:
+        return rules.step_progress([status for _, status in self.step_states()])
+
+    def attempts_history(self) -> list[tuple[int, tuple[StepRunRecord, ...]]]:
+        """(attempt number, the steps it ran) for every attempt on record, oldest first."""
+        found: dict[int, list[StepRunRecord]] = {}
+        for run in self.runs:
+            found.setdefault(run.attempt, []).append(run)
+        return [(number, tuple(runs)) for number, runs in sorted(found.items())]
 
     @property
     def driven_by(self) -> str | None:
@@ -104,13 +164,30 @@ class TaskRecord:
             "device": self.device,
             "state": self.state,
             "driven_by": self.driven_by,
-            "attempts": self.attempts,
+            "attempt_count": self.attempts,
             "last_triggered_at": iso(self.last_triggered_at),
             "next_attempt_at": iso(self.next_attempt_at),
             "current_step": self.current_step,
             "reason": self.reason,
-            "steps": [s.to_dict() for s in self.steps],
+            "cancel_requested_at": iso(self.cancel_requested_at),
+            "step_progress": self.step_progress.to_dict(),
+            "steps": [
+                {**step.to_dict(), "shown_as": label, "will_run": self._will_run(step, again)}
+                for step, label, again in zip(self.steps, self.step_labels(),
+                                              self.runs_again(), strict=True)
+            ],
+            "attempts": [
+                {"number": number, "steps": [run.to_dict() for run in runs]}
+                for number, runs in self.attempts_history()
+            ],
         }
+
+    def _will_run(self, step: StepRecord, again: bool) -> bool:
+        """Whether a later attempt of this task runs the step (never for a finished one)."""
+        if self.task_state.is_finished:
+            return False
+        return again or StepStatus(step.status) in (StepStatus.PENDING, StepStatus.RUNNING,
+                                                    StepStatus.FAILED)
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,8 @@ JOB_COLUMNS = (
 )
 TASK_COLUMNS = (
     "id, job_id, device_id, device_name, state, attempts, last_triggered_at, "
-    "next_attempt_at, current_step, reason, cancel_requested, context, updated_at, claimed_by"
+    "next_attempt_at, current_step, reason, cancel_requested, context, updated_at, claimed_by, "
+    "cancel_requested_at"
 )
 STEP_COLUMNS = (
     "id, position, name, status, started_at, skipped_at, completed_at, message, fix_hint"
@@ -35,7 +36,8 @@ DEVICE_COLUMNS = (
 # A task with its job, as the lifecycle needs them (`queue._facts` reads this order).
 FACTS = (
     "SELECT t.id, t.job_id, t.device_id, t.state, t.attempts, t.cancel_requested, "
-    "t.reason, j.cancelled_at, j.replaced_by_id, j.expires_at, j.schedule, j.state "
+    "t.reason, j.cancelled_at, j.replaced_by_id, j.expires_at, j.schedule, j.state, "
+    "t.interrupted, t.cancel_requested_at, t.next_attempt_at "
     "FROM task t JOIN job j ON j.id = t.job_id"
 )
 
@@ -55,6 +57,21 @@ STEPS_OF_JOB_SINCE = (
     "SELECT s.task_id, " + ", ".join(f"s.{c.strip()}" for c in STEP_COLUMNS.split(","))
     + " FROM step s JOIN task t ON t.id = s.task_id WHERE t.job_id = ? AND t.updated_at >= ? "
     "ORDER BY s.task_id, s.position"
+)
+
+# The history of attempts (spec B1): every step each attempt ran, oldest attempt first.
+_RUN_COLUMNS = (
+    "r.task_id, r.step_id, s.name, s.position, r.attempt, r.status, r.started_at, "
+    "r.skipped_at, r.completed_at, r.message"
+)
+RUNS_OF_TASK = (
+    f"SELECT {_RUN_COLUMNS} FROM step_run r JOIN step s ON s.id = r.step_id "
+    "WHERE r.task_id = ? ORDER BY r.attempt, s.position"
+)
+RUNS_OF_JOB_SINCE = (
+    f"SELECT {_RUN_COLUMNS} FROM step_run r JOIN step s ON s.id = r.step_id "
+    "JOIN task t ON t.id = r.task_id WHERE t.job_id = ? AND t.updated_at >= ? "
+    "ORDER BY r.task_id, r.attempt, s.position"
 )
 
 
@@ -121,14 +138,38 @@ STEPS_LEFT_AFTER = (
     "position > (SELECT position FROM step WHERE id = ?)"
 )
 TASK_CONTEXT = "SELECT context FROM task WHERE id = ?"
-STEP_NAME_POSITION = "SELECT name, position FROM step WHERE id = ?"
-REWIND_STEPS = (
-    "UPDATE step SET status = ?, completed_at = NULL, message = ? "
-    "WHERE task_id = ? AND position < ? AND status = ? AND position >= "
-    "(SELECT position FROM step WHERE task_id = ? AND name = ?)"
-)
+TASK_CANCEL_REQUEST = "SELECT cancel_requested, cancel_requested_at FROM task WHERE id = ?"
 STEPS_NOT_DONE = "SELECT COUNT(*) FROM step WHERE task_id = ? AND status NOT IN (?, ?)"
-RUNNING_STEP_BACK = "UPDATE step SET status = ?, message = ? WHERE task_id = ? AND status = ?"
+RUNNING_STEP_BACK = (
+    "UPDATE step SET status = ?, message = ?, started_at = NULL WHERE task_id = ? AND status = ?"
+)
+# A step that runs again after a failed verification: Pending in the plan, its earlier run
+# kept in `step_run`.
+RERUN_STEP = (
+    "UPDATE step SET status = ?, started_at = NULL, completed_at = NULL, skipped_at = NULL, "
+    "message = ? WHERE id = ?"
+)
+# The run of a step in the task's current attempt (`attempts + ?`: 1 for a step a person
+# skips between attempts, which the next attempt takes as it is).
+RUN_BEGIN = (
+    "INSERT INTO step_run (task_id, step_id, attempt, status, started_at) "
+    "SELECT s.task_id, s.id, t.attempts, ?, ? FROM step s JOIN task t ON t.id = s.task_id "
+    "WHERE s.id = ? ON CONFLICT (step_id, attempt) DO UPDATE SET status = excluded.status, "
+    "started_at = excluded.started_at, skipped_at = NULL, completed_at = NULL, message = NULL"
+)
+RUN_SKIPPED = (
+    "INSERT INTO step_run (task_id, step_id, attempt, status, skipped_at, message) "
+    "SELECT s.task_id, s.id, t.attempts + ?, ?, ?, ? FROM step s "
+    "JOIN task t ON t.id = s.task_id WHERE s.id = ? ON CONFLICT (step_id, attempt) DO UPDATE "
+    "SET status = excluded.status, skipped_at = excluded.skipped_at, "
+    "message = excluded.message"
+)
+RUN_COMPLETE = (
+    "UPDATE step_run SET status = ?, completed_at = ?, message = ? "
+    "WHERE step_id = ? AND status = ?"
+)
+RUN_FAIL = "UPDATE step_run SET status = ?, message = ? WHERE step_id = ? AND status = ?"
+RUNS_INTERRUPTED = "UPDATE step_run SET status = ?, message = ? WHERE task_id = ? AND status = ?"
 FREE_DEVICE = (
     "UPDATE device SET busy_task_id = NULL "
     "WHERE id = (SELECT device_id FROM task WHERE id = ?) AND busy_task_id = ?"
@@ -136,6 +177,13 @@ FREE_DEVICE = (
 MARK_DEVICE_BUSY = "UPDATE device SET busy_task_id = ? WHERE id = ? AND busy_task_id IS NULL"
 WAITING_EXPIRED_OR_DEVICELESS = (
     f"{FACTS} WHERE t.next_attempt_at IS NOT NULL AND (j.expires_at <= ? OR t.device_id IS NULL)"
+)
+JOBS_OVERDUE = (
+    "SELECT id, schedule FROM job WHERE next_attempt_at IS NOT NULL AND next_attempt_at < ? "
+    "AND cancelled_at IS NULL AND replaced_by_id IS NULL"
+)
+OVERDUE_TASKS_OF_JOB = (
+    f"{FACTS} WHERE t.job_id = ? AND t.next_attempt_at IS NOT NULL AND t.next_attempt_at < ?"
 )
 
 
@@ -158,6 +206,8 @@ COPY_STEPS_OF_TASK = "SELECT * FROM step WHERE task_id = ? ORDER BY position"
 COPY_TASK_IDENTITIES = "SELECT id, device_name, updated_at FROM task WHERE job_id = ?"
 INSERT_TAG = "INSERT INTO device_tag (device_id, tag) VALUES (?, ?)"
 DELETE_STEPS_OF_TASK = "DELETE FROM step WHERE task_id = ?"
+DELETE_RUNS_OF_TASK = "DELETE FROM step_run WHERE task_id = ?"
+COPY_RUNS_OF_TASK = "SELECT * FROM step_run WHERE task_id = ? ORDER BY id"
 DELETE_TASK = "DELETE FROM task WHERE id = ?"
 COUNT_RUNNING = "SELECT COUNT(*) FROM task WHERE state = 'Running'"
 
@@ -189,6 +239,8 @@ INVARIANTS = (
      "(SELECT 1 FROM job j WHERE j.id = t.job_id)"),
     ("steps of a missing task", "SELECT COUNT(*) FROM step s WHERE NOT EXISTS "
      "(SELECT 1 FROM task t WHERE t.id = s.task_id)"),
+    ("step runs of a missing step", "SELECT COUNT(*) FROM step_run r WHERE NOT EXISTS "
+     "(SELECT 1 FROM step s WHERE s.id = r.step_id AND s.task_id = r.task_id)"),
     ("jobs whose task count is off", "SELECT COUNT(*) FROM job j WHERE j.progress_total <> "
      "(SELECT COUNT(*) FROM task t WHERE t.job_id = j.id)"),
 )

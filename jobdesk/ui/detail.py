@@ -14,6 +14,7 @@ from html import escape
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QComboBox,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -34,13 +35,13 @@ from jobdesk.domain.jobtypes import JobType
 from jobdesk.domain.lifecycle import Action, JobView, TaskView
 from jobdesk.domain.schedule import FireAndForget, schedule_from_dict
 from jobdesk.domain.states import JobState, StepStatus, TaskState
-from jobdesk.store.records import JobRecord, StepRecord, TaskRecord
+from jobdesk.store.records import JobRecord, TaskRecord
 from jobdesk.ui import states
 from jobdesk.ui.context import AppContext
 from jobdesk.ui.delegates import ProgressDelegate
 from jobdesk.ui.gateway import StoreGateway
 from jobdesk.ui.jobs_model import local_time
-from jobdesk.ui.task_models import StepsModel, TasksModel
+from jobdesk.ui.task_models import StepRow, StepsModel, TasksModel, step_rows
 from jobdesk.ui.week_strip import WeekStrip, next_window_text
 
 CHANGE_MARGIN = timedelta(seconds=5)
@@ -69,10 +70,11 @@ def _task_view(task: TaskRecord | None) -> TaskView | None:
         return None
     return TaskView(state=state, attempts=task.attempts,
                     cancel_requested=task.cancel_requested, reason=task.reason,
-                    has_device=task.device_id is not None)
+                    has_device=task.device_id is not None,
+                    cancel_requested_at=task.cancel_requested_at)
 
 
-def _step_status(step: StepRecord | None) -> StepStatus | None:
+def _step_status(step: StepRow | None) -> StepStatus | None:
     try:
         return StepStatus(step.status) if step is not None else None
     except ValueError:
@@ -121,6 +123,7 @@ class DetailPane(QWidget):
         self._selected_task_id: int | None = None
         self._header_minute: datetime | None = None
         self._shown_version: object = None  # of the task whose steps are shown
+        self._attempts_task_id: int | None = None  # whose attempts the chooser lists
         self._reload_timer = QTimer(self)
         self._reload_timer.setSingleShot(True)
         self._reload_timer.setInterval(200)
@@ -234,6 +237,17 @@ class DetailPane(QWidget):
 
         steps_box = QGroupBox("Steps")
         steps_layout = QVBoxLayout(steps_box)
+        # B1: the latest attempt (and what the next one runs), or any earlier one.
+        attempt_row = QHBoxLayout()
+        attempt_row.addWidget(QLabel("Attempt:"))
+        self.attempt_chooser = QComboBox()
+        self.attempt_chooser.setObjectName("attemptChooser")
+        self.attempt_chooser.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.attempt_chooser.activated.connect(self._attempt_chosen)
+        attempt_row.addWidget(self.attempt_chooser)
+        attempt_row.addStretch(1)
+        steps_layout.addLayout(attempt_row)
         # Steps keep their order: it is the order they run in.
         self.steps_view = _table(self.steps_model, "stepsView", sortable=False)
         self.steps_view.customContextMenuRequested.connect(self._steps_menu)
@@ -424,10 +438,39 @@ class DetailPane(QWidget):
         self._show_steps(task)
         self._update_actions()
 
+    def _fill_attempts(self, task: TaskRecord | None) -> int | None:
+        """The attempt chooser for this task; returns the attempt to show (None: latest).
+
+        A person looking at an earlier attempt of the same task keeps looking at it while
+        the runtime reports progress."""
+        chosen = self.attempt_chooser.currentData() if task is not None and (
+            task.id == self._attempts_task_id) else None
+        self._attempts_task_id = task.id if task is not None else None
+        chooser = self.attempt_chooser
+        chooser.blockSignals(True)
+        chooser.clear()
+        numbers = [number for number, _ in task.attempts_history()] if task else []
+        latest = task.attempts if task else 0
+        chooser.addItem(f"{latest} of {latest} (latest)" if latest else "none yet", None)
+        for number in reversed(numbers):
+            if number < latest:
+                chooser.addItem(f"{number} of {latest}", number)
+        index = chooser.findData(chosen) if chosen is not None else 0
+        chooser.setCurrentIndex(max(index, 0))
+        chooser.setEnabled(chooser.count() > 1)
+        chooser.blockSignals(False)
+        return chooser.currentData()
+
+    def _attempt_chosen(self, _index: int) -> None:
+        self._show_steps(self.selected_task())
+        self._update_actions()
+
     def _show_steps(self, task: TaskRecord | None) -> None:
         self._shown_version = self.tasks_model.version(task) if task is not None else None
-        self.steps_model.set_records(task.steps if task else [])
-        failed = [s for s in (task.steps if task else ()) if s.status == "Failed"]
+        attempt = self._fill_attempts(task)
+        rows = step_rows(task, attempt) if task else []
+        self.steps_model.set_records(rows)
+        failed = [s for s in rows if s.status == "Failed"]
         if failed:
             step = failed[0]
             text = f"<b>{escape(step.name)} failed:</b> {escape(step.message or '')}"
@@ -449,7 +492,11 @@ class DetailPane(QWidget):
     def selected_task(self) -> TaskRecord | None:
         return self.tasks_model.record(self.tasks_view.currentIndex().row())
 
-    def selected_step(self) -> StepRecord | None:
+    def selected_step(self) -> StepRow | None:
+        """The selected step of the task's plan; none while an earlier attempt is shown
+        (what happened then cannot be skipped now)."""
+        if self.attempt_chooser.currentData() is not None:
+            return None
         return self.steps_model.record(self.steps_view.currentIndex().row())
 
     def _update_actions(self, *_: object) -> None:

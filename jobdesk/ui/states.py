@@ -25,6 +25,7 @@ LOOK: dict[str, tuple[str, str]] = {
     "Pending": ("#9ca3af", "dot"),
     "Completed": ("#16a34a", "check"),
     "Skipped": ("#0891b2", "skip"),
+    "Not run": ("#b8bcc4", "slash"),  # a step of a finished task that never ran
 }
 
 

@@ -3,18 +3,57 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 
+from jobdesk.domain import lifecycle
 from jobdesk.domain.states import StepStatus
-from jobdesk.store.records import StepRecord, TaskRecord
+from jobdesk.store.records import TaskRecord
 from jobdesk.ui import states
 from jobdesk.ui.delegates import ProgressRole
 from jobdesk.ui.jobs_model import local_time
 
 Index = QModelIndex | QPersistentModelIndex
-Row = TypeVar("Row", TaskRecord, StepRecord)
+
+
+@dataclass(frozen=True)
+class StepRow:
+    """A step as the detail pane shows it: from the task's plan (the latest attempt and
+    what the next one does) or from one earlier attempt's record (spec B1)."""
+
+    id: int  # the step's id: one row per step in either view
+    name: str
+    status: str  # the stored status (what the rules are asked about)
+    label: str  # what a person reads ("Not run", "Completed, runs again")
+    started_at: datetime | None
+    skipped_at: datetime | None
+    completed_at: datetime | None
+    message: str | None
+    fix_hint: str | None  # only where a step failed: elsewhere it is noise
+
+
+def step_rows(task: TaskRecord, attempt: int | None = None) -> list[StepRow]:
+    """The rows of the steps table: the plan (`attempt` None) or one attempt's record."""
+    if attempt is None:
+        return [
+            StepRow(step.id, step.name, step.status, label, step.started_at, step.skipped_at,
+                    step.completed_at, step.message,
+                    step.fix_hint if step.status == StepStatus.FAILED.value else None)
+            for step, label in zip(task.steps, task.step_labels(), strict=True)
+        ]
+    hints = {step.id: step.fix_hint for step in task.steps}
+    return [
+        StepRow(run.step_id, run.name, run.status, run.status, run.started_at, run.skipped_at,
+                run.completed_at, run.message,
+                hints.get(run.step_id) if run.status == StepStatus.FAILED.value else None)
+        for number, runs in task.attempts_history() if number == attempt for run in runs
+    ]
+
+
+Row = TypeVar("Row", TaskRecord, StepRow)
 
 
 _SERVED = frozenset({
@@ -74,9 +113,10 @@ class RecordTableModel(QAbstractTableModel, Generic[Row]):
         if role == ProgressRole:
             return value if isinstance(value, tuple) else None
         if index.column() == self.state_column:
+            look = self.look(self._records[row])
             if role == Qt.ItemDataRole.DecorationRole:
-                return states.icon(str(value))
-            return states.tint(str(value))
+                return states.icon(look)
+            return states.tint(look)
         return None
 
     def record(self, row: int) -> Row | None:
@@ -143,6 +183,10 @@ class RecordTableModel(QAbstractTableModel, Generic[Row]):
         """What tells whether a record changed since it was shown (the record itself)."""
         return record
 
+    def look(self, record: Row) -> str:
+        """The state whose colour and icon the state column shows."""
+        return str(self.columns[self.state_column or 0][1](record))
+
 
 def _runs(rows: list[int]) -> list[tuple[int, int]]:
     """Consecutive rows as (first, last) ranges: [1, 2, 3, 7] -> [(1, 3), (7, 7)]."""
@@ -156,8 +200,8 @@ def _runs(rows: list[int]) -> list[tuple[int, int]]:
 
 
 def _step_progress(task: TaskRecord) -> tuple[int, int]:
-    done = sum(1 for s in task.steps if StepStatus(s.status).is_done)
-    return (done, len(task.steps))
+    progress = task.step_progress
+    return (progress.done, progress.total)
 
 
 class TasksModel(RecordTableModel[TaskRecord]):
@@ -183,10 +227,10 @@ class TasksModel(RecordTableModel[TaskRecord]):
             if record.updated_at is not None else record
 
 
-class StepsModel(RecordTableModel[StepRecord]):
+class StepsModel(RecordTableModel[StepRow]):
     columns = (
         ("Step", lambda s: s.name),
-        ("Status", lambda s: s.status),
+        ("Status", lambda s: s.label),
         ("Started At", lambda s: local_time(s.started_at)),
         ("Skipped At", lambda s: local_time(s.skipped_at)),
         ("Completed At", lambda s: local_time(s.completed_at)),
@@ -194,3 +238,7 @@ class StepsModel(RecordTableModel[StepRecord]):
         ("Fix hint", lambda s: s.fix_hint),
     )
     state_column = 1
+
+    def look(self, record: StepRow) -> str:
+        # "Completed, runs again" looks Completed; "Not run" looks like nothing happened.
+        return lifecycle.NOT_RUN if record.label == lifecycle.NOT_RUN else record.status

@@ -1,0 +1,135 @@
+"""The lifecycle's rules as the store applies them, on SQLite and PostgreSQL: a replaced
+job, a cancel that came too late, a next attempt that passed while no runtime ran, system
+jobs replaced by a person's job, a task whose every step was skipped (spec B3–B6)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from jobdesk.domain.inventory import make_device
+from jobdesk.domain.jobtypes import JobType
+from jobdesk.domain.schedule import Scheduled
+from jobdesk.runtime.actions import JobRequest, JobService
+from jobdesk.settings import Settings
+from jobdesk.store import Store
+from jobdesk.store.queue import Attempt
+from jobdesk.store.records import TaskRecord
+from tests.conftest import FakeClock
+
+
+def service(store: Store, clock: FakeClock) -> JobService:
+    return JobService(store, Settings(), clock)
+
+
+def add(store: Store, clock: FakeClock, *names: str) -> None:
+    for name in names:
+        store.devices.add(make_device(name, "10.0.0.1"), clock.now())
+
+
+def claim(store: Store, clock: FakeClock, job_id: int, device: str) -> Attempt:
+    task = only_task(store, job_id, device)
+    attempt, _ = store.queue.claim(task.id, clock.now())
+    assert attempt is not None
+    return attempt
+
+
+def only_task(store: Store, job_id: int, device: str) -> TaskRecord:
+    return next(t for t in store.jobs.detail(job_id).tasks if t.device == device)
+
+
+def test_a_replaced_job_is_replaced_only_once_its_running_task_ended(
+    store: Store, clock: FakeClock
+) -> None:
+    add(store, clock, "r1")
+    old = service(store, clock).create(JobRequest("rb", JobType.REBOOT, devices=["r1"]))
+    attempt = claim(store, clock, old.id, "r1")
+    connect, reboot, _ = attempt.steps
+    store.queue.begin_step(attempt.hold, connect.id, clock.now())
+    new = service(store, clock).create(
+        JobRequest("rb2", JobType.REBOOT, devices=["r1"], replace=True))
+    # B5: its task still finishes the running step; the job is not Replaced yet.
+    assert store.jobs.get(old.id).state == "Running"
+    task = only_task(store, old.id, "r1")
+    assert task.state == "Running" and task.cancel_requested
+    done, stop = store.queue.complete_and_begin(attempt.hold, connect.id, reboot.id,
+                                                clock.now())
+    assert not done and stop is not None
+    assert only_task(store, old.id, "r1").reason == f"replaced by job {new.id}"
+    assert store.jobs.get(old.id).state == "Replaced"
+
+
+def test_a_cancel_during_the_last_step_is_kept_with_its_outcome(
+    store: Store, clock: FakeClock
+) -> None:
+    add(store, clock, "r1")
+    job = service(store, clock).create(JobRequest("rb", JobType.REBOOT, devices=["r1"]))
+    attempt = claim(store, clock, job.id, "r1")
+    connect, reboot, wait = attempt.steps
+    store.queue.begin_step(attempt.hold, connect.id, clock.now())
+    store.queue.complete_and_begin(attempt.hold, connect.id, reboot.id, clock.now())
+    store.queue.complete_and_begin(attempt.hold, reboot.id, wait.id, clock.now())
+    asked_at = clock.advance(seconds=30)
+    store.jobs.cancel_task(job.id, "r1", clock.now())
+    clock.advance(seconds=30)
+    assert store.queue.complete_step(attempt.hold, wait.id, clock.now(), message="online")
+    task = only_task(store, job.id, "r1")
+    assert task.state == "Succeeded"
+    assert task.reason == (f"cancel requested {asked_at:%Y-%m-%d %H:%M:%S} UTC; the last "
+                           "step finished first")
+    assert task.to_dict()["cancel_requested_at"] == asked_at.isoformat()
+
+
+def test_a_next_attempt_that_passed_with_no_runtime_moves_to_the_next_opening(
+    store: Store, clock: FakeClock
+) -> None:
+    add(store, clock, "r1")
+    clock.set(datetime(2026, 12, 1, 12, tzinfo=UTC))
+    nightly = Scheduled.parse("2026-12-01", "2026-12-10", "22:00-04:00", "mon-sun", "UTC")
+    job = service(store, clock).create(
+        JobRequest("night", JobType.REBOOT, devices=["r1"], schedule=nightly))
+    first = datetime(2026, 12, 1, 22, tzinfo=UTC)
+    assert only_task(store, job.id, "r1").next_attempt_at == first
+    clock.set(datetime(2026, 12, 2, 9, tzinfo=UTC))  # the window passed; nobody ran it
+    store.queue.sweep(clock.now())
+    task = only_task(store, job.id, "r1")
+    assert task.state == "Scheduled" and task.next_attempt_at == first + timedelta(days=1)
+    assert store.jobs.get(job.id).next_attempt_at == first + timedelta(days=1)
+    clock.set(datetime(2026, 12, 2, 23, tzinfo=UTC))  # inside a window: due, left as it is
+    store.queue.sweep(clock.now())
+    assert only_task(store, job.id, "r1").next_attempt_at == first + timedelta(days=1)
+
+
+def test_a_person_s_job_replaces_the_system_s_own_without_asking(
+    store: Store, clock: FakeClock
+) -> None:
+    add(store, clock, "r1", "r2")
+    jobs = service(store, clock)
+    [system] = [j for j in jobs.create_system_jobs() if j.type == "device-info"]
+    mine = jobs.create(JobRequest("info", JobType.DEVICE_INFO, devices=["r1"]))
+    replaced = only_task(store, system.id, "r1")
+    assert replaced.state == "Cancelled" and replaced.reason == f"replaced by job {mine.id}"
+    assert only_task(store, system.id, "r2").state == "Scheduled"
+    assert store.jobs.get(system.id).state != "Replaced"  # r2 is still its work
+    jobs.create(JobRequest("info 2", JobType.DEVICE_INFO, devices=["r2"], replace=True))
+    assert store.jobs.get(system.id).state == "Replaced"
+
+
+def test_a_task_whose_every_step_left_was_skipped_succeeds_without_a_current_step(
+    store: Store, clock: FakeClock
+) -> None:
+    add(store, clock, "r1")
+    job = service(store, clock).create(JobRequest("rb", JobType.REBOOT, devices=["r1"]))
+    attempt = claim(store, clock, job.id, "r1")
+    connect = attempt.steps[0]
+    store.queue.begin_step(attempt.hold, connect.id, clock.now())
+    store.queue.fail_step(attempt.hold, connect.id, clock.now(), message="auth refused",
+                          retryable=False, retry_interval=timedelta(minutes=5))
+    for step in ("connect", "reboot", "wait-online"):
+        store.jobs.skip_step(job.id, "r1", step, clock.now())
+    store.jobs.retry_task(job.id, "r1", clock.now())
+    attempt = claim(store, clock, job.id, "r1")
+    assert store.queue.finish_if_done(attempt.hold, clock.now())
+    task = only_task(store, job.id, "r1")
+    assert task.state == "Succeeded" and task.current_step is None
+    data = task.to_dict()
+    assert data["step_progress"] == {"done": 3, "total": 3} and data["current_step"] is None
