@@ -1,7 +1,8 @@
 """`jobdesk demo`: the window on a fresh database with a simulated fleet inside the process.
 
 About 25 simulated routers listen on free loopback ports (two offline, one slow, one that
-comes back from a firmware update on the wrong version), and sample jobs show every kind of
+comes back from a firmware update on the wrong version and is flashed again every retry,
+one that refuses the login), and sample jobs show every kind of
 outcome while the runtime works on them for real, over SSH. Closing the window stops the
 fleet; a temporary database and its folder are removed.
 """
@@ -31,7 +32,8 @@ from jobdesk.store import Store
 log = logging.getLogger(__name__)
 
 DEVICES = 25
-FAULTS = "offline@sim-003,offline@sim-017,slow:3@sim-010,wrong-firmware@sim-021"
+FAULTS = ("offline@sim-003,offline@sim-017,slow:3@sim-010,wrong-firmware@sim-021,"
+          "auth@sim-022")
 SEED = 7
 NORTH = [f"sim-{i:03d}" for i in range(12)]
 SOUTH = [f"sim-{i:03d}" for i in range(12, DEVICES)]
@@ -82,8 +84,11 @@ def seed_demo(store: Store, folder: Path, settings: Settings) -> None:
     service.create(JobRequest(
         "Certificates — depot south", JobType.CERTIFICATE_RENEWAL, devices=SOUTH[:5]))
     service.create(JobRequest(
-        "Firmware 4.9.0 — pilot", JobType.FIRMWARE_UPDATE, devices=SOUTH[7:11], file=image,
-        version="4.9.0"))
+        "Firmware 4.9.0 — pilot", JobType.FIRMWARE_UPDATE,
+        devices=[*SOUTH[7:9], "sim-022"], file=image, version="4.9.0"))
+    service.create(JobRequest(
+        "Firmware 4.9.0 — sim-021", JobType.FIRMWARE_UPDATE, devices=["sim-021"],
+        file=image, version="4.9.0"))
     service.create(JobRequest(
         "NTP and syslog servers", JobType.CONFIG_UPDATE, tags=["sim"], file=snippet))
     zone = local_zone_name()
