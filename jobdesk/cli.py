@@ -268,7 +268,11 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_schedule_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--from", dest="date_from", metavar="YYYY-MM-DD")
     parser.add_argument("--to", dest="date_to", metavar="YYYY-MM-DD")
-    parser.add_argument("--window", metavar="HH:MM-HH:MM")
+    parser.add_argument(
+        "--window", metavar="HH:MM-HH:MM",
+        help="daily window in --tz; an end at or before the start closes the next day "
+        "(22:00-04:00), equal times are all day (00:00-00:00)",
+    )
     parser.add_argument("--weekdays", metavar="mon,tue,...")
     parser.add_argument("--tz", metavar="ZONE", help="IANA time zone (default: this laptop's)")
 

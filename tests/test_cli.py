@@ -225,8 +225,6 @@ def test_run_until_done_exits_3_when_time_runs_out(cli: Cli) -> None:
     [
         (("--from", "2030-01-05", "--to", "2030-01-01", "--window", "22:00-04:00",
           "--weekdays", "mon"), "before"),
-        (("--from", "2030-01-01", "--to", "2030-01-02", "--window", "22:00-22:00",
-          "--weekdays", "mon"), "zero"),
         (("--from", "2030-01-01", "--to", "2030-01-02", "--window", "22:00-04:00",
           "--weekdays", "sat"), "sat"),
         (("--from", "2030-01-01", "--to", "2030-01-02", "--window", "22:00-04:00",
@@ -245,6 +243,22 @@ def test_impossible_schedules_are_refused_in_words(
     assert result.stderr.startswith("jobdesk: error: ") and result.stderr.count("\n") == 1
     assert message.lower() in result.stderr.lower()
     assert cli.json("jobs", "list", "--all") == []
+
+
+def test_a_whole_day_window_is_accepted(cli: Cli) -> None:
+    """00:00-00:00 is a whole day (spec B2), not a window of no length."""
+    cli("devices", "add", "r1", "--host", "10.0.0.1")
+    job = cli.json("jobs", "create", "--type", "reboot", "--name", "days", "--device", "r1",
+                   "--scheduled", "--from", "2030-01-07", "--to", "2030-01-13",
+                   "--window", "00:00-00:00", "--weekdays", "mon-fri", "--tz", "Europe/Zurich")
+    assert job["state"] == "Scheduled"
+    assert job["schedule"]["window"] == "00:00-00:00"
+    # Monday 7 to Friday 11 January: the last day closes as Saturday begins (00:00 CET).
+    assert job["expires_at"] == "2030-01-11T23:00:00+00:00"
+    shown = cli("jobs", "show", str(job["id"])).stdout
+    assert "Schedule: Mon–Fri all day (00:00–00:00), Europe/Zurich" in shown
+    help_text = " ".join(cli("jobs", "create", "--help").stdout.split())
+    assert "equal times are all day (00:00-00:00)" in help_text
 
 
 def test_a_malformed_inventory_imports_nothing_and_names_the_lines(cli: Cli) -> None:

@@ -295,6 +295,93 @@ def test_overlapping_windows_are_clamped(monkeypatch: pytest.MonkeyPatch) -> Non
 
 
 # ------------------------------------------------------------------------------------------
+# Whole-day windows: from == to (spec B2)
+# ------------------------------------------------------------------------------------------
+
+
+def test_whole_day_mon_fri_opens_monday_and_closes_saturday() -> None:
+    # 2026-11-30 is a Monday; Zurich is UTC+1 in winter.
+    sched = Scheduled.parse("2026-11-30", "2026-12-13", "00:00-00:00", "mon-fri", ZURICH)
+    assert sched.whole_day and sched.crosses_midnight
+    assert sched.nominal_length == timedelta(hours=24)
+    monday, saturday = local(ZURICH, 2026, 11, 30), local(ZURICH, 2026, 12, 5)
+    assert sched.first_window() == Window(monday, local(ZURICH, 2026, 12, 1))
+    assert not sched.is_open(monday - timedelta(microseconds=1))
+    assert sched.next_opening(monday - timedelta(hours=5)) == monday
+    # Open without a break from Monday 00:00 to Saturday 00:00, the midnights included ...
+    probe = monday
+    while probe < saturday:
+        assert sched.is_open(probe), probe
+        assert sched.next_opening(probe) == probe
+        probe += timedelta(minutes=30)
+    for day in (1, 2, 3, 4):  # Tuesday to Friday: one day's window hands over to the next
+        midnight = local(ZURICH, 2026, 12, day)
+        assert sched.window_at(midnight - timedelta(microseconds=1)).closes == midnight
+        assert sched.window_at(midnight).opens == midnight
+    assert sched.open_until(local(ZURICH, 2026, 12, 2, 13)) == saturday
+    # ... then closed over the weekend; the next Monday opens again.
+    assert not sched.is_open(saturday)
+    assert not sched.is_open(local(ZURICH, 2026, 12, 6, 23, 59))
+    assert sched.open_until(saturday) is None
+    assert sched.next_opening(saturday) == local(ZURICH, 2026, 12, 7)
+    assert len(list(sched.windows())) == 10
+    assert sched.expires_at() == local(ZURICH, 2026, 12, 12) == utc(2026, 12, 11, 23)
+
+
+def test_whole_day_from_eight_runs_until_eight_the_next_day() -> None:
+    sched = Scheduled.parse("2026-12-02", "2026-12-09", "08:00-08:00", "wed", ZURICH)
+    assert list(sched.windows()) == [
+        Window(local(ZURICH, 2026, 12, 2, 8), local(ZURICH, 2026, 12, 3, 8)),
+        Window(local(ZURICH, 2026, 12, 9, 8), local(ZURICH, 2026, 12, 10, 8)),
+    ]
+    assert not sched.is_open(local(ZURICH, 2026, 12, 2, 7, 59))
+    assert sched.is_open(local(ZURICH, 2026, 12, 3, 7, 59))  # Thursday morning is Wednesday's
+    assert not sched.is_open(local(ZURICH, 2026, 12, 3, 8))
+    assert sched.open_until(local(ZURICH, 2026, 12, 2, 8)) == local(ZURICH, 2026, 12, 3, 8)
+
+
+def test_whole_day_every_day_is_one_stretch() -> None:
+    sched = scheduled(date(2026, 12, 1), date(2026, 12, 31), (time(0), time(0)))
+    windows = list(sched.windows())
+    assert len(windows) == 31
+    for earlier, later in itertools.pairwise(windows):
+        assert earlier.closes == later.opens  # joined: no gap, no overlap
+    assert windows[0].opens == local(ZURICH, 2026, 12, 1)
+    assert sched.expires_at() == local(ZURICH, 2027, 1, 1)
+    assert sched.open_until(local(ZURICH, 2026, 12, 7, 3)) == local(ZURICH, 2027, 1, 1)
+
+
+def test_whole_day_over_zurich_spring_forward() -> None:
+    # 02:30 does not exist on Sunday 29 March: Saturday's day ends, and Sunday's begins, at
+    # 03:00 CEST (01:00 UTC). Both last 23.5 h.
+    sched = scheduled(date(2026, 3, 28), date(2026, 3, 29), (time(2, 30), time(2, 30)))
+    assert list(sched.windows()) == [
+        Window(utc(2026, 3, 28, 1, 30), utc(2026, 3, 29, 1)),
+        Window(utc(2026, 3, 29, 1), utc(2026, 3, 30, 0, 30)),
+    ]
+
+
+def test_whole_day_over_zurich_fall_back() -> None:
+    # 02:30 happens twice on Sunday 25 October: Sunday's day opens at the first one (CEST) and
+    # lasts until Monday 02:30 CET: 25 h, the nominal day plus the one-hour shift, no more.
+    sched = scheduled(date(2026, 10, 24), date(2026, 10, 25), (time(2, 30), time(2, 30)))
+    assert list(sched.windows()) == [
+        Window(utc(2026, 10, 24, 0, 30), utc(2026, 10, 25, 0, 30)),
+        Window(utc(2026, 10, 25, 0, 30), utc(2026, 10, 26, 1, 30)),
+    ]
+
+
+def test_whole_day_over_lord_howe_half_hour_fall_back() -> None:
+    # 01:45 happens twice on 5 April 2026 (02:00 +11:00 -> 01:30 +10:30): the day opens at the
+    # first one (14:45 UTC the day before) and lasts 24.5 h, until 01:45 +10:30 on 6 April.
+    sched = scheduled(
+        date(2026, 4, 5), date(2026, 4, 5), (time(1, 45), time(1, 45)), {SUN},
+        "Australia/Lord_Howe",
+    )
+    assert sched.first_window() == Window(utc(2026, 4, 4, 14, 45), utc(2026, 4, 5, 15, 15))
+
+
+# ------------------------------------------------------------------------------------------
 # Validation: refused with a message that says what to change
 # ------------------------------------------------------------------------------------------
 
@@ -310,11 +397,6 @@ def test_empty_weekday_set_is_refused() -> None:
         scheduled(date(2026, 12, 1), date(2026, 12, 31), (time(22), time(4)), frozenset())
     with pytest.raises(ScheduleError, match="choose at least one"):
         Scheduled.parse("2026-12-01", "2026-12-31", "22:00-04:00", " , ", ZURICH)
-
-
-def test_zero_length_window_is_refused() -> None:
-    with pytest.raises(ScheduleError, match="zero length; make the end time differ"):
-        Scheduled.parse("2026-12-01", "2026-12-31", "22:00-22:00", "mon", ZURICH)
 
 
 def test_range_without_window_is_refused_naming_covered_weekdays() -> None:
@@ -472,6 +554,7 @@ def test_to_dict(night_shift: Scheduled) -> None:
         FireAndForget(),
         Scheduled.parse("2026-12-01", "2026-12-31", "22:00-04:00", "mon-fri", ZURICH),
         Scheduled.parse("2025-03-01", "2025-03-01", "00:05-23:55", "sat", "Asia/Kolkata"),
+        Scheduled.parse("2026-12-01", "2026-12-31", "00:00-00:00", "mon-fri", ZURICH),
     ],
 )
 def test_dict_round_trip(sched: FireAndForget | Scheduled) -> None:
@@ -571,6 +654,17 @@ def test_schedule_from_dict_accepts_weekday_string() -> None:
             "fri-mon",
             "23:30-00:15",
             "Mon, Fri–Sun 23:30–00:15 (next day), Europe/Zurich, from 2026-12-01 to 2026-12-31",
+        ),
+        (
+            "mon-fri",
+            "00:00-00:00",
+            "Mon–Fri all day (00:00–00:00), Europe/Zurich, from 2026-12-01 to 2026-12-31",
+        ),
+        (
+            "mon-sun",
+            "08:00-08:00",
+            "every day all day (08:00–08:00 next day), Europe/Zurich, from 2026-12-01 to "
+            "2026-12-31",
         ),
     ],
 )
@@ -678,7 +772,8 @@ def schedule_inputs(draw: st.DrawFn) -> tuple[date, date, time, time, frozenset[
     """Random schedules, half of them aimed at a DST change: the range contains (and often
     starts or ends on) a transition day of the chosen zone, that day's weekday is chosen, and
     the window is often short so that it can fall entirely into a gap (the "window does not
-    occur that day" case)."""
+    occur that day" case), or a whole day (``to == from``), so every property below holds for
+    whole days too."""
     weekdays = draw(weekday_sets)
     if draw(st.booleans()):
         start = draw(st.dates(min_value=date(2025, 1, 1), max_value=date(2028, 12, 31)))
@@ -691,12 +786,14 @@ def schedule_inputs(draw: st.DrawFn) -> tuple[date, date, time, time, frozenset[
         end = dst_day + timedelta(days=draw(days_around))
         weekdays |= {dst_day.weekday()}
     window_start = draw(window_times)
-    if draw(st.booleans()):
+    shape = draw(st.sampled_from(["any", "short", "whole day"]))
+    if shape == "any":
         window_end = draw(window_times)
-    else:
+    elif shape == "short":
         shift = timedelta(minutes=draw(st.integers(min_value=1, max_value=45)))
         window_end = (datetime.combine(date.min, window_start) + shift).time()
-    assume(window_start != window_end)
+    else:
+        window_end = window_start
     return start, end, window_start, window_end, weekdays, zone
 
 
@@ -844,3 +941,165 @@ def test_property_dict_round_trip(
     sched = Scheduled(*inputs)
     assert schedule_from_dict(json.loads(json.dumps(sched.to_dict()))) == sched
     assert sched.to_dict()["weekdays"] == [WEEKDAY_NAMES[d] for d in sorted(sched.weekdays)]
+
+
+# ---- whole days (to == from) --------------------------------------------------------------
+
+WholeDayInputs = tuple[date, date, time, time, frozenset[int], str]
+
+
+@st.composite
+def whole_day_inputs(draw: st.DrawFn, every_day: bool = False) -> WholeDayInputs:
+    """Whole-day schedules (``to == from``) in zones with one-hour and half-hour DST shifts and
+    without DST; half of them span a DST change of their zone, with the days around it chosen
+    (so a window opens, closes or runs through the change)."""
+    weekdays = EVERY_DAY if every_day else draw(weekday_sets)
+    if draw(st.booleans()):
+        zone = draw(st.sampled_from(ZONES))
+        start = draw(st.dates(min_value=date(2025, 1, 1), max_value=date(2028, 12, 31)))
+        end = start + timedelta(days=draw(st.integers(min_value=0, max_value=30)))
+    else:
+        zone, dst_day = draw(st.sampled_from(DST_DAYS))
+        start = dst_day - timedelta(days=draw(st.integers(min_value=0, max_value=8)))
+        end = dst_day + timedelta(days=draw(st.integers(min_value=0, max_value=8)))
+        before = dst_day - timedelta(days=1)
+        weekdays |= {dst_day.weekday()} | ({before.weekday()} if before >= start else set())
+    opens = draw(window_times)
+    return start, end, opens, opens, frozenset(weekdays), zone
+
+
+def whole_day_oracle(inputs: WholeDayInputs) -> list[tuple[datetime, datetime]]:
+    """The windows as spec B2 words them, read independently of the module: one per chosen
+    day in the range, opening at ``from`` that day and closing at ``from`` the next day."""
+    start, end, opens, _, weekdays, tz = inputs
+    zone = ZoneInfo(tz)
+    windows = []
+    day = start
+    while day <= end:
+        if day.weekday() in weekdays:
+            windows.append(
+                (oracle_resolve(day, opens, zone), oracle_resolve(day + timedelta(days=1), opens,
+                                                                   zone))
+            )
+        day += timedelta(days=1)
+    return windows
+
+
+def whole_day_probes(
+    inputs: WholeDayInputs, windows: list[tuple[datetime, datetime]], fractions: list[float]
+) -> list[datetime]:
+    """Instants to ask about: spread over the range and two days either side, every window's
+    ends (and just before them), and every offset change of the zone in the range."""
+    start, end, _, _, _, tz = inputs
+    first = windows[0][0] - timedelta(days=2)
+    span = windows[-1][1] + timedelta(days=2) - first
+    probes = [first + span * fraction for fraction in fractions]
+    tiny = timedelta(microseconds=1)
+    for opens, closes in windows:
+        probes += [opens, opens - tiny, closes, closes - tiny]
+    for zone, day in DST_DAYS:
+        if zone == tz and start - timedelta(days=1) <= day <= end + timedelta(days=1):
+            change = offset_change_instant(zone, day)
+            probes += [change - tiny, change, change + tiny]
+    return probes
+
+
+def dst_spread(zone: ZoneInfo, opens: datetime, closes: datetime) -> timedelta:
+    """How far the zone's offset moves at or inside ``[opens, closes]``: 0 on a plain day."""
+    tiny = timedelta(microseconds=1)
+    offsets = [t.astimezone(zone).utcoffset() for t in (opens - tiny, opens, closes - tiny, closes)]
+    return max(offsets) - min(offsets)
+
+
+fraction_lists = st.lists(st.floats(min_value=0.0, max_value=1.0), min_size=1, max_size=12)
+
+
+@PROPERTY_SETTINGS
+@given(whole_day_inputs(), fraction_lists)
+def test_property_whole_day_is_open_exactly_inside_a_day_from_from(
+    inputs: WholeDayInputs, fractions: list[float]
+) -> None:
+    expected = whole_day_oracle(inputs)
+    assume(expected)
+    sched = Scheduled(*inputs)
+    zone = ZoneInfo(inputs[5])
+    assert sched.whole_day
+    for opens, closes in expected:
+        # 24 h, give or take the DST shift of that day; a shift is at most an hour here.
+        spread = dst_spread(zone, opens, closes)
+        assert spread <= timedelta(hours=1)
+        assert timedelta(hours=24) - spread <= closes - opens <= timedelta(hours=24) + spread
+    for probe in whole_day_probes(inputs, expected, fractions):
+        containing = [w for w in expected if w[0] <= probe < w[1]]
+        assert len(containing) <= 1, "the oracle's days overlap"
+        assert sched.is_open(probe) == bool(containing), probe
+        window = sched.window_at(probe)
+        if containing:
+            assert window == Window(*containing[0])
+            assert sched.next_opening(probe) == probe
+        else:
+            assert window is None
+            assert sched.open_until(probe) is None
+
+
+@PROPERTY_SETTINGS
+@given(whole_day_inputs(every_day=True), fraction_lists)
+def test_property_whole_day_every_day_is_always_open_within_the_range(
+    inputs: WholeDayInputs, fractions: list[float]
+) -> None:
+    start, end, opens, _, _, tz = inputs
+    sched = Scheduled(*inputs)
+    zone = ZoneInfo(tz)
+    first = oracle_resolve(start, opens, zone)
+    last = oracle_resolve(end + timedelta(days=1), opens, zone)
+    assert sched.first_window().opens == first
+    assert sched.expires_at() == last
+    tiny = timedelta(microseconds=1)
+    assert not sched.is_open(first - tiny)
+    assert not sched.is_open(last)
+    expected = whole_day_oracle(inputs)
+    for probe in whole_day_probes(inputs, expected, fractions):
+        if first <= probe < last:
+            assert sched.is_open(probe), probe
+            assert sched.next_opening(probe) == probe
+            assert sched.open_until(probe) == last
+        else:
+            assert not sched.is_open(probe), probe
+
+
+@PROPERTY_SETTINGS
+@given(whole_day_inputs())
+def test_property_whole_days_open_once_a_day_and_join_without_a_gap(
+    inputs: WholeDayInputs,
+) -> None:
+    start, end, _, _, weekdays, tz = inputs
+    chosen = [
+        start + timedelta(days=offset)
+        for offset in range((end - start).days + 1)
+        if (start + timedelta(days=offset)).weekday() in weekdays
+    ]
+    assume(chosen)
+    sched = Scheduled(*inputs)
+    zone = ZoneInfo(tz)
+    windows = list(sched.windows())
+    opening_days = [w.opens.astimezone(zone).date() for w in windows]
+    # One window per chosen day, none twice on a day.
+    assert opening_days == chosen
+    for (earlier, later), (day, next_day) in zip(
+        itertools.pairwise(windows), itertools.pairwise(opening_days), strict=True
+    ):
+        if next_day - day == timedelta(days=1):
+            assert earlier.closes == later.opens  # joined: no gap, no double opening
+            assert sched.window_at(earlier.closes) == later
+        else:
+            assert earlier.closes < later.opens  # a day off: closed in between
+            assert not sched.is_open(earlier.closes)
+            assert sched.next_opening(earlier.closes) == later.opens
+    # A stretch of joined days is open until its last day closes.
+    for index, window in enumerate(windows):
+        stretch_end = window.closes
+        for later in windows[index + 1:]:
+            if later.opens != stretch_end:
+                break
+            stretch_end = later.closes
+        assert sched.open_until(window.opens) == stretch_end

@@ -242,7 +242,6 @@ def test_fire_and_forget_is_the_default_and_expires_after_the_lifetime(
     [
         ({"end": date(2026, 11, 30)}, "is before start date"),
         ({"weekdays": set()}, "No weekday chosen"),
-        ({"closes": time(22, 0)}, "has zero length"),
         ({"start": date(2026, 12, 5), "end": date(2026, 12, 6), "weekdays": {0, 1}},
          "contain no window"),
         ({"tz": "Europe/Zurch"}, "Europe/Zurich"),
@@ -331,6 +330,44 @@ def test_preview_lists_the_windows_of_the_schedule(
     lines = child(reboot_dialog, QLabel, "preview").text().splitlines()
     assert lines[1] == "Tue 1 Dec 22:00–04:00  (open now)"
     assert lines[5] == "Sat 5 Dec 22:00–04:00"
+
+
+def test_equal_times_are_a_whole_day_and_the_preview_says_so(
+    qtbot: Any, reboot_dialog: NewJobDialog, ctx: AppContext
+) -> None:
+    note = child(reboot_dialog, QLabel, "windowNote")
+    assert note.text() == "closes the next day"  # the fixture's 22:00-04:00
+    set_schedule(qtbot, reboot_dialog, date(2026, 12, 1), date(2026, 12, 14), time(0, 0),
+                 time(0, 0), {0, 1, 2, 3, 4})
+    assert create_button(reboot_dialog).isEnabled(), validation(reboot_dialog)
+    assert note.text() == "all day"
+    lines = child(reboot_dialog, QLabel, "preview").text().splitlines()
+    # START is Tuesday 1 December, 10:00 in Zurich: Tuesday's day is open already.
+    assert lines == [
+        "Next windows (Europe/Zurich):",
+        "Tue 1 Dec all day (00:00–00:00)  (open now)",
+        "Wed 2 Dec all day (00:00–00:00)",
+        "Thu 3 Dec all day (00:00–00:00)",
+        "Fri 4 Dec all day (00:00–00:00)",
+        "Mon 7 Dec all day (00:00–00:00)",
+    ]
+    # The range ends on Monday 14 December, whose day closes as Tuesday begins.
+    assert child(reboot_dialog, QLabel, "expiresAt").text().startswith(
+        "Expires at: Tue 15 Dec 2026 00:00 (Europe/Zurich)"
+    )
+    child(reboot_dialog, QTimeEdit, "timeFrom").setTime(QTime(8, 0))
+    assert note.text() == "closes the next day"
+    child(reboot_dialog, QTimeEdit, "timeTo").setTime(QTime(8, 0))
+    assert note.text() == "all day (24 h from 08:00)"
+    assert "Wed 2 Dec all day (08:00–08:00)" in child(reboot_dialog, QLabel, "preview").text()
+
+    with qtbot.waitSignal(reboot_dialog.created, timeout=WAIT_MS) as blocker:
+        qtbot.mouseClick(create_button(reboot_dialog), Qt.MouseButton.LeftButton)
+    stored = ctx.store.jobs.detail(blocker.args[0].id)
+    assert stored.schedule["window"] == "08:00-08:00"
+    assert stored.expires_at == Scheduled(
+        date(2026, 12, 1), date(2026, 12, 14), time(8), time(8), frozenset(range(5)), ZURICH,
+    ).expires_at()
 
 
 # ------------------------------------------------------------------------------------------

@@ -22,6 +22,11 @@ def nights(weekdays: frozenset[int] = frozenset(range(5)), *, days: int = 13) ->
     )
 
 
+def whole_days(weekdays: frozenset[int] = frozenset(range(5)), opens: time = time(0)) -> Scheduled:
+    """00:00-00:00 (or another ``from == to``) from Tue 1 to Mon 14 December."""
+    return Scheduled(date(2026, 12, 1), date(2026, 12, 14), opens, opens, weekdays, ZURICH)
+
+
 def zurich(day: int, hour: int, minute: int = 0) -> datetime:
     """A December 2026 wall time in Zurich (UTC+1 then), as UTC."""
     return datetime(2026, 12, day, hour, minute, tzinfo=UTC) - timedelta(hours=1)
@@ -111,6 +116,12 @@ def test_tooltip_names_the_window(qtbot: Any) -> None:
         (nights(frozenset({4})), START, "Next window: Fri 4 Dec 22:00–04:00 (Europe/Zurich)"),
         (nights(), zurich(2, 1), "Window open now, closes 04:00"),
         (nights(days=0), zurich(2, 5), "No window left"),
+        # Whole days: the consecutive days join, so it stays open until Saturday begins.
+        (whole_days(), zurich(2, 1), "Open all day now, until Sat 5 Dec 2026 00:00"),
+        (whole_days(frozenset(range(7))), zurich(2, 1),
+         "Open all day now, until Tue 15 Dec 2026 00:00"),
+        (whole_days(), zurich(5, 1),
+         "Next window: Mon 7 Dec all day (00:00–00:00) (Europe/Zurich)"),
     ],
 )
 def test_next_window_text(schedule: Any, now: datetime, expected: str) -> None:
@@ -121,3 +132,23 @@ def test_format_window_uses_the_zone() -> None:
     window = next(nights().windows(after=START))
     assert format_window(window, ZURICH) == "Tue 1 Dec 22:00–04:00"
     assert format_window(window, "UTC") == "Tue 1 Dec 21:00–03:00"
+
+
+def test_whole_days_are_one_unbroken_block(qtbot: Any) -> None:
+    strip = shown(qtbot, whole_days(), START)  # Tuesday 10:00 in Zurich
+    image = strip.grab().toImage()
+    # Wednesday to Friday, and either side of the midnights between them (the grid lines at
+    # midnight and every six hours are drawn over the blocks, so probe beside them).
+    for day in (2, 3, 4):
+        for hour in (1, 5, 7, 11, 13, 17, 19, 23):
+            assert colour_at(strip, image, zurich(day, hour)) == ACCENT, (day, hour)
+    assert colour_at(strip, image, zurich(5, 12)) != ACCENT  # Saturday is not chosen
+    assert colour_at(strip, image, zurich(7, 12)) == ACCENT  # Monday is
+    text = strip._tooltip_at(strip.x_for(zurich(3, 12)))
+    assert text == "Thu 3 Dec all day (00:00–00:00) (Europe/Zurich)"
+
+
+def test_format_window_of_a_whole_day() -> None:
+    window = next(whole_days(opens=time(8)).windows(after=START))
+    assert format_window(window, ZURICH, whole_day=True) == "Tue 1 Dec all day (08:00–08:00)"
+    assert format_window(window, ZURICH) == "Tue 1 Dec 08:00–08:00"  # what it used to say

@@ -11,6 +11,10 @@ The rules (the specification) in short:
 * Everything stored or returned is an aware UTC datetime; a scheduled job's window is read in
   the job's own IANA zone.
 * A window with ``to <= from`` crosses midnight and belongs to the weekday on which it opens.
+  ``from == to`` (``00:00-00:00``) is a whole day: 24 hours from ``from``.  It needs no
+  machinery of its own: it is the crossing window whose close is the next day's opening, so
+  whole-day windows on consecutive days touch (no gap, no overlap) and every DST rule below
+  applies to it unchanged.
 * Daylight saving: a start or end time that falls into a spring-forward gap moves forward to the
   transition instant; an ambiguous (fall-back) wall time takes its first occurrence; a window
   never overlaps the next one (its close is clamped to the next opening) and a window that
@@ -379,12 +383,7 @@ class Scheduled:
                 raise ScheduleError(
                     f"{name} must be whole minutes (HH:MM), got {value.isoformat()}"
                 )
-        if self.window_start == self.window_end:
-            raise ScheduleError(
-                f"the window {_format_hhmm(self.window_start)}-{_format_hhmm(self.window_end)} "
-                "has zero length; make the end time differ from the start time "
-                "(an end time earlier than the start means the window runs past midnight)"
-            )
+        # Equal ends are allowed on purpose: that is a whole day (spec B2), not an empty window.
         self._validate_weekdays()
         _load_zone(self.tz)
         self._validate_has_window()
@@ -448,8 +447,18 @@ class Scheduled:
 
     @property
     def crosses_midnight(self) -> bool:
-        """True when the window closes on the day after it opens (``to <= from``)."""
+        """True when the window closes on the day after it opens (``to <= from``); a whole
+        day does too."""
         return self.window_end <= self.window_start
+
+    @property
+    def whole_day(self) -> bool:
+        """True for ``from == to`` (``00:00-00:00``): each window lasts a whole day.
+
+        Computing windows needs no such flag (see :attr:`crosses_midnight`); it exists so that
+        what is shown to people says "all day" instead of a puzzling "08:00–08:00".
+        """
+        return self.window_end == self.window_start
 
     @property
     def zone(self) -> ZoneInfo:
@@ -458,7 +467,7 @@ class Scheduled:
 
     @property
     def nominal_length(self) -> timedelta:
-        """Wall-clock length of the window, ignoring daylight saving."""
+        """Wall-clock length of the window, ignoring daylight saving (24 h for a whole day)."""
         start = datetime.combine(_MIN_DATE, self.window_start)
         end = datetime.combine(_MIN_DATE, self.window_end)
         return end - start + (_ONE_DAY if self.crosses_midnight else timedelta(0))
@@ -558,6 +567,27 @@ class Scheduled:
             return None
         return instant if upcoming.opens <= instant else upcoming.opens
 
+    def open_until(self, instant: datetime) -> datetime | None:
+        """When the open time around ``instant`` ends, or None while no window is open.
+
+        Windows that touch count as one stretch: the window's own close would say Monday's
+        whole-day window "closes at midnight" although Tuesday's opens at that very instant,
+        and people want to know when the job really stops being able to run.
+        """
+        window = self.window_at(instant)
+        if window is None:
+            return None
+        if self.whole_day and len(self.weekdays) == 7:
+            # A whole day closes where the next day's opens (same wall time, same resolution),
+            # so every day chosen is one stretch to the end; no need to walk years of windows.
+            return self._last.closes
+        closes = window.closes
+        for later in self.windows(after=closes):
+            if later.opens != closes:
+                break
+            closes = later.closes
+        return closes
+
     def expires_at(
         self, created_at: datetime | None = None, lifetime: timedelta | None = None
     ) -> datetime:
@@ -579,6 +609,19 @@ class Scheduled:
     def _window_text(self, dash: str) -> str:
         return f"{_format_hhmm(self.window_start)}{dash}{_format_hhmm(self.window_end)}"
 
+    def hours_text(self) -> str:
+        """The daily window for people: "08:00–12:00", "22:00–04:00 (next day)",
+        "all day (00:00–00:00)" or "all day (08:00–08:00 next day)".
+
+        A whole day is named as such: "00:00–00:00" alone reads like a window of no length.
+        """
+        hours = self._window_text("–")
+        if self.whole_day:
+            # From midnight the close "00:00" needs no day; from 08:00 it does.
+            next_day = "" if self.window_start == time(0) else " next day"
+            return f"all day ({hours}{next_day})"
+        return hours + (" (next day)" if self.crosses_midnight else "")
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly form, in the same strings :meth:`parse` accepts."""
         return {
@@ -594,7 +637,7 @@ class Scheduled:
         """One line for people, e.g.
         "Mon–Fri 22:00–04:00 (next day), Europe/Zurich, from 2026-12-01 to 2026-12-31"."""
         days = _describe_weekdays(self.weekdays)
-        hours = self._window_text("–") + (" (next day)" if self.crosses_midnight else "")
+        hours = self.hours_text()
         if self.start_date == self.end_date:
             span = f"on {self.start_date.isoformat()}"
         else:

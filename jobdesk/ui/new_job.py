@@ -139,9 +139,20 @@ def preview_lines(schedule: Scheduled, now: datetime, count: int = PREVIEW_WINDO
     """The next windows as the preview lists them, in the schedule's zone."""
     lines = []
     for window in islice(schedule.windows(after=now), count):
-        text = format_window(window, schedule.tz)
+        text = format_window(window, schedule.tz, whole_day=schedule.whole_day)
         lines.append(f"{text}  (open now)" if window.opens <= now else text)
     return lines
+
+
+def _window_note(opens: QTime, closes: QTime) -> str:
+    """The words beside the window's times: equal times are a whole day (spec B2), which
+    "closes the next day" would hide; read from the fields, so it shows even while another
+    field makes the schedule invalid."""
+    if opens == closes == QTime(0, 0):
+        return "all day"
+    if opens == closes:
+        return f"all day (24 h from {opens.toString('HH:mm')})"
+    return "closes the next day" if closes < opens else ""
 
 
 def _sentence(message: str) -> str:
@@ -829,8 +840,7 @@ class NewJobDialog(QDialog):
 
     def _update_preview(self, schedule: Schedule | None) -> None:
         now = self._ctx.clock.now()
-        crosses = self._time_to.time() <= self._time_from.time()
-        self._midnight.setText("closes the next day" if crosses else "")
+        self._midnight.setText(_window_note(self._time_from.time(), self._time_to.time()))
         if isinstance(schedule, FireAndForget):
             lifetime = self._ctx.settings.fire_and_forget_lifetime
             expires = schedule.expires_at(now, lifetime)

@@ -62,15 +62,23 @@ def format_instant(instant: datetime, tz: str, *, year: bool = True) -> str:
     """"Fri 4 Dec 2026 22:00" in ``tz``; English names on purpose (not the OS locale), so the
     words match the CLI and the spec whatever language the laptop is set to."""
     local = instant.astimezone(ZoneInfo(tz))
+    return f"{_date_text(local, year=year)} {_hhmm(local)}"
+
+
+def _date_text(local: datetime, *, year: bool) -> str:
+    """"Fri 4 Dec 2026" (or without the year) of a local time."""
     text = f"{_day_name(local.date())} {local.day} {_MONTHS[local.month - 1]}"
-    if year:
-        text += f" {local.year}"
-    return f"{text} {_hhmm(local)}"
+    return f"{text} {local.year}" if year else text
 
 
-def format_window(window: Window, tz: str) -> str:
-    """"Fri 4 Dec 22:00–04:00": a window always lasts under a day, so the close needs no date."""
+def format_window(window: Window, tz: str, *, whole_day: bool = False) -> str:
+    """"Fri 4 Dec 22:00–04:00": a window closes within a day of opening, so the close needs no
+    date.  A window of a whole-day schedule (``whole_day``) reads "Fri 4 Dec all day
+    (00:00–00:00)": its two equal times alone would look like a window of no length."""
     closes = window.closes.astimezone(ZoneInfo(tz))
+    if whole_day:
+        opens = window.opens.astimezone(ZoneInfo(tz))
+        return f"{_date_text(opens, year=False)} all day ({_hhmm(opens)}–{_hhmm(closes)})"
     return f"{format_instant(window.opens, tz, year=False)}–{_hhmm(closes)}"
 
 
@@ -83,10 +91,15 @@ def next_window_text(schedule: Schedule | None, now: datetime) -> str:
     upcoming = next(schedule.windows(after=now), None)
     if upcoming is None:
         return "No window left"
+    if upcoming.opens <= now and schedule.whole_day:
+        # Whole days on consecutive weekdays join: say when the stretch ends, not "00:00".
+        until = schedule.open_until(now) or upcoming.closes
+        return f"Open all day now, until {format_instant(until, schedule.tz)}"
     if upcoming.opens <= now:
         closes = upcoming.closes.astimezone(schedule.zone)
         return f"Window open now, closes {_hhmm(closes)}"
-    return f"Next window: {format_window(upcoming, schedule.tz)} ({schedule.tz})"
+    text = format_window(upcoming, schedule.tz, whole_day=schedule.whole_day)
+    return f"Next window: {text} ({schedule.tz})"
 
 
 @dataclass(frozen=True)
@@ -228,7 +241,7 @@ class WeekStrip(QWidget):
         start = datetime.combine(self._day0, time(0), tzinfo=zone)
         end = datetime.combine(self._day0 + DAYS * _DAY, time(0), tzinfo=zone)
         spans = []
-        # A window lasts under a day, so 7 days hold at most 8 (one may open the day before).
+        # One window opens per day, so 7 days hold at most 8 (one may open the day before).
         for window in islice(self._schedule.windows(after=start), DAYS + 2):
             if window.opens >= end:
                 break
@@ -240,7 +253,9 @@ class WeekStrip(QWidget):
             if span.left - 2 <= x <= span.right + 2:
                 if span.window is None:
                     return "Runs at once, retries until it expires"
-                return f"{format_window(span.window, self._tz)} ({self._tz})"
+                whole_day = isinstance(self._schedule, Scheduled) and self._schedule.whole_day
+                text = format_window(span.window, self._tz, whole_day=whole_day)
+                return f"{text} ({self._tz})"
         return ""
 
     def _paint(self, painter: QPainter) -> None:
