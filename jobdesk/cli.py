@@ -12,13 +12,14 @@ import asyncio
 import json
 import logging
 import math
+import re
 import signal
 import socket
 import sqlite3
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,7 @@ from jobdesk.devices.secrets import SecretsError
 from jobdesk.domain.inventory import InventoryError, make_device
 from jobdesk.domain.jobtypes import JobType
 from jobdesk.domain.payloads import PayloadError
-from jobdesk.domain.rules import ActionRefused
+from jobdesk.domain.rules import ActionRefused, JobExpired, duration_text, parse_duration
 from jobdesk.domain.schedule import FireAndForget, Scheduled, ScheduleError, local_zone_name
 from jobdesk.domain.states import JobState
 from jobdesk.domain.text import printable
@@ -117,6 +118,36 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _duration(text: str) -> timedelta:
+    """--by: a duration such as 30m, 2h, 1d or 1h30m."""
+    try:
+        return parse_duration(text)
+    except ActionRefused as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _new_end(text: str) -> date | datetime:
+    """--to of `jobs extend`: a date (a scheduled job's new end date) or an instant with
+    its offset (a fire-and-forget job's new Expires At). Which one a job takes is the
+    domain's to say; this only reads what was typed, strictly, so 03/04 is never misread."""
+    cleaned = text.strip()
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", cleaned):
+        try:
+            return date.fromisoformat(cleaned)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{text!r} does not exist in the calendar; use YYYY-MM-DD") from None
+    try:
+        value = datetime.fromisoformat(cleaned)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is neither a date (YYYY-MM-DD) nor an instant with its offset "
+            "(e.g. 2026-12-01T18:00+01:00)") from None
+    if value.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"{text!r} needs its offset, e.g. {cleaned}+01:00")
+    return value
+
+
 class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line on stderr, as every other error
         self.exit(EXIT_USAGE, f"jobdesk: error: {message} (see `{self.prog} --help`)\n")
@@ -194,6 +225,27 @@ def build_parser() -> argparse.ArgumentParser:
     cancel = job_commands.add_parser("cancel", help="cancel a job")
     cancel.add_argument("id", type=JOB_ID)
     cancel.add_argument("--json", action="store_true")
+    extend = job_commands.add_parser(
+        "extend", help="give a job a later Expires At, so its expired tasks can be retried",
+        description="Give a job a later Expires At. Tasks that failed because the job "
+        "expired stay Failed: retry them afterwards with `jobdesk tasks retry ID DEVICE`. "
+        "A cancelled or replaced job cannot be extended.",
+    )
+    extend.add_argument("id", type=JOB_ID)
+    new_end = extend.add_mutually_exclusive_group(required=True)
+    new_end.add_argument(
+        "--to", type=_new_end, metavar="DATE|INSTANT",
+        help="a scheduled job: the new last date of its date range (YYYY-MM-DD; it then "
+        "expires when that date's last window closes); a fire-and-forget job: the new "
+        "Expires At, with its offset (2026-12-01T18:00+01:00)",
+    )
+    new_end.add_argument(
+        "--by", type=_duration, metavar="DURATION",
+        help="a fire-and-forget job: this much longer (30m, 2h, 1d, 1h30m), counted from "
+        "now if it has expired already",
+    )
+    extend.add_argument("--json", action="store_true",
+                        help="print the job as `jobs show --json` does")
 
     tasks = commands.add_parser("tasks", help="act on one device's task of a job")
     task_commands = tasks.add_subparsers(dest="action", required=True, parser_class=Parser)
@@ -485,6 +537,8 @@ def cmd_jobs(ctx: Context, args: argparse.Namespace) -> int:
         else:
             print(f"job {record.id} is {record.state}")
         return 0
+    if args.action == "extend":
+        return _extend_job(ctx, args)
     raise CliError(f"unknown jobs action {args.action}")  # pragma: no cover
 
 
@@ -522,6 +576,36 @@ def _create_job(ctx: Context, args: argparse.Namespace) -> int:
         print(f"created job {record.id} ({record.name}), {record.progress_total} task(s), "
               f"{record.state}, expires {_short(record.expires_at)}")
     return 0
+
+
+def _extend_job(ctx: Context, args: argparse.Namespace) -> int:
+    """`jobs extend`: the new Expires At (with --json, the job as `jobs show` prints it)."""
+    record = ctx.service.extend_job(args.id, to=args.to, by=args.by)
+    if args.json:
+        shown = ctx.store.jobs.detail(record.id)
+        data = shown.to_dict()
+        data["tasks"] = [t.to_dict() for t in shown.tasks]
+        _print_json(data)
+        return 0
+    from jobdesk.domain.schedule import schedule_from_dict
+
+    schedule = schedule_from_dict(record.schedule)
+    ends = (f" (its dates now end on {schedule.end_date.isoformat()})"
+            if isinstance(schedule, Scheduled) else "")
+    print(f"job {record.id} now expires {_short(record.expires_at)}{ends}; failed tasks stay "
+          f"Failed until retried: jobdesk tasks retry {record.id} DEVICE")
+    return 0
+
+
+def _extend_command(ctx: Context, job_id: int) -> str:
+    """How to extend an expired job, for the refusal of `tasks retry`."""
+    from jobdesk.domain.schedule import schedule_from_dict
+
+    schedule = schedule_from_dict(ctx.store.jobs.get(job_id).schedule)
+    if isinstance(schedule, Scheduled):
+        return f"jobdesk jobs extend {job_id} --to YYYY-MM-DD (a later end date)"
+    lifetime = duration_text(ctx.settings.fire_and_forget_lifetime)
+    return f"jobdesk jobs extend {job_id} --by {lifetime}, or retry with --extend"
 
 
 def _print_job(record: Any) -> None:
@@ -577,7 +661,10 @@ def cmd_tasks(ctx: Context, args: argparse.Namespace) -> int:
             if task.cancel_requested else task.state
         )
     elif args.action == "retry":
-        task = service.retry_task(args.job, args.device, extend=args.extend)
+        try:
+            task = service.retry_task(args.job, args.device, extend=args.extend)
+        except JobExpired as expired:
+            raise ActionRefused(expired.extend_first(_extend_command(ctx, args.job))) from None
         result = task.to_dict()
         text = f"task of {args.device} in job {args.job} will run at {_short(task.next_attempt_at)}"
     else:

@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -434,3 +435,107 @@ def test_a_broken_or_overriding_user_profile_is_reported_at_start(cli: Cli) -> N
     assert len(warnings) == 2 and all(w.startswith("jobdesk: warning: ") for w in warnings)
     assert "broken.toml cannot be used" in warnings[0]
     assert "netmodule.toml replaces the built-in 'netmodule' profile" in warnings[1]
+
+
+# --- jobs extend ----------------------------------------------------------------------------
+
+DAY_US = 86_400_000_000  # a day in the database's microseconds
+
+
+def move_back(cli: Cli, job: dict[str, Any], days: int) -> None:
+    """Let `days` pass for a job, as the clock would: its times, its waiting tasks' next
+    attempts and a scheduled job's dates all move that far into the past."""
+    sets = f"created_at = created_at - {days * DAY_US}, expires_at = expires_at - {days * DAY_US}"
+    schedule = dict(job["schedule"])
+    if schedule["kind"] == "scheduled":
+        for key in ("from", "to"):
+            schedule[key] = (date.fromisoformat(schedule[key]) - timedelta(days=days)).isoformat()
+        sets += f", schedule = '{json.dumps(schedule, sort_keys=True, separators=(',', ':'))}'"
+    cli.execute(f"UPDATE job SET {sets} WHERE id = {job['id']}")
+    cli.execute(f"UPDATE task SET next_attempt_at = next_attempt_at - {days * DAY_US} "
+                f"WHERE job_id = {job['id']} AND next_attempt_at IS NOT NULL")
+
+
+def refused(cli: Cli, *args: str, code: int = 1) -> str:
+    """Run a command that must be refused in one line; its message."""
+    result = cli(*args, ok=False)
+    assert result.returncode == code, result.stderr
+    assert result.stderr.startswith("jobdesk: error: ") and result.stderr.count("\n") == 1
+    return result.stderr
+
+
+def test_an_expired_scheduled_job_is_extended_and_its_task_retried(cli: Cli) -> None:
+    today = datetime.now(UTC).date()
+
+    def day(offset: int) -> str:
+        return (today + timedelta(days=offset)).isoformat()
+
+    cli("devices", "add", "r1", "--host", "10.0.0.1")
+    # Every day, all day (UTC), for two days that are over: created ahead, then aged.
+    job = cli.json("jobs", "create", "--type", "reboot", "--name", "rb", "--device", "r1",
+                   "--scheduled", "--from", day(10), "--to", day(11), "--window", "00:00-23:59",
+                   "--weekdays", "mon-sun", "--tz", "UTC")
+    move_back(cli, job, 13)
+    job_id = str(job["id"])
+    shown = cli.json("jobs", "show", job_id)
+    assert shown["expires_at"] == f"{day(-2)}T23:59:00+00:00"
+    assert (shown["tasks"][0]["state"], shown["tasks"][0]["reason"]) == ("Failed", "expired")
+
+    # Retrying names the command that makes it possible, with or without --extend.
+    hint = f"extend it first: jobdesk jobs extend {job_id} --to YYYY-MM-DD"
+    assert hint in refused(cli, "tasks", "retry", job_id, "r1")
+    assert hint in refused(cli, "tasks", "retry", job_id, "r1", "--extend")
+
+    # A new end that adds no window still to come, an earlier one, or a duration: refused.
+    assert "no window opens between now and the end of " + day(-1) in refused(
+        cli, "jobs", "extend", job_id, "--to", day(-1))
+    assert f"already ends on {day(-2)}" in refused(cli, "jobs", "extend", job_id,
+                                                   "--to", day(-3))
+    assert "give a new end date" in refused(cli, "jobs", "extend", job_id, "--by", "2h")
+    assert "does not exist in the calendar" in refused(
+        cli, "jobs", "extend", job_id, "--to", "2026-02-30", code=2)
+    assert cli.json("jobs", "show", job_id)["expires_at"] == shown["expires_at"]
+
+    extended = cli.json("jobs", "extend", job_id, "--to", day(5))
+    assert extended["expires_at"] == f"{day(5)}T23:59:00+00:00"
+    assert (extended["schedule"]["from"], extended["schedule"]["to"]) == (day(-3), day(5))
+    assert extended["tasks"][0]["state"] == "Failed"  # extending alone retries nothing
+
+    before = datetime.now(UTC)
+    retried = cli.json("tasks", "retry", job_id, "r1")
+    assert retried["state"] == "Rescheduled"
+    next_at = datetime.fromisoformat(retried["next_attempt_at"])
+    # Now, or at midnight when the minute before it (outside the window) is now.
+    assert before - timedelta(seconds=1) <= next_at <= before + timedelta(minutes=2)
+    assert next_at < datetime.fromisoformat(extended["expires_at"])
+
+    later = cli("jobs", "extend", job_id, "--to", day(6))
+    assert later.stdout.startswith(f"job {job_id} now expires ")
+    assert f"its dates now end on {day(6)}" in later.stdout
+    cli("jobs", "cancel", job_id)
+    assert "the job is Cancelled Manually; it cannot be extended" in refused(
+        cli, "jobs", "extend", job_id, "--to", day(7))
+
+
+def test_an_expired_fire_and_forget_job_is_extended_by_a_duration(cli: Cli) -> None:
+    cli("devices", "add", "r1", "--host", "10.0.0.1")
+    job = cli.json("jobs", "create", "--type", "reboot", "--name", "rb", "--device", "r1")
+    move_back(cli, job, 1)
+    job_id = str(job["id"])
+    assert cli.json("jobs", "show", job_id)["tasks"][0]["state"] == "Failed"  # expired
+    hint = f"extend it first: jobdesk jobs extend {job_id} --by 30m, or retry with --extend"
+    assert hint in refused(cli, "tasks", "retry", job_id, "r1")
+    assert "has no date range" in refused(cli, "jobs", "extend", job_id, "--to", "2030-01-01")
+    assert "is not a duration" in refused(cli, "jobs", "extend", job_id, "--by", "2 hours",
+                                          code=2)
+    assert "one of the arguments --to --by is required" in refused(
+        cli, "jobs", "extend", job_id, code=2)
+
+    before = datetime.now(UTC)
+    extended = cli.json("jobs", "extend", job_id, "--by", "2h")
+    after = datetime.now(UTC)
+    # Expired: two hours from now, not from the old Expires At.
+    expires = datetime.fromisoformat(extended["expires_at"])
+    assert before + timedelta(hours=2) <= expires <= after + timedelta(hours=2)
+    assert extended["tasks"][0]["state"] == "Failed"
+    assert cli.json("tasks", "retry", job_id, "r1")["state"] == "Rescheduled"

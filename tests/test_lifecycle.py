@@ -393,3 +393,30 @@ def test_the_next_attempt_never_starts_after_a_step_not_done(
               zip(step_list, again, strict=True)]
     if state.is_finished:
         assert "Pending" not in labels
+
+
+@given(job=jobs, view=st.none() | tasks, now=instants)
+def test_extend_is_offered_unless_a_person_ended_the_job(job: JobView, view: TaskView | None,
+                                                         now: datetime) -> None:
+    refusal = lifecycle.available_actions(job, view, None, now)[Action.EXTEND_JOB]
+    if job.state.is_final:
+        assert refusal == (
+            f"the job is {job.state.value}; it cannot be extended, create a new job instead")
+    else:
+        assert refusal is None
+
+
+def test_after_extending_an_expired_scheduled_job_its_failed_task_can_be_retried() -> None:
+    failed = task(TaskState.FAILED, attempts=2, reason="expired")
+    expired = JobView(NIGHTLY, NIGHTLY.expires_at(), JobState.FAILED)
+    later = NIGHTLY.expires_at() + timedelta(hours=1)
+    refusal = lifecycle.available_actions(expired, failed, None, later,
+                                          extension=timedelta(minutes=30))
+    assert "expired" in (refusal[Action.RETRY_NOW] or "")  # its date range decides
+    assert refusal[Action.EXTEND_JOB] is None
+    extended = lifecycle.extend(expired, later, to=NIGHTLY.end_date + timedelta(days=2))
+    job = JobView(extended.schedule, extended.expires_at, expired.state)
+    assert lifecycle.available_actions(job, failed, None, later)[Action.RETRY_NOW] is None
+    change = lifecycle.retry_now(job, failed, later)
+    # It expired at 04:00 on 11 December; the new night of the 11th opens at 22:00.
+    assert change.next_attempt_at == datetime(2026, 12, 11, 22, 0, tzinfo=UTC)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import itertools
-from datetime import UTC, datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from jobdesk.domain import rules
+from jobdesk.domain import lifecycle, rules
+from jobdesk.domain.lifecycle import JobView, TaskView
 from jobdesk.domain.rules import ActionRefused, TaskCounts, derive_job_state
 from jobdesk.domain.schedule import FireAndForget, Scheduled
 from jobdesk.domain.states import JobState, StepStatus, TaskState
@@ -237,3 +240,192 @@ def test_job_state_parse_accepts_cli_spellings() -> None:
     assert JobState.parse("Cancelled Manually") is JobState.CANCELLED_MANUALLY
     with pytest.raises(ValueError, match="use one of"):
         JobState.parse("done")
+
+
+# --- extending a job's Expires At (B5) -----------------------------------------------------
+
+ZONES = ["UTC", "Europe/Zurich", "America/New_York", "Australia/Lord_Howe"]
+FINAL = [s for s in JobState if s.is_final]
+T_MIN, T_MAX = datetime(2026, 11, 1), datetime(2027, 1, 31)
+moments = st.datetimes(min_value=T_MIN, max_value=T_MAX, timezones=st.just(UTC))
+
+
+@st.composite
+def scheduled(draw: st.DrawFn) -> Scheduled:
+    """A valid schedule: its start date's weekday is always chosen, so it has a window."""
+    start = draw(st.dates(min_value=T_MIN.date(), max_value=T_MAX.date()))
+    days = draw(st.integers(0, 12))
+    opens = draw(st.integers(0, 23))
+    hours = draw(st.integers(1, 23))
+    weekdays = draw(st.sets(st.integers(0, 6))) | {start.weekday()}
+    return Scheduled(start, start + timedelta(days=days), time(opens),
+                     time((opens + hours) % 24), frozenset(weekdays), draw(st.sampled_from(ZONES)))
+
+
+@given(schedule=scheduled(), to=st.dates(min_value=T_MIN.date(), max_value=date(2027, 3, 1)),
+       now=moments, state=st.sampled_from(list(JobState)))
+def test_a_scheduled_job_is_extended_by_a_later_end_date_exactly_when_it_can_run_again(
+    schedule: Scheduled, to: date, now: datetime, state: JobState
+) -> None:
+    expires = schedule.expires_at()
+    try:
+        extended = rules.extend_expiry(schedule, expires, state, now, to=to)
+    except ActionRefused as refused:
+        later = to > schedule.end_date and replace(schedule, end_date=to).expires_at()
+        # Refused only when it must be: ended by a person, not a later date, or no window
+        # of the longer range closes after both now and the current Expires At.
+        assert state.is_final or not later or later <= max(now, expires), str(refused)
+        return
+    assert not state.is_final
+    # The date range ends on the new date, the rest of the schedule is as it was, and
+    # Expires At is that date's last window closing, as creation computes it (B2).
+    assert extended.schedule == replace(schedule, end_date=to)
+    assert extended.expires_at == extended.schedule.expires_at(now, timedelta(minutes=30))
+    assert extended.expires_at > expires and extended.expires_at > now
+    # A Failed (expired) task of the job can now be retried, inside a window of the range.
+    change = lifecycle.retry_now(
+        JobView(extended.schedule, extended.expires_at, state), TaskView(F, attempts=1), now)
+    assert change.next_attempt_at is not None
+    assert now <= change.next_attempt_at < extended.expires_at
+    assert extended.schedule.is_open(change.next_attempt_at)
+
+
+@given(expires=moments, now=moments, state=st.sampled_from(list(JobState)),
+       by=st.timedeltas(min_value=timedelta(seconds=-60), max_value=timedelta(days=60)))
+def test_a_fire_and_forget_job_runs_that_much_longer_from_now_or_its_expiry(
+    expires: datetime, now: datetime, state: JobState, by: timedelta
+) -> None:
+    try:
+        extended = rules.extend_expiry(FireAndForget(), expires, state, now, by=by)
+    except ActionRefused:
+        assert state.is_final or by <= timedelta(0)
+        return
+    assert not state.is_final
+    assert extended == rules.Extension(FireAndForget(), max(now, expires) + by)
+    assert extended.expires_at > expires and extended.expires_at > now
+
+
+@given(expires=moments, now=moments, to=moments, state=st.sampled_from(list(JobState)))
+def test_a_fire_and_forget_job_takes_a_later_instant(
+    expires: datetime, now: datetime, to: datetime, state: JobState
+) -> None:
+    zurich = to.astimezone(ZoneInfo("Europe/Zurich"))  # any offset names the same instant
+    try:
+        extended = rules.extend_expiry(FireAndForget(), expires, state, now, to=zurich)
+    except ActionRefused:
+        assert state.is_final or to <= max(now, expires)
+        return
+    assert extended.expires_at == to and extended.expires_at.tzinfo is UTC
+
+
+@given(schedule=scheduled(), now=moments, state=st.sampled_from(FINAL))
+def test_a_job_a_person_ended_is_never_extended(schedule: Scheduled, now: datetime,
+                                                state: JobState) -> None:
+    with pytest.raises(ActionRefused, match=f"the job is {state.value}"):
+        rules.extend_expiry(schedule, schedule.expires_at(), state, now,
+                            to=schedule.end_date + timedelta(days=30))
+    with pytest.raises(ActionRefused, match="cannot be extended"):
+        rules.extend_expiry(FireAndForget(), now, state, now, by=timedelta(hours=1))
+
+
+@given(expires=moments, now=moments, lifetime=st.timedeltas(
+    min_value=timedelta(minutes=1), max_value=timedelta(days=30)))
+def test_retry_extend_is_jobs_extend_by_the_lifetime(expires: datetime, now: datetime,
+                                                     lifetime: timedelta) -> None:
+    """One rule: `tasks retry --extend` of an expired job == `jobs extend --by LIFETIME`."""
+    job = JobView(FireAndForget(), expires, JobState.FAILED)
+    by_rule = rules.extend_expiry(FireAndForget(), expires, JobState.FAILED, now, by=lifetime)
+    if now >= expires:
+        assert lifecycle.retry_view(job, now, lifetime).expires_at == by_rule.expires_at
+        assert rules.extended_expiry(FireAndForget(), now, lifetime) == by_rule.expires_at
+    else:
+        assert lifecycle.retry_view(job, now, lifetime) == job  # not expired: untouched
+
+
+# Mon-Fri 22:00-04:00 in Zurich, 1 to 4 December 2026; it expires Saturday 03:00 UTC.
+WORKNIGHTS = Scheduled.parse("2026-12-01", "2026-12-04", "22:00-04:00", "mon-fri",
+                             "Europe/Zurich")
+SAT = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)  # the job has expired
+LAST_WEEK = replace(WORKNIGHTS, start_date=date(2026, 11, 23), end_date=date(2026, 11, 27))
+
+
+@pytest.mark.parametrize(
+    ("schedule", "expires", "to", "by", "words"),
+    [
+        (WORKNIGHTS, WORKNIGHTS.expires_at(), date(2026, 12, 3), None,
+         "already ends on 2026-12-04; choose a later end date"),
+        (WORKNIGHTS, WORKNIGHTS.expires_at(), date(2026, 12, 4), None, "already ends on"),
+        # Saturday and Sunday have no window: nothing would ever run.
+        (WORKNIGHTS, WORKNIGHTS.expires_at(), date(2026, 12, 6), None,
+         "add no window to the job"),
+        # The week before: the nights it adds are over by now.
+        (LAST_WEEK, LAST_WEEK.expires_at(), date(2026, 12, 2), None,
+         "no window opens between now and the end of 2026-12-02"),
+        (WORKNIGHTS, WORKNIGHTS.expires_at(), None, timedelta(days=2),
+         "give a new end date"),
+        (WORKNIGHTS, WORKNIGHTS.expires_at(), SAT + timedelta(days=3), None,
+         "give a date \\(YYYY-MM-DD\\), not a time"),
+        (WORKNIGHTS, WORKNIGHTS.expires_at(), date(9999, 12, 31), None, "out of range"),
+        (WORKNIGHTS, WORKNIGHTS.expires_at(), None, None, "give either"),
+        (WORKNIGHTS, WORKNIGHTS.expires_at(), date(2026, 12, 9), timedelta(days=1),
+         "give either"),
+        (FireAndForget(), SAT, date(2026, 12, 9), None, "has no date range"),
+        (FireAndForget(), SAT, datetime(2026, 12, 9), None, "with its offset"),
+        (FireAndForget(), SAT + timedelta(hours=2), SAT + timedelta(hours=1), None,
+         "already expires at 2026-12-05T14:00:00\\+00:00"),
+        (FireAndForget(), SAT - timedelta(hours=2), SAT - timedelta(hours=1), None,
+         "already past"),
+        (FireAndForget(), SAT, None, timedelta(0), "positive duration"),
+        (FireAndForget(), SAT, None, timedelta.max, "too far ahead"),
+    ],
+)
+def test_extension_refusals_say_what_to_change(schedule: Scheduled | FireAndForget,
+                                               expires: datetime, to: date | None,
+                                               by: timedelta | None, words: str) -> None:
+    with pytest.raises(ActionRefused, match=words):
+        rules.extend_expiry(schedule, expires, JobState.FAILED, SAT, to=to, by=by)
+
+
+def test_a_scheduled_job_extended_past_a_weekend_expires_with_its_new_last_window() -> None:
+    extended = rules.extend_expiry(WORKNIGHTS, WORKNIGHTS.expires_at(), JobState.FAILED, SAT,
+                                   to=date(2026, 12, 8))
+    assert extended.schedule.to_dict()["to"] == "2026-12-08"
+    # Tuesday 8 December, 22:00-04:00 in Zurich (UTC+1): it closes Wednesday 03:00 UTC.
+    assert extended.expires_at == datetime(2026, 12, 9, 3, 0, tzinfo=UTC)
+    # A finished job may be extended: its Failed tasks are then retried by a person.
+    assert rules.extend_expiry(FireAndForget(), SAT, JobState.SUCCEEDED, SAT,
+                               by=timedelta(minutes=30)).expires_at == SAT + timedelta(minutes=30)
+
+
+def test_an_expired_job_refuses_retry_with_a_refusal_of_its_own() -> None:
+    with pytest.raises(rules.JobExpired) as refused:
+        rules.check_retry_now(task_state=F, job_state=JobState.FAILED, now=SAT,
+                              expires_at=WORKNIGHTS.expires_at())
+    assert refused.value.expires_at == WORKNIGHTS.expires_at()
+    assert refused.value.extend_first("jobdesk jobs extend 7 --to YYYY-MM-DD") == (
+        "the job expired at 2026-12-05T03:00:00+00:00; extend it first: "
+        "jobdesk jobs extend 7 --to YYYY-MM-DD"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "duration"),
+    [("30m", timedelta(minutes=30)), ("2h", timedelta(hours=2)), ("1d", timedelta(days=1)),
+     ("1h30m", timedelta(minutes=90)), (" 2D ", timedelta(days=2)),
+     ("45s", timedelta(seconds=45))],
+)
+def test_durations_are_read_as_people_type_them(text: str, duration: timedelta) -> None:
+    assert rules.parse_duration(text) == duration
+
+
+@pytest.mark.parametrize("text", ["", "30", "1.5h", "2 hours", "-5m", "0m", "h", "1w",
+                                  "１h", "99999999999999999999d"])
+def test_a_duration_that_is_not_one_is_refused_with_the_form_to_use(text: str) -> None:
+    with pytest.raises(ActionRefused):
+        rules.parse_duration(text)
+
+
+@given(st.timedeltas(min_value=timedelta(seconds=1), max_value=timedelta(days=10000)))
+def test_a_duration_reads_back_as_it_is_written(duration: timedelta) -> None:
+    whole = timedelta(seconds=int(duration.total_seconds()))
+    assert rules.parse_duration(rules.duration_text(whole)) == whole

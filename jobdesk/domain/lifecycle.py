@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from jobdesk.domain import rules
@@ -265,6 +265,7 @@ class Action(StrEnum):
     CANCEL_TASK = "cancel task"
     RETRY_NOW = "retry now"
     SKIP_STEP = "skip step"
+    EXTEND_JOB = "extend job"
 
 
 def cancel_task(task: TaskView, now: datetime,
@@ -307,10 +308,18 @@ def retry_view(job: JobView, now: datetime, extension: timedelta | None) -> JobV
     if extension is None or now < job.expires_at:
         return job
     try:
-        expires_at = rules.extended_expiry(job.schedule, now, extension)
+        extended = extend(job, now, by=extension)
     except ActionRefused:
-        return job  # a scheduled job: its date range decides
-    return JobView(job.schedule, expires_at, job.state, job.cancelled, job.replaced)
+        return job  # a scheduled job (its date range decides), or one a person ended
+    return JobView(extended.schedule, extended.expires_at, job.state, job.cancelled,
+                   job.replaced)
+
+
+def extend(job: JobView, now: datetime, *, to: date | datetime | None = None,
+           by: timedelta | None = None) -> rules.Extension:
+    """B5: the job's later end (`jobs extend`, and *Retry now* of an expired job); see
+    `rules.extend_expiry`. Its tasks are left as they are."""
+    return rules.extend_expiry(job.schedule, job.expires_at, job.state, now, to=to, by=by)
 
 
 def available_actions(job: JobView, task: TaskView | None, step: StepStatus | None,
@@ -332,6 +341,7 @@ def available_actions(job: JobView, task: TaskView | None, step: StepStatus | No
     nothing = "select a task first"
     found: dict[Action, str | None] = {
         Action.CANCEL_JOB: reason(lambda: rules.check_cancel_job(job.state)),
+        Action.EXTEND_JOB: reason(lambda: rules.check_extend_job(job.state)),
     }
     if task is None:
         found[Action.CANCEL_TASK] = found[Action.RETRY_NOW] = nothing

@@ -6,17 +6,36 @@ every rule can be tested exhaustively and the runtime, the CLI and the window ag
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 
-from jobdesk.domain.schedule import FireAndForget, Schedule
+from jobdesk.domain.schedule import Schedule, Scheduled, ScheduleError
 from jobdesk.domain.states import JobState, StepStatus, TaskState
 
 
 class ActionRefused(ValueError):
     """A manual action that the rules do not allow; the message says why and what to do."""
+
+
+class JobExpired(ActionRefused):
+    """*Retry now* refused because the job is past its *Expires At* (B5).
+
+    A refusal of its own so that a caller that knows how extending is done where it is
+    asked (the command line: `jobdesk jobs extend`) can say so, without reading the words.
+    """
+
+    def __init__(self, expires_at: datetime) -> None:
+        self.expires_at = expires_at
+        super().__init__(
+            f"the job expired at {expires_at.isoformat()}; extend its Expires At to retry"
+        )
+
+    def extend_first(self, how: str) -> str:
+        """The refusal with the way to extend the job, e.g. a command to run."""
+        return f"the job expired at {self.expires_at.isoformat()}; extend it first: {how}"
 
 
 @dataclass(frozen=True)
@@ -199,18 +218,177 @@ def check_retry_now(
             f"only a Rescheduled or Failed task can be retried; this one is {task_state.value}"
         )
     if now >= expires_at:
-        raise ActionRefused(
-            f"the job expired at {expires_at.isoformat()}; extend its Expires At to retry"
-        )
+        raise JobExpired(expires_at)
 
 
 def extended_expiry(schedule: Schedule, now: datetime, lifetime: timedelta) -> datetime:
-    """New *Expires At* for retrying a task of an expired fire-and-forget job (B5)."""
-    if not isinstance(schedule, FireAndForget):
+    """New *Expires At* for retrying a task of an expired fire-and-forget job (B5).
+
+    `tasks retry --extend` is `jobs extend --by LIFETIME` of a job that has expired: the
+    same rule (`extend_expiry`), so the two can never disagree. Who may retry (not a job a
+    person ended) is `check_retry_now`'s to say; `lifecycle.retry_view` passes the state.
+    """
+    return extend_expiry(schedule, now, JobState.UNKNOWN, now, by=lifetime).expires_at
+
+
+@dataclass(frozen=True)
+class Extension:
+    """A job's new end (B5): its schedule (a scheduled job's date range ends later) and
+    its new *Expires At*, computed from that schedule as creation computes it (B2)."""
+
+    schedule: Schedule
+    expires_at: datetime
+
+
+def check_extend_job(job_state: JobState) -> None:
+    """Whether a job's *Expires At* may be extended at all, whatever the new end.
+
+    A finished job may be (a Failed task can then be retried); one a person ended
+    (cancelled, replaced) may not: not even a retry brings it back.
+    """
+    if job_state.is_final:
         raise ActionRefused(
-            "a scheduled job expires with its date range; give a new end date to extend it"
+            f"the job is {job_state.value}; it cannot be extended, create a new job instead"
         )
-    return now + lifetime
+
+
+def extend_expiry(
+    schedule: Schedule,
+    expires_at: datetime,
+    job_state: JobState,
+    now: datetime,
+    *,
+    to: date | datetime | None = None,
+    by: timedelta | None = None,
+) -> Extension:
+    """B5: the job's new end, given a new end (`to`) or a duration (`by`), or a refusal.
+
+    A scheduled job ends with its date range (B2), so it takes a new end *date*; its
+    *Expires At* becomes that date's last window closing. A fire-and-forget job takes an
+    instant, or a duration added to the later of now and its current *Expires At* (an
+    expired job gets that long from now). Either way the new *Expires At* is later than
+    the current one and than now, and a window opens before it: an extension that could
+    never run anything is refused rather than accepted silently. Extending retries
+    nothing: Failed tasks stay Failed until a person retries them.
+    """
+    check_extend_job(job_state)
+    if (to is None) == (by is None):
+        raise ActionRefused("give either a new end or a duration to extend the job by")
+    new_schedule: Schedule = schedule
+    if isinstance(schedule, Scheduled):
+        later = _later_end_date(schedule, to)
+        new_schedule, new_expires = later, later.expires_at()
+        if new_expires <= expires_at:
+            raise ActionRefused(
+                f"the days up to {later.end_date.isoformat()} add no window to the job "
+                f"({later.describe()}); choose a later end date"
+            )
+        if new_expires <= now:
+            raise ActionRefused(
+                f"no window opens between now and the end of {later.end_date.isoformat()} "
+                f"({later.describe()}); choose a later end date"
+            )
+    else:
+        new_expires = _later_instant(expires_at, now, to, by)
+    if resume_at(new_schedule, now, new_expires) is None:  # the invariant, checked once more
+        raise ActionRefused(
+            f"no window opens before {new_expires.isoformat()}; choose a later end"
+        )
+    return Extension(new_schedule, new_expires)
+
+
+def _later_end_date(schedule: Scheduled, to: date | datetime | None) -> Scheduled:
+    """The schedule with its date range ending on `to`: a later date, and only a date."""
+    if to is None:
+        raise ActionRefused(
+            "a scheduled job ends with its date range; give a new end date to extend it"
+        )
+    if isinstance(to, datetime):
+        raise ActionRefused(
+            "a scheduled job ends with the last window of a date; give a date "
+            "(YYYY-MM-DD), not a time"
+        )
+    if to <= schedule.end_date:
+        raise ActionRefused(
+            f"the job's date range already ends on {schedule.end_date.isoformat()}; "
+            "choose a later end date"
+        )
+    try:
+        return replace(schedule, end_date=to)
+    except ScheduleError as error:
+        raise ActionRefused(str(error)) from None
+
+
+def _later_instant(expires_at: datetime, now: datetime, to: date | datetime | None,
+                   by: timedelta | None) -> datetime:
+    """A fire-and-forget job's new *Expires At*: the instant given, or the duration added
+    to the later of now and its current *Expires At*."""
+    if by is not None:
+        if by <= timedelta(0):
+            raise ActionRefused("give a positive duration to extend the job by, e.g. 30m")
+        try:
+            return (max(now, expires_at) + by).astimezone(UTC)
+        except OverflowError:
+            raise ActionRefused(f"{duration_text(by)} is too far ahead; give less") from None
+    if not isinstance(to, datetime):
+        raise ActionRefused(
+            "a fire-and-forget job has no date range; give a date and time with its "
+            "offset (e.g. 2026-12-01T18:00+01:00) or a duration"
+        )
+    if to.tzinfo is None or to.utcoffset() is None:
+        raise ActionRefused(
+            f"give {to.isoformat()} with its offset, e.g. {to.isoformat()}+01:00"
+        )
+    new = to.astimezone(UTC)
+    if new <= expires_at:
+        raise ActionRefused(
+            f"the job already expires at {expires_at.isoformat()}; choose a later time"
+        )
+    if new <= now:
+        raise ActionRefused(f"{new.isoformat()} is already past; choose a later time")
+    return new
+
+
+_UNITS = {"d": timedelta(days=1), "h": timedelta(hours=1), "m": timedelta(minutes=1),
+          "s": timedelta(seconds=1)}
+_DURATION = re.compile(r"(?:\d+[dhms])+")
+_PART = re.compile(r"(\d+)([dhms])")
+
+
+def parse_duration(text: str) -> timedelta:
+    """A duration as people type it: 30m, 2h, 1d, 1h30m (d, h, m, s; no spaces needed).
+
+    Strict, so that "1.5h" or "2 hours" is refused with the form to use rather than read
+    as something else.
+    """
+    cleaned = text.strip().lower().replace(" ", "")
+    if not cleaned.isascii() or not _DURATION.fullmatch(cleaned):
+        raise ActionRefused(
+            f"{text!r} is not a duration; use a number with d, h, m or s, e.g. 30m, 2h, 1d, "
+            "1h30m"
+        )
+    try:
+        total = sum((int(n) * _UNITS[unit] for n, unit in _PART.findall(cleaned)),
+                    timedelta(0))
+    except OverflowError:
+        raise ActionRefused(f"{text!r} is too long a duration") from None
+    if total <= timedelta(0):
+        raise ActionRefused(f"{text!r} is no time at all; give a positive duration")
+    return total
+
+
+def duration_text(duration: timedelta) -> str:
+    """A duration in the form `parse_duration` reads, e.g. 1h30m; whole seconds."""
+    seconds = int(duration.total_seconds())
+    if seconds <= 0:
+        return "0s"
+    parts = []
+    for unit in ("d", "h", "m", "s"):
+        size = int(_UNITS[unit].total_seconds())
+        count, seconds = divmod(seconds, size)
+        if count:
+            parts.append(f"{count}{unit}")
+    return "".join(parts)
 
 
 def check_skip_step(*, step_status: StepStatus, task_state: TaskState) -> None:

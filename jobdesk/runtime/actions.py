@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -195,6 +195,12 @@ class JobService:
 
     def skip_step(self, job_id: int, device: str, step: str) -> StepRecord:
         return self.store.jobs.skip_step(job_id, device, step, self.clock.now())
+
+    def extend_job(self, job_id: int, *, to: date | datetime | None = None,
+                   by: timedelta | None = None) -> JobRecord:
+        """B5: a later *Expires At* (a scheduled job: a later end date), at the clock's now;
+        its expired tasks can then be retried (`retry_task`)."""
+        return self.store.jobs.extend(job_id, self.clock.now(), to=to, by=by)
 
 
 def remove_device(store: Store, data_dir: Path, name: str) -> None:

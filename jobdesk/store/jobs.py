@@ -11,7 +11,7 @@ import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -465,9 +465,8 @@ class JobRepository:
         with self._store.transaction():
             task = self._task(job_id, device)
             job = Job.get_by_id(job_id)
-            if extend_lifetime is not None and now >= job.expires_at:
-                # Refused in words for a scheduled job: its date range decides.
-                rules.extended_expiry(schedule_of(job), now, extend_lifetime)
+            # A scheduled job that expired is refused by retry_now (rules.JobExpired): its
+            # date range decides, and `extend` moves it.
             view = lifecycle.retry_view(_job_view(job), now, extend_lifetime)
             expires_at = view.expires_at
             change = lifecycle.retry_now(view, _view(task), now)
@@ -478,6 +477,30 @@ class JobRepository:
             _write_change(task, change, now)
             self.refresh(job_id, now)
             return self.task_record(task.id)
+
+    def extend(self, job_id: int, now: datetime, *, to: date | datetime | None = None,
+               by: timedelta | None = None) -> JobRecord:
+        """B5: give the job a later *Expires At* (a scheduled job: a later end date).
+
+        The schedule (when it changed) and the new *Expires At* are written in one
+        transaction with the job row locked, so a person cancelling it meanwhile on another
+        laptop is either seen (and refused) or comes after. Tasks are not touched: a
+        waiting task's next attempt was inside the old range and stays valid in the
+        longer one; a task that Failed because the job expired stays Failed until a person
+        retries it (`retry_task`).
+        """
+        with self._store.transaction():
+            if self._store.locked(Job.select().where(Job.id == job_id)).first() is None:
+                raise NotFound(f"no job {job_id}; see `jobdesk jobs list --all`")
+            self.refresh(job_id, now)
+            job = Job.get_by_id(job_id)
+            extended = lifecycle.extend(_job_view(job), now, to=to, by=by)
+            fields: dict[str, Any] = {"expires_at": extended.expires_at, "updated_at": now}
+            if extended.schedule != schedule_of(job):
+                fields["schedule"] = extended.schedule.to_dict()
+            Job.update(**fields).where(Job.id == job_id).execute()
+            self.refresh(job_id, now)
+        return self.get(job_id)
 
     def skip_step(self, job_id: int, device: str, step_name: str, now: datetime) -> StepRecord:
         with self._store.transaction():

@@ -39,6 +39,7 @@ from jobdesk.store.records import JobRecord, TaskRecord
 from jobdesk.ui import states
 from jobdesk.ui.context import AppContext
 from jobdesk.ui.delegates import ProgressDelegate
+from jobdesk.ui.extend_dialog import ExtendJobDialog
 from jobdesk.ui.gateway import StoreGateway
 from jobdesk.ui.jobs_model import local_time
 from jobdesk.ui.task_models import StepRow, StepsModel, TasksModel, step_rows
@@ -204,9 +205,13 @@ class DetailPane(QWidget):
         self.duplicate_button = QPushButton("Duplicate…")
         self.duplicate_button.setObjectName("duplicateJob")
         self.duplicate_button.clicked.connect(self._duplicate)
+        self.extend_button = QPushButton("Extend…")
+        self.extend_button.setObjectName("extendJob")
+        self.extend_button.clicked.connect(self.extend_job)
         job_actions = QHBoxLayout()
         job_actions.addWidget(self.cancel_job_button)
         job_actions.addWidget(self.duplicate_button)
+        job_actions.addWidget(self.extend_button)
         job_actions.addStretch(1)
         state_layout.addLayout(job_actions)
 
@@ -509,6 +514,8 @@ class DetailPane(QWidget):
                            self.cancel_task_button, self.skip_button):
                 button.setEnabled(False)
                 button.setToolTip("select a job first")
+            self.extend_button.setEnabled(False)
+            self.extend_button.setToolTip("select a job first")
             return
         actions = lifecycle.available_actions(
             _job_view(record), _task_view(task), _step_status(step), self._ctx.clock.now(),
@@ -520,6 +527,11 @@ class DetailPane(QWidget):
             refusal = actions[action]
             button.setEnabled(refusal is None)
             button.setToolTip(refusal or "")
+        extend_refusal = actions[Action.EXTEND_JOB]
+        self.extend_button.setEnabled(extend_refusal is None)
+        self.extend_button.setToolTip(
+            extend_refusal or "Give the job a later Expires At, so that its expired tasks "
+            "can be retried")
 
     def _run(self, action: object, done_text: str) -> None:
         job_id = self._job_id
@@ -576,8 +588,8 @@ class DetailPane(QWidget):
             if not isinstance(schedule, FireAndForget):
                 QMessageBox.information(
                     self, "Retry",
-                    "This job's date range is over. Duplicate the job with new dates to run "
-                    "it again.",
+                    "This job's date range is over. Give it a later end date with Extend…, "
+                    "then retry.",
                 )
                 return
             minutes = self._ctx.settings.fire_and_forget_lifetime_s // 60
@@ -592,6 +604,26 @@ class DetailPane(QWidget):
         service = self._ctx.service
         self._run(lambda: service.retry_task(record.id, task.device, extend=extend),
                   f"{task.device} will be retried now")
+
+    def extend_job(self) -> None:
+        """*Extend…*: a later Expires At chosen in a dialog, saved off the UI thread like
+        every action here; a refusal (the job was cancelled meanwhile) is shown in words.
+        The dialog does not block, so the pane keeps following the job while it is open."""
+        record = self._record
+        if record is None:
+            return
+        dialog = ExtendJobDialog(_job_view(record), record.name, self._ctx.clock.now(),
+                                 self._ctx.settings.fire_and_forget_lifetime, self)
+        service = self._ctx.service
+
+        def save() -> None:
+            to, by = dialog.extension()
+            self._run(lambda: service.extend_job(record.id, to=to, by=by),
+                      f"Job {record.id} extended; retry its failed tasks to run them again")
+
+        dialog.accepted.connect(save)
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()
 
     def skip_step(self) -> None:
         task, step, record = self.selected_task(), self.selected_step(), self._record
