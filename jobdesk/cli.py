@@ -653,6 +653,9 @@ def _print_job(record: Any) -> None:
 
 def cmd_tasks(ctx: Context, args: argparse.Namespace) -> int:
     service = ctx.service
+    # A task's state may be behind the clock (expired, or left Running by a runtime that
+    # is gone): the action is judged on what is true now, as `jobs show` would show it.
+    _bring_states_up_to_now(ctx)
     if args.action == "cancel":
         task = service.cancel_task(args.job, args.device)
         result: dict[str, Any] = task.to_dict()

@@ -43,8 +43,16 @@ def test_jobs_go_to_a_laptop_and_their_results_come_back_without_doubles(
     assert back["id"] == job["id"] and back["state"] == "Succeeded"
     tasks = team.json("jobs", "show", str(job["id"]))["tasks"]
     assert [t["state"] for t in tasks] == ["Succeeded", "Succeeded"]
+    # What each attempt did on site came back with the tasks.
+    assert [[s["name"] for s in t["attempts"][-1]["steps"]] for t in tasks] == [
+        ["connect", "reboot", "wait-online"]] * 2
     again = team.json("db", "copy", laptop_db, pg_database, "--merge")
     assert again["jobs_unchanged"] == 1 and again["tasks_updated"] == 0
+    # A change of the job alone (a later Expires At) travels too.
+    extended = laptop.json("jobs", "extend", str(done["id"]), "--by", "2h")
+    moved = team.json("db", "copy", laptop_db, pg_database, "--merge")
+    assert moved["jobs_updated"] == 1 and moved["tasks_updated"] == 0
+    assert team.json("jobs", "show", str(job["id"]))["expires_at"] == extended["expires_at"]
 
     checked = team("db", "check", "--json")
     report = json.loads(checked.stdout)

@@ -81,7 +81,7 @@ def copy_database(source: Store, target: Store, *, merge: bool = False) -> CopyR
             if here is None:
                 _add_job(source, target, job, devices)
                 report.jobs_added += 1
-            elif _merge_job(source, target, job, here["id"], devices, report):
+            elif _merge_job(source, target, job, here, devices, report):
                 report.jobs_updated += 1
             else:
                 report.jobs_unchanged += 1
@@ -136,9 +136,12 @@ def _add_task(source: Store, target: Store, task: dict[str, Any], job_id: int,
                                      "step_id": step_ids[run["step_id"]]})
 
 
-def _merge_job(source: Store, target: Store, job: dict[str, Any], job_id: int,
+def _merge_job(source: Store, target: Store, job: dict[str, Any], known: dict[str, Any],
                devices: dict[int, int], report: CopyReport) -> bool:
-    """The same job on both sides: each task takes the newer of the two, with its steps."""
+    """The same job on both sides: each task takes the newer of the two, with its steps;
+    the job's own fields (its schedule and Expires At after `jobs extend`, its state) come
+    along when a task did or the job itself is newer."""
+    job_id = known["id"]
     theirs = {row["device_name"]: row for row in _rows(
         target, S.COPY_TASK_IDENTITIES, job_id)}
     changed = False
@@ -154,9 +157,11 @@ def _merge_job(source: Store, target: Store, job: dict[str, Any], job_id: int,
         _add_task(source, target, task, job_id, devices)
         report.tasks_updated += 1
         changed = True
-    if changed:
+    if changed or (job["updated_at"] or 0) > (known["updated_at"] or 0):
+        changed = True
         for column in ("state", "progress_done", "progress_total", "attempted",
-                       "cancelled_at", "expires_at", "next_attempt_at", "updated_at"):
+                       "cancelled_at", "schedule", "expires_at", "next_attempt_at",
+                       "updated_at"):
             value = bool(job[column]) if column in _BOOLEANS else job[column]
             target.sql.run(S.update_row("job", [column]), value, job_id)
     return changed
