@@ -133,3 +133,32 @@ def test_a_task_whose_every_step_left_was_skipped_succeeds_without_a_current_ste
     assert task.state == "Succeeded" and task.current_step is None
     data = task.to_dict()
     assert data["step_progress"] == {"done": 3, "total": 3} and data["current_step"] is None
+
+
+def test_an_attempt_stopped_after_redoing_what_a_check_verifies_resumes_at_the_check(
+    store: Store, clock: FakeClock
+) -> None:
+    add(store, clock, "r1")
+    job = service(store, clock).create(
+        JobRequest("cmd", JobType.COMMAND, devices=["r1"], command="true"))
+    attempt = claim(store, clock, job.id, "r1")
+    connect, run, check = attempt.steps
+    store.queue.begin_step(attempt.hold, connect.id, clock.now())
+    store.queue.complete_and_begin(attempt.hold, connect.id, run.id, clock.now())
+    store.queue.complete_and_begin(attempt.hold, run.id, check.id, clock.now())
+    store.queue.fail_step(attempt.hold, check.id, clock.now(), message="exit status 1",
+                          retryable=True, retry_interval=timedelta(minutes=5))
+    clock.advance(minutes=5)
+    attempt = claim(store, clock, job.id, "r1")
+    # B1: the check failed, so what it checks runs again — and the check after it.
+    assert [(s.name, s.status) for s in attempt.steps] == [
+        ("connect", "Completed"), ("run", "Pending"), ("check-exit", "Pending")]
+    store.queue.begin_step(attempt.hold, run.id, clock.now())
+    store.queue.complete_step(attempt.hold, run.id, clock.now(), message="exit status 0")
+    store.queue.interrupt(attempt.hold, clock.now(), "runtime stopped")
+    attempt = claim(store, clock, job.id, "r1")
+    # The command ran again in attempt 2: attempt 3 only checks its outcome.
+    assert [s.name for s in attempt.steps if s.status != "Completed"] == ["check-exit"]
+    history = only_task(store, job.id, "r1").attempts_history()
+    assert [(n, [r.name for r in runs]) for n, runs in history] == [
+        (1, ["connect", "run", "check-exit"]), (2, ["run"])]

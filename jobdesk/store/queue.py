@@ -264,27 +264,30 @@ class TaskQueue:
     def _rerun_verified(self, task_id: int, steps: tuple[StepRecord, ...],
                         attempts_before: int) -> tuple[StepRecord, ...]:
         """B1: after a failed verification this attempt starts again at the step verified
-        (or its upload); those steps go back to Pending in the plan. Their runs in the
-        earlier attempt stay on record in `step_run`."""
-        start = lifecycle.attempt_start([(s.name, StepStatus(s.status)) for s in steps])
-        if start is None:
-            return steps
-        rerun: list[StepRecord] = []
-        failed = next((s.name for s in steps[start:] if s.status == StepStatus.FAILED.value),
-                      None)
+        (or its upload). Those steps and the failed check go back to Pending in the plan,
+        so an attempt stopped halfway resumes where it stopped, not at the start again;
+        what they did in the earlier attempt stays on record in `step_run`."""
+        statuses = [StepStatus(s.status) for s in steps]
+        start = lifecycle.attempt_start([(s.name, status) for s, status in
+                                         zip(steps, statuses, strict=True)])
+        if start is None or not statuses[start].is_done:
+            return steps  # an ordinary resume: nothing runs again
+        changed: dict[int, StepRecord] = {}
         for step in steps[start:]:
             if step.status == StepStatus.SKIPPED.value:
                 continue  # a person skipped it: it stays skipped
-            if step.status != StepStatus.COMPLETED.value:
+            if step.status not in (StepStatus.COMPLETED.value, StepStatus.FAILED.value):
                 break
-            message = f"runs again: {failed} failed in attempt {attempts_before}"
+            failed = step.status == StepStatus.FAILED.value
+            message = (f"runs again: it failed in attempt {attempts_before}" if failed else
+                       f"runs again: a check after it failed in attempt {attempts_before}")
             self._store.sql.run(statements.RERUN_STEP, StepStatus.PENDING.value, message,
                                 step.id)
-            rerun.append(replace(step, status=StepStatus.PENDING.value, started_at=None,
-                                 completed_at=None, skipped_at=None, message=message))
-        if not rerun:
-            return steps
-        changed = {step.id: step for step in rerun}
+            changed[step.id] = replace(step, status=StepStatus.PENDING.value,
+                                       started_at=None, completed_at=None, skipped_at=None,
+                                       message=message)
+            if failed:
+                break  # the check itself: the rest was not reached
         return tuple(changed.get(step.id, step) for step in steps)
 
     def _held(self, hold: Hold) -> _Facts:
