@@ -639,13 +639,21 @@ def _print_job(record: Any) -> None:
             print("    history:")
             for number, runs in history:
                 print(f"      attempt {number}:")
-                for run in runs:
-                    when = run.completed_at or run.skipped_at or run.started_at
-                    at = when.astimezone().strftime("%Y-%m-%d %H:%M:%S") if when else "-"
-                    line = f"        {run.name:<20} {run.status:<10} {at:<19}"
-                    if run.message:
-                        line += f" {printable(run.message, MESSAGE_LIMIT)}"
-                    print(line)
+                _print_runs(runs)
+        skipped = task.skipped_for_next_attempt()
+        if skipped:
+            print("    skipped for the next attempt:")
+            _print_runs(skipped)
+
+
+def _print_runs(runs: Any) -> None:
+    for run in runs:
+        when = run.completed_at or run.skipped_at or run.started_at
+        at = when.astimezone().strftime("%Y-%m-%d %H:%M:%S") if when else "-"
+        line = f"        {run.name:<20} {run.status:<10} {at:<19}"
+        if run.message:
+            line += f" {printable(run.message, MESSAGE_LIMIT)}"
+        print(line)
 
 
 # --- tasks ------------------------------------------------------------------------------

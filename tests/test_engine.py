@@ -491,6 +491,26 @@ def test_a_resumed_step_sends_the_upload_again_when_the_device_lost_it(
     assert h.driver.count("r1", "upload") == 2
 
 
+def test_an_upload_a_person_did_by_hand_is_not_redone(harness: Harness) -> None:
+    h = harness
+    h.add_devices("r1")
+    path = h.tmp / "ntp.cfg"
+    path.write_text("ntp.server = 10.0.0.1\n")
+    h.driver.fail("r1", "upload", "auth", "sftp refused", times=1)
+    job = h.service.create(JobRequest("ntp", JobType.CONFIG_UPDATE, devices=["r1"], file=path))
+    h.run(h.cycle())
+    assert task_of(h, job.id, "r1").state == "Failed"
+    # The technician copied the snippet over by hand and skips the step.
+    h.driver.device("r1").files[f"/tmp/jobdesk-job{job.id}-snippet.cfg"] = path.read_bytes()
+    h.store.jobs.skip_step(job.id, "r1", "upload-snippet", h.clock.now())
+    h.store.jobs.retry_task(job.id, "r1", h.clock.now())
+    h.run(h.cycle())
+    task = task_of(h, job.id, "r1")
+    assert task.state == "Succeeded"
+    assert next(s for s in task.steps if s.name == "apply").message == "applied"
+    assert h.driver.count("r1", "upload") == 1  # the failed one only
+
+
 def test_a_snippet_with_windows_line_endings_reaches_the_device(harness: Harness) -> None:
     h = harness
     h.add_devices("r1")

@@ -402,8 +402,20 @@ def test_extend_is_offered_unless_a_person_ended_the_job(job: JobView, view: Tas
     if job.state.is_final:
         assert refusal == (
             f"the job is {job.state.value}; it cannot be extended, create a new job instead")
+    elif job.ended:
+        # Even while a replaced job's last step still finishes (it reads Running).
+        assert refusal is not None and refusal.startswith("the job was ")
     else:
         assert refusal is None
+
+
+def test_a_replaced_job_still_finishing_its_last_step_cannot_be_retried_or_extended() -> None:
+    replaced = fire(replaced=True, state=JobState.RUNNING)
+    failed = task(TaskState.FAILED, attempts=1)
+    actions = lifecycle.available_actions(replaced, failed, None, NOW)
+    assert actions[Action.RETRY_NOW] == "the job was replaced by another job; create a new job " \
+        "instead"
+    assert actions[Action.EXTEND_JOB] == actions[Action.RETRY_NOW]
 
 
 def test_after_extending_an_expired_scheduled_job_its_failed_task_can_be_retried() -> None:

@@ -4,6 +4,8 @@ jobs replaced by a person's job, a task whose every step was skipped (spec B3–
 
 from __future__ import annotations
 
+import socket
+import subprocess
 from datetime import UTC, datetime, timedelta
 
 from jobdesk.domain.inventory import make_device
@@ -12,7 +14,7 @@ from jobdesk.domain.schedule import Scheduled
 from jobdesk.runtime.actions import JobRequest, JobService
 from jobdesk.settings import Settings
 from jobdesk.store import Store
-from jobdesk.store.queue import Attempt
+from jobdesk.store.queue import Attempt, runtime_id
 from jobdesk.store.records import TaskRecord
 from tests.conftest import FakeClock
 
@@ -162,3 +164,49 @@ def test_an_attempt_stopped_after_redoing_what_a_check_verifies_resumes_at_the_c
     history = only_task(store, job.id, "r1").attempts_history()
     assert [(n, [r.name for r in runs]) for n, runs in history] == [
         (1, ["connect", "run", "check-exit"]), (2, ["run"])]
+
+
+def test_a_reader_leaves_a_live_runtime_its_tasks_and_frees_those_of_a_dead_one(
+    store: Store, clock: FakeClock
+) -> None:
+    add(store, clock, "r1", "r2")
+    job = service(store, clock).create(JobRequest("rb", JobType.REBOOT, devices=["r1", "r2"]))
+    host = socket.gethostname()
+    gone = subprocess.Popen(["true"])
+    gone.wait()  # a process of this host that no longer exists
+    for device, owner in (("r1", runtime_id(host)), ("r2", f"{host}:{gone.pid}:0000")):
+        task = only_task(store, job.id, device)
+        attempt, _ = store.queue.claim(task.id, clock.now(), runtime=owner)
+        assert attempt is not None
+    # Both leases ran out a minute ago (a laptop that slept): the live runtime's heartbeat
+    # comes in a moment, the dead one's never will.
+    store.db.execute_sql("UPDATE task SET lease_until = lease_until - 120000000")
+    store.queue.bring_up_to_date(clock.now(), host)
+    assert only_task(store, job.id, "r1").state == "Running"
+    assert only_task(store, job.id, "r2").state == "Rescheduled"
+    assert only_task(store, job.id, "r2").reason == "interrupted"
+    # A lease ten minutes past is abandoned whatever the process (its pid was reused).
+    store.db.execute_sql("UPDATE task SET lease_until = lease_until - 600000000")
+    store.queue.bring_up_to_date(clock.now(), host)
+    assert only_task(store, job.id, "r1").state == "Rescheduled"
+
+
+def test_a_step_skipped_between_attempts_belongs_to_no_attempt_until_the_next_starts(
+    store: Store, clock: FakeClock
+) -> None:
+    add(store, clock, "r1")
+    job = service(store, clock).create(JobRequest("rb", JobType.REBOOT, devices=["r1"]))
+    attempt = claim(store, clock, job.id, "r1")
+    connect, reboot, _ = attempt.steps
+    store.queue.begin_step(attempt.hold, connect.id, clock.now())
+    store.queue.complete_and_begin(attempt.hold, connect.id, reboot.id, clock.now())
+    store.queue.fail_step(attempt.hold, reboot.id, clock.now(), message="refused",
+                          retryable=True, retry_interval=timedelta(minutes=5))
+    store.jobs.skip_step(job.id, "r1", "reboot", clock.now())
+    store.jobs.cancel_task(job.id, "r1", clock.now())
+    task = only_task(store, job.id, "r1")
+    data = task.to_dict()
+    assert data["attempt_count"] == 1 and [a["number"] for a in data["attempts"]] == [1]
+    assert [(s["name"], s["status"]) for s in data["skipped_for_next_attempt"]] == [
+        ("reboot", "Skipped")]
+    assert data["attempts"][0]["steps"][1]["status"] == "Failed"  # not overwritten

@@ -42,6 +42,13 @@ class JobView:
     def ended(self) -> bool:
         return self.cancelled or self.replaced
 
+    def check_not_ended(self) -> None:
+        """A job a person ended stays ended, even while its last step still finishes
+        (a replaced job reads Running until then): no retry, no extension."""
+        if self.ended:
+            how = "cancelled" if self.cancelled else "replaced by another job"
+            raise ActionRefused(f"the job was {how}; create a new job instead")
+
 
 @dataclass(frozen=True)
 class TaskView:
@@ -283,6 +290,7 @@ def retry_now(job: JobView, task: TaskView, now: datetime) -> TaskChange:
     """B5 *Retry now*: the task waits for an attempt at once (or at the next opening)."""
     rules.check_retry_now(task_state=task.state, job_state=job.state, now=now,
                           expires_at=job.expires_at)
+    job.check_not_ended()
     next_at = rules.resume_at(job.schedule, now, job.expires_at)
     if next_at is None:
         raise ActionRefused("no window is left before the job expires")
@@ -319,6 +327,8 @@ def extend(job: JobView, now: datetime, *, to: date | datetime | None = None,
            by: timedelta | None = None) -> rules.Extension:
     """B5: the job's later end (`jobs extend`, and *Retry now* of an expired job); see
     `rules.extend_expiry`. Its tasks are left as they are."""
+    rules.check_extend_job(job.state)
+    job.check_not_ended()
     return rules.extend_expiry(job.schedule, job.expires_at, job.state, now, to=to, by=by)
 
 
@@ -341,7 +351,8 @@ def available_actions(job: JobView, task: TaskView | None, step: StepStatus | No
     nothing = "select a task first"
     found: dict[Action, str | None] = {
         Action.CANCEL_JOB: reason(lambda: rules.check_cancel_job(job.state)),
-        Action.EXTEND_JOB: reason(lambda: rules.check_extend_job(job.state)),
+        Action.EXTEND_JOB: reason(lambda: (rules.check_extend_job(job.state),
+                                           job.check_not_ended())),
     }
     if task is None:
         found[Action.CANCEL_TASK] = found[Action.RETRY_NOW] = nothing

@@ -516,6 +516,8 @@ class Engine:
             ca=self.ca,
             update_inventory=partial(self._update_inventory, attempt.device.id),
             connect_timeout=self.settings.step_timeout(CONNECT_TIMEOUT_S),
+            skipped=frozenset(step.name for step in attempt.steps
+                              if step.status == StepStatus.SKIPPED.value),
         )
         self._emit(TaskChanged(job_id, task_id))
         self._emit(JobChanged(job_id))

@@ -49,6 +49,8 @@ class StepContext:
     # The steps this attempt has completed: a step that consumes an upload made by an
     # earlier attempt first makes sure the file is still on the device.
     ran: set[str] = field(default_factory=set)
+    # Steps a person skipped (done by hand): never redone behind their back.
+    skipped: frozenset[str] = frozenset()
     _session: DeviceSession | None = field(default=None, repr=False)
 
     async def session(self) -> DeviceSession:
@@ -102,7 +104,7 @@ async def _upload_again_if_gone(ctx: StepContext, upload: StepRunner, step: str)
     """A step resumed in a later attempt (the device may have rebooted and cleared its
     /tmp) checks by checksum that the earlier attempt's upload is still there, and sends
     it again if not, instead of failing "No such file" until the job expires."""
-    if step in ctx.ran:
+    if step in ctx.ran or step in ctx.skipped:
         return ""
     result = await upload(ctx)
     return "" if result.message and result.message.startswith("already") else (

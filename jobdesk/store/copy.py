@@ -13,6 +13,7 @@ name, jobs by uuid, tasks by their job and device name.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from jobdesk.store import statements as S
@@ -164,6 +165,9 @@ def _merge_job(source: Store, target: Store, job: dict[str, Any], known: dict[st
                        "updated_at"):
             value = bool(job[column]) if column in _BOOLEANS else job[column]
             target.sql.run(S.update_row("job", [column]), value, job_id)
+        if job["state"] != "Replaced":  # the replacing job's id is not copied
+            # Some of its tasks may be newer here than there: the state follows the tasks.
+            target.jobs.refresh(job_id, datetime.now(UTC))
     return changed
 
 

@@ -66,14 +66,15 @@ def _add_claims(database: Database) -> None:
 
 def _add_attempt_history(database: Database) -> None:
     """v4: every attempt keeps its own record of the steps it ran (spec B1), and a cancel
-    request its time. What older versions kept of each step becomes attempt 1."""
+    request its time. What older versions kept of each step becomes attempt 1 (a step
+    they had set back to Pending kept no outcome worth showing)."""
     database.execute_sql("ALTER TABLE task ADD COLUMN cancel_requested_at BIGINT")
     StepRun.create_table(safe=True)
     database.execute_sql(
         "INSERT INTO step_run (task_id, step_id, attempt, status, started_at, skipped_at, "
         "completed_at, message) SELECT task_id, id, 1, status, started_at, skipped_at, "
-        "completed_at, message FROM step WHERE started_at IS NOT NULL "
-        "OR skipped_at IS NOT NULL OR completed_at IS NOT NULL"
+        "completed_at, message FROM step WHERE status <> 'Pending' AND (started_at IS NOT NULL "
+        "OR skipped_at IS NOT NULL OR completed_at IS NOT NULL)"
     )
 
 

@@ -480,7 +480,8 @@ class TaskQueue:
         self._apply(facts, lifecycle.interrupt(facts.job, facts.task, now, reason), now)
 
     def recover_interrupted(self, now: datetime, *, expired_only: bool = False,
-                            host: str | None = None) -> list[Change]:
+                            host: str | None = None,
+                            trust_live_pids: bool = False) -> list[Change]:
         """Running tasks that no live runtime holds become Rescheduled ("interrupted").
 
         With one runtime per database (SQLite) every running task found at its start is
@@ -497,8 +498,8 @@ class TaskQueue:
         with self._store.transaction():
             for row in self._store.sql.all(query, *params):
                 claimed_by, lease_until, rest = row[0], row[1], row[2:]
-                if expired_only and host and not _abandoned(claimed_by, lease_until, host,
-                                                            self._store):
+                if expired_only and host and not _abandoned(
+                        claimed_by, lease_until, host, self._store, trust_live_pids):
                     continue
                 facts = _facts(rest)
                 self._interrupt(facts, now, "interrupted")
@@ -514,7 +515,7 @@ class TaskQueue:
         """
         changes: list[Change] = []
         with self._store.transaction():
-            rows = self._store.sql.all(statements.WAITING_EXPIRED_OR_DEVICELESS, ts(now))
+            rows = self._store.sql.all(self._q.waiting_expired_or_deviceless, ts(now))
             for row in rows:
                 facts = _facts(row)
                 change = lifecycle.expire(facts.job, facts.task, now) or (
@@ -539,7 +540,7 @@ class TaskQueue:
         for job_id, schedule_text in sql.all(statements.JOBS_OVERDUE, ts(now)):
             if schedule_from_text(schedule_text).is_open(now):
                 continue  # due now: a runtime takes them
-            for row in sql.all(statements.OVERDUE_TASKS_OF_JOB, job_id, ts(now)):
+            for row in sql.all(self._q.overdue_tasks_of_job, job_id, ts(now)):
                 facts = _facts(row)
                 assert facts.next_attempt_at is not None
                 change = lifecycle.catch_up(facts.job, facts.task, now, facts.next_attempt_at)
@@ -551,8 +552,13 @@ class TaskQueue:
     def bring_up_to_date(self, now: datetime, host: str) -> list[Change]:
         """What a reader does before showing jobs when it can write (the CLI): tasks left
         Running by a runtime that is gone (its process on this host ended, or its lease
-        ran out) are shown interrupted, and the clock's changes are applied (`sweep`)."""
-        return [*self.recover_interrupted(now, expired_only=True, host=host),
+        ran out) are shown interrupted, and the clock's changes are applied (`sweep`).
+
+        A reader is not a runtime: a runtime of this host whose process lives (a laptop
+        just woke up, its heartbeat comes in a moment) keeps its tasks unless its lease
+        ran out long ago (`ABANDONED`)."""
+        return [*self.recover_interrupted(now, expired_only=True, host=host,
+                                          trust_live_pids=True),
                 *self.sweep(now)]
 
     # --- applying a change ----------------------------------------------------------
@@ -650,17 +656,20 @@ def runtime_id(host: str) -> str:
 
 
 def _abandoned(claimed_by: str | None, lease_until: int | None, host: str,
-               store: Store) -> bool:
+               store: Store, trust_live_pids: bool = False) -> bool:
     """Whether a running task's claim is free: its lease ran out, or it belongs to a
-    process of this host that is gone."""
+    process of this host that is gone. With `trust_live_pids`, a live process of this
+    host keeps its claim until its lease is `ABANDONED` long past."""
     parts = (claimed_by or "").rsplit(":", 2)
-    if (len(parts) == 3 and parts[0] == host and parts[1].isdigit()
-            and not _pid_alive(int(parts[1]))):
+    here = len(parts) == 3 and parts[0] == host and parts[1].isdigit()
+    alive = here and _pid_alive(int(parts[1]))
+    if here and not alive:
         return True
     if lease_until is None:
         return True
     (now_us,) = store.sql.one(Statements(store.dialect).now) or (0,)
-    return lease_until < now_us
+    grace = _micros(ABANDONED) if alive and trust_live_pids else 0
+    return lease_until + grace < now_us
 
 
 def _escape_like(text: str) -> str:

@@ -16,6 +16,13 @@ def iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
+def _step_status(value: str) -> StepStatus | None:
+    try:
+        return StepStatus(value)
+    except ValueError:
+        return None
+
+
 @dataclass(frozen=True)
 class DeviceRecord:
     id: int
@@ -124,33 +131,49 @@ class TaskRecord:
     runs: tuple[StepRunRecord, ...] = ()  # every attempt's steps, oldest first
 
     @property
-    def task_state(self) -> TaskState:
-        return TaskState(self.state)
+    def task_state(self) -> TaskState | None:
+        """The state, or None for a value the rules do not know (B4.6: Unknown)."""
+        try:
+            return TaskState(self.state)
+        except ValueError:
+            return None
 
-    def step_states(self) -> list[tuple[str, StepStatus]]:
-        return [(step.name, StepStatus(step.status)) for step in self.steps]
+    def step_states(self) -> list[tuple[str, StepStatus | None]]:
+        return [(step.name, _step_status(step.status)) for step in self.steps]
 
     def runs_again(self) -> list[bool]:
         """Per step, whether the next attempt runs it (see `lifecycle.runs_again`)."""
-        return lifecycle.runs_again(self.step_states(), self.task_state)
+        states = self.step_states()
+        known = [(name, status) for name, status in states if status is not None]
+        if self.task_state is None or len(known) != len(states):
+            return [False] * len(states)
+        return lifecycle.runs_again(known, self.task_state)
 
     def step_labels(self) -> list[str]:
         """Per step, its status as a person reads it (`lifecycle.step_label`)."""
+        task = self.task_state
         return [
-            lifecycle.step_label(status, self.task_state, again)
-            for (_, status), again in zip(self.step_states(), self.runs_again(), strict=True)
+            lifecycle.step_label(status, task, again) if status and task else step.status
+            for step, (_, status), again in zip(self.steps, self.step_states(),
+                                                self.runs_again(), strict=True)
         ]
 
     @property
     def step_progress(self) -> Progress:
-        return rules.step_progress([status for _, status in self.step_states()])
+        known = rules.step_progress([s for _, s in self.step_states() if s is not None])
+        return Progress(known.done, len(self.steps))  # an unreadable status is not done
 
     def attempts_history(self) -> list[tuple[int, tuple[StepRunRecord, ...]]]:
-        """(attempt number, the steps it ran) for every attempt on record, oldest first."""
+        """(attempt number, the steps it ran) for every attempt made, oldest first."""
         found: dict[int, list[StepRunRecord]] = {}
         for run in self.runs:
-            found.setdefault(run.attempt, []).append(run)
+            if run.attempt <= self.attempts:
+                found.setdefault(run.attempt, []).append(run)
         return [(number, tuple(runs)) for number, runs in sorted(found.items())]
+
+    def skipped_for_next_attempt(self) -> tuple[StepRunRecord, ...]:
+        """Steps a person skipped since the last attempt: the next one takes them so."""
+        return tuple(run for run in self.runs if run.attempt > self.attempts)
 
     @property
     def driven_by(self) -> str | None:
@@ -180,11 +203,13 @@ class TaskRecord:
                 {"number": number, "steps": [run.to_dict() for run in runs]}
                 for number, runs in self.attempts_history()
             ],
+            "skipped_for_next_attempt": [run.to_dict()
+                                         for run in self.skipped_for_next_attempt()],
         }
 
     def _will_run(self, step: StepRecord, again: bool) -> bool:
         """Whether a later attempt of this task runs the step (never for a finished one)."""
-        if self.task_state.is_finished:
+        if self.task_state is None or self.task_state.is_finished:
             return False
         return again or StepStatus(step.status) in (StepStatus.PENDING, StepStatus.RUNNING,
                                                     StepStatus.FAILED)

@@ -71,7 +71,7 @@ RUNS_OF_TASK = (
 RUNS_OF_JOB_SINCE = (
     f"SELECT {_RUN_COLUMNS} FROM step_run r JOIN step s ON s.id = r.step_id "
     "JOIN task t ON t.id = r.task_id WHERE t.job_id = ? AND t.updated_at >= ? "
-    "ORDER BY r.task_id, r.attempt, s.position"
+    "AND r.attempt >= ? * t.attempts ORDER BY r.task_id, r.attempt, s.position"
 )
 
 
@@ -175,15 +175,9 @@ FREE_DEVICE = (
     "WHERE id = (SELECT device_id FROM task WHERE id = ?) AND busy_task_id = ?"
 )
 MARK_DEVICE_BUSY = "UPDATE device SET busy_task_id = ? WHERE id = ? AND busy_task_id IS NULL"
-WAITING_EXPIRED_OR_DEVICELESS = (
-    f"{FACTS} WHERE t.next_attempt_at IS NOT NULL AND (j.expires_at <= ? OR t.device_id IS NULL)"
-)
 JOBS_OVERDUE = (
     "SELECT id, schedule FROM job WHERE next_attempt_at IS NOT NULL AND next_attempt_at < ? "
     "AND cancelled_at IS NULL AND replaced_by_id IS NULL"
-)
-OVERDUE_TASKS_OF_JOB = (
-    f"{FACTS} WHERE t.job_id = ? AND t.next_attempt_at IS NOT NULL AND t.next_attempt_at < ?"
 )
 
 
@@ -282,6 +276,16 @@ class Statements:
             f"lease_until = {now} + ?, fence = fence + 1, updated_at = ? "
             "WHERE id = ? AND state IN (?, ?) AND next_attempt_at IS NOT NULL "
             "AND next_attempt_at <= ? RETURNING fence"
+        )
+        # Waiting tasks a sweep changes, locked; one a runtime is claiming right now is
+        # skipped (its claim decides), so a sweep never turns a just-claimed task back.
+        self.waiting_expired_or_deviceless = (
+            f"{FACTS} WHERE t.next_attempt_at IS NOT NULL "
+            f"AND (j.expires_at <= ? OR t.device_id IS NULL){skip_locked}"
+        )
+        self.overdue_tasks_of_job = (
+            f"{FACTS} WHERE t.job_id = ? AND t.next_attempt_at IS NOT NULL "
+            f"AND t.next_attempt_at < ?{skip_locked}"
         )
         self.held = (
             f"{FACTS} WHERE t.id = ? AND t.claimed_by = ? AND t.fence = ? AND t.state = ?"

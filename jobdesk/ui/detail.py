@@ -125,6 +125,7 @@ class DetailPane(QWidget):
         self._header_minute: datetime | None = None
         self._shown_version: object = None  # of the task whose steps are shown
         self._attempts_task_id: int | None = None  # whose attempts the chooser lists
+        self._history: TaskRecord | None = None  # one task with every attempt's record
         self._reload_timer = QTimer(self)
         self._reload_timer.setSingleShot(True)
         self._reload_timer.setInterval(200)
@@ -454,17 +455,28 @@ class DetailPane(QWidget):
         chooser = self.attempt_chooser
         chooser.blockSignals(True)
         chooser.clear()
-        numbers = [number for number, _ in task.attempts_history()] if task else []
         latest = task.attempts if task else 0
         chooser.addItem(f"{latest} of {latest} (latest)" if latest else "none yet", None)
-        for number in reversed(numbers):
-            if number < latest:
-                chooser.addItem(f"{number} of {latest}", number)
+        for number in range(latest - 1, 0, -1):
+            chooser.addItem(f"{number} of {latest}", number)
         index = chooser.findData(chosen) if chosen is not None else 0
         chooser.setCurrentIndex(max(index, 0))
         chooser.setEnabled(chooser.count() > 1)
         chooser.blockSignals(False)
         return chooser.currentData()
+
+    def _fetch_history(self, task_id: int) -> None:
+        store = self._ctx.store
+
+        def arrived(full: TaskRecord) -> None:
+            self._history = full
+            selected = self.selected_task()
+            if selected is not None and selected.id == task_id:
+                self._show_steps(selected)
+
+        self._gateway.call(lambda: store.jobs.task_record(task_id), arrived,
+                           lambda error: self.message.emit(
+                               f"Could not load the task's history: {error}"))
 
     def _attempt_chosen(self, _index: int) -> None:
         self._show_steps(self.selected_task())
@@ -473,7 +485,17 @@ class DetailPane(QWidget):
     def _show_steps(self, task: TaskRecord | None) -> None:
         self._shown_version = self.tasks_model.version(task) if task is not None else None
         attempt = self._fill_attempts(task)
-        rows = step_rows(task, attempt) if task else []
+        rows: list[StepRow] = []
+        if task is not None and attempt is None:
+            rows = step_rows(task)
+        elif task is not None and attempt is not None:
+            # An earlier attempt never changes once the next began: fetched once, off the
+            # UI thread (the window reads only each task's latest attempt as it follows).
+            full = self._history
+            if full is not None and full.id == task.id and attempt < full.attempts:
+                rows = step_rows(full, attempt)
+            else:
+                self._fetch_history(task.id)
         self.steps_model.set_records(rows)
         failed = [s for s in rows if s.status == "Failed"]
         if failed:
