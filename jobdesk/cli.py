@@ -32,6 +32,7 @@ from jobdesk.devices.secrets import SecretsError
 from jobdesk.domain.inventory import InventoryError, make_device
 from jobdesk.domain.jobtypes import JobType
 from jobdesk.domain.payloads import PayloadError
+from jobdesk.domain.rollout import AbortAction, RolloutPolicy, parse_batches, parse_percent
 from jobdesk.domain.rules import ActionRefused, JobExpired, duration_text, parse_duration
 from jobdesk.domain.schedule import FireAndForget, Scheduled, ScheduleError, local_zone_name
 from jobdesk.domain.states import JobState
@@ -209,6 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="replace unfinished jobs of the same type on these devices")
     _add_schedule_arguments(create)
     create.add_argument("--scheduled", action="store_true")
+    _add_rollout_arguments(create)
     create.add_argument("--json", action="store_true")
     listing = job_commands.add_parser("list", help="list jobs (system jobs hidden)")
     which = listing.add_mutually_exclusive_group()
@@ -225,6 +227,15 @@ def build_parser() -> argparse.ArgumentParser:
     cancel = job_commands.add_parser("cancel", help="cancel a job")
     cancel.add_argument("id", type=JOB_ID)
     cancel.add_argument("--json", action="store_true")
+    proceed = job_commands.add_parser(
+        "continue", help="continue a rollout that waits for a person",
+        description="A rollout waits for a person after each batch (--approve-batches) or "
+        "when too many tasks failed (--abort-above … --abort-action pause). Continuing "
+        "approves the next batch, or lets new tasks start again and counts failures anew "
+        "from now.",
+    )
+    proceed.add_argument("id", type=JOB_ID)
+    proceed.add_argument("--json", action="store_true")
     extend = job_commands.add_parser(
         "extend", help="give a job a later Expires At, so its expired tasks can be retried",
         description="Give a job a later Expires At. Tasks that failed because the job "
@@ -537,6 +548,16 @@ def cmd_jobs(ctx: Context, args: argparse.Namespace) -> int:
         else:
             print(f"job {record.id} is {record.state}")
         return 0
+    if args.action == "continue":
+        _bring_states_up_to_now(ctx)
+        record = ctx.service.continue_rollout(args.id)
+        if args.json:
+            _print_json(record.to_dict())
+        else:
+            waiting = record.rollout_reason
+            print(f"job {record.id} continues: {record.state}"
+                  + (f" ({waiting})" if waiting else ""))
+        return 0
     if args.action == "extend":
         return _extend_job(ctx, args)
     raise CliError(f"unknown jobs action {args.action}")  # pragma: no cover
@@ -554,6 +575,47 @@ def _bring_states_up_to_now(ctx: Context) -> None:
         logging.getLogger(__name__).info("states not refreshed: %s", error)
 
 
+def _add_rollout_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group(
+        "safe rollout", "batches, approval, a failure threshold and limits (all optional; "
+        "without them every task may start at once)")
+    group.add_argument("--batches", metavar="SIZES",
+                       help="tasks per batch in device-name order, counts or percentages, "
+                       "the last repeating: 1,10%%,25%%; the next batch starts when each task "
+                       "of the current one has finished or failed once")
+    group.add_argument("--approve-batches", action="store_true",
+                       help="wait for `jobdesk jobs continue ID` after each batch")
+    group.add_argument("--abort-above", metavar="PERCENT",
+                       help="stop when more than this share of attempted tasks failed "
+                       "their latest attempt (e.g. 20%%)")
+    group.add_argument("--abort-min", type=int, default=1, metavar="N",
+                       help="attempted tasks before the threshold applies (default 1)")
+    group.add_argument("--abort-action", choices=["pause", "cancel"], default="pause",
+                       help="pause: nothing new starts until continued; cancel: tasks not "
+                       "started yet are cancelled (default pause)")
+    group.add_argument("--max-per-minute", type=int, metavar="N",
+                       help="at most N task starts of this job per minute")
+    group.add_argument("--max-concurrent", type=int, metavar="N",
+                       help="at most N tasks of this job at once (within the global cap)")
+    group.add_argument("--max-attempts", type=int, metavar="N",
+                       help="a task fails for good after N failed attempts (default: "
+                       "retried until the job expires)")
+
+
+def _rollout(args: argparse.Namespace) -> RolloutPolicy | None:
+    policy = RolloutPolicy(
+        batches=parse_batches(args.batches) if args.batches else (),
+        approve=args.approve_batches,
+        abort_above=parse_percent(args.abort_above) if args.abort_above else None,
+        abort_min=args.abort_min,
+        abort_action=AbortAction(args.abort_action),
+        max_per_minute=args.max_per_minute,
+        max_concurrent=args.max_concurrent,
+        max_attempts=args.max_attempts,
+    )
+    return None if policy.is_default else policy
+
+
 def _create_job(ctx: Context, args: argparse.Namespace) -> int:
     schedule = _schedule(args, required=args.scheduled)
     if schedule is not None and not args.scheduled:
@@ -568,6 +630,7 @@ def _create_job(ctx: Context, args: argparse.Namespace) -> int:
         version=args.target_version,
         schedule=schedule or FireAndForget(),
         replace=args.replace,
+        rollout=_rollout(args),
     )
     record = ctx.service.create(request)
     if args.json:
@@ -612,6 +675,12 @@ def _print_job(record: Any) -> None:
     print(f"Job {record.id}: {printable(record.name)} "
           f"({record.type}{', system' if record.system else ''})")
     print(f"State: {record.state}, {record.progress_done}/{record.progress_total} tasks done")
+    if record.rollout and record.rollout.get("view"):
+        view = record.rollout["view"]
+        print(f"Rollout: batch {view['current_batch']} of {view['batches']}, "
+              f"{view['failed']} of {view['attempted']} attempted failed"
+              + (f"; {record.rollout_reason} (jobdesk jobs continue {record.id})"
+                 if record.rollout_reason else ""))
     from jobdesk.domain.schedule import schedule_from_dict
 
     print(f"Schedule: {schedule_from_dict(record.schedule).describe()}")

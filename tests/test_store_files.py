@@ -66,8 +66,17 @@ def test_an_empty_file_is_initialised_and_marked(tmp_path: Path) -> None:
         assert store.db.execute_sql("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
 
 
+def _to_version_4(db: sqlite3.Connection) -> None:
+    """Undo schema 5: no rollouts."""
+    db.execute("ALTER TABLE job DROP COLUMN rollout")
+    for column in ("batch", "failures", "last_failed", "held"):
+        db.execute(f"ALTER TABLE task DROP COLUMN {column}")
+    db.execute("UPDATE schema_version SET version = 4")
+
+
 def _to_version_3(db: sqlite3.Connection) -> None:
-    """Undo schema 4: no attempt history, no time of a cancel request."""
+    """Undo schemas 5 and 4: no attempt history, no time of a cancel request."""
+    _to_version_4(db)
     db.execute("DROP TABLE step_run")
     db.execute("ALTER TABLE task DROP COLUMN cancel_requested_at")
     db.execute("UPDATE schema_version SET version = 3")

@@ -10,6 +10,7 @@ rule is written once, and tested once, exhaustively.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -37,6 +38,7 @@ class JobView:
     state: JobState = JobState.RUNNING
     cancelled: bool = False  # by a person
     replaced: bool = False
+    max_attempts: int | None = None  # a rollout's limit of failed attempts per task (B8)
 
     @property
     def ended(self) -> bool:
@@ -61,6 +63,7 @@ class TaskView:
     has_device: bool = True
     cancel_requested_at: datetime | None = None
     interrupted: bool = False
+    failures: int = 0  # failed attempts before this one
 
 
 @dataclass(frozen=True)
@@ -223,6 +226,9 @@ def after_failure(job: JobView, task: TaskView, now: datetime, *, message: str,
         return _cancelled(task)
     if not retryable:
         return _end(TaskState.FAILED, message)
+    if job.max_attempts is not None and task.failures + 1 >= job.max_attempts:
+        return _end(TaskState.FAILED,
+                    f"gave up after {job.max_attempts} attempts; last error: {message}")
     next_at = rules.next_attempt_after_failure(job.schedule, now, retry_interval,
                                                job.expires_at)
     if next_at is None:
@@ -319,8 +325,7 @@ def retry_view(job: JobView, now: datetime, extension: timedelta | None) -> JobV
         extended = extend(job, now, by=extension)
     except ActionRefused:
         return job  # a scheduled job (its date range decides), or one a person ended
-    return JobView(extended.schedule, extended.expires_at, job.state, job.cancelled,
-                   job.replaced)
+    return dataclasses.replace(job, schedule=extended.schedule, expires_at=extended.expires_at)
 
 
 def extend(job: JobView, now: datetime, *, to: date | datetime | None = None,

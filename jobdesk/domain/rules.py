@@ -99,14 +99,16 @@ def derive_job_state(
     counts: TaskCounts,
     attempted: bool,
     window_open: bool,
+    rollout_waiting: bool = False,
 ) -> JobState:
     """Spec B4: the job's state from its tasks, evaluated at one instant.
 
     A replaced job whose last task still finishes its running step is Running until then.
     `window_open` is whether the job's schedule has a window open at that instant (always
-    true for fire-and-forget). `attempted` is whether any task of the job has ever started
-    an attempt. A job not yet attempted is Scheduled even when its window is open: it is
-    still waiting to run, which is what Scheduled means in A3.
+    true for fire-and-forget). `rollout_waiting`: its rollout holds new starts until a
+    person continues (approval, the threshold's pause). `attempted` is whether any task of
+    the job has ever started an attempt. A job not yet attempted is Scheduled even when its
+    window is open: it is still waiting to run, which is what Scheduled means in A3.
     """
     if cancelled:
         return JobState.CANCELLED_MANUALLY
@@ -124,6 +126,8 @@ def derive_job_state(
         return JobState.RUNNING
     if not attempted:
         return JobState.SCHEDULED
+    if rollout_waiting:
+        return JobState.PAUSED  # B8: the next work waits for a person
     return JobState.RUNNING if window_open else JobState.PAUSED
 
 

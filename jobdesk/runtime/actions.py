@@ -16,6 +16,7 @@ from typing import Any
 from jobdesk.domain import rules
 from jobdesk.domain.jobtypes import JOB_TYPES, JobType
 from jobdesk.domain.payloads import PayloadError, parse_snippet
+from jobdesk.domain.rollout import RolloutPolicy
 from jobdesk.domain.rules import ActionRefused
 from jobdesk.domain.schedule import FireAndForget, Schedule
 from jobdesk.domain.text import name_problem
@@ -39,6 +40,7 @@ class JobRequest:
     version: str | None = None
     schedule: Schedule = field(default_factory=FireAndForget)
     replace: bool = False
+    rollout: RolloutPolicy | None = None  # batches, approval, threshold, limits (B8)
 
 
 def file_sha256(path: Path) -> str:
@@ -134,6 +136,7 @@ class JobService:
             devices=devices,
             expires_at=expires_at,
             first_attempt_at=first,
+            rollout=request.rollout,
         )
         return self.store.jobs.create(new, now, replace=request.replace)
 
@@ -183,6 +186,9 @@ class JobService:
 
     def cancel_job(self, job_id: int) -> JobRecord:
         return self.store.jobs.cancel_job(job_id, self.clock.now())
+
+    def continue_rollout(self, job_id: int) -> JobRecord:
+        return self.store.jobs.continue_rollout(job_id, self.clock.now())
 
     def cancel_task(self, job_id: int, device: str) -> TaskRecord:
         return self.store.jobs.cancel_task(job_id, device, self.clock.now())

@@ -20,7 +20,7 @@ from jobdesk.store import statements as S
 from jobdesk.store.database import Store
 from jobdesk.store.migrations import LATEST, current_version
 
-_BOOLEANS = {"system", "attempted", "cancel_requested", "interrupted"}
+_BOOLEANS = {"system", "attempted", "cancel_requested", "interrupted", "last_failed", "held"}
 # A copied claim belongs to no runtime of the destination: the task is found as
 # interrupted there, and its unfinished step runs again.
 _NOT_COPIED = {"id", "claimed_by", "lease_until", "busy_task_id"}
@@ -162,7 +162,7 @@ def _merge_job(source: Store, target: Store, job: dict[str, Any], known: dict[st
         changed = True
         for column in ("state", "progress_done", "progress_total", "attempted",
                        "cancelled_at", "schedule", "expires_at", "next_attempt_at",
-                       "updated_at"):
+                       "rollout", "updated_at"):
             value = bool(job[column]) if column in _BOOLEANS else job[column]
             target.sql.run(S.update_row("job", [column]), value, job_id)
         if job["state"] != "Replaced":  # the replacing job's id is not copied

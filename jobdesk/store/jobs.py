@@ -20,10 +20,11 @@ from peewee import Case, fn
 from jobdesk.domain import lifecycle, rules
 from jobdesk.domain.jobtypes import StepSpec
 from jobdesk.domain.lifecycle import JobView, TaskChange, TaskView
+from jobdesk.domain.rollout import RolloutPolicy
 from jobdesk.domain.rules import ActionRefused, TaskCounts
 from jobdesk.domain.schedule import Schedule, schedule_from_dict
 from jobdesk.domain.states import JOB_TERMINAL, TASK_OPEN, JobState, StepStatus, TaskState
-from jobdesk.store import statements
+from jobdesk.store import rollouts, statements
 from jobdesk.store.models import Job, Step, Task
 from jobdesk.store.rawsql import dt, dumps, ts
 from jobdesk.store.records import (
@@ -67,6 +68,7 @@ def job_record_from_row(row: tuple[Any, ...]) -> JobRecord:
         payload=json.loads(row[5]), schedule=json.loads(row[6]), state=row[7],
         progress_done=row[8], progress_total=row[9], created_at=created, expires_at=expires,
         cancelled_at=dt(row[12]), replaced_by=row[13], next_attempt_at=dt(row[14]),
+        rollout=json.loads(row[15]) if row[15] else None,
     )
 
 
@@ -78,7 +80,8 @@ def task_record_from_row(row: tuple[Any, ...], steps: tuple[StepRecord, ...] = (
         attempts=row[5], last_triggered_at=dt(row[6]), next_attempt_at=dt(row[7]),
         current_step=row[8], reason=row[9], cancel_requested=bool(row[10]),
         context=json.loads(row[11]) if row[11] else {}, steps=steps, updated_at=dt(row[12]),
-        claimed_by=row[13], cancel_requested_at=dt(row[14]),
+        claimed_by=row[13], cancel_requested_at=dt(row[14]), batch=row[15],
+        failures=row[16], held=bool(row[17]),
     )
 
 
@@ -110,6 +113,7 @@ class NewJob:
     first_attempt_at: datetime
     system: bool = False
     purpose: str | None = None
+    rollout: RolloutPolicy | None = None  # batches, approval, threshold, limits (B8)
 
 
 @dataclass(frozen=True)
@@ -190,14 +194,23 @@ class JobRepository:
 
     def _insert_tasks(self, job_id: int, new: NewJob, now: datetime) -> None:
         """A task per device and its steps, in bulk: a job for a thousand devices is one of
-        the things a person waits for (and the runtime makes such system jobs itself)."""
+        the things a person waits for (and the runtime makes such system jobs itself).
+
+        With a rollout, each task gets its batch, and those of later batches wait, held."""
         sql = self._store.sql
+        plans: dict[str, rollouts.NewTaskPlan] = {}
+        if new.rollout is not None and not new.rollout.is_default:
+            data, plans = rollouts.plan_tasks(new.rollout, [d.name for d in new.devices])
+            sql.run(statements.SET_ROLLOUT, dumps(data), job_id)
+        first = rollouts.NewTaskPlan(1, False, None)
         sql.many(
             statements.INSERT_TASK,
             [
                 (job_id, device.id, device.name, TaskState.SCHEDULED.value,
-                 ts(new.first_attempt_at), ts(now))
+                 ts(new.expires_at if plan.held else new.first_attempt_at), ts(now),
+                 plan.batch, plan.held, plan.reason)
                 for device in new.devices
+                for plan in (plans.get(device.name, first),)
             ],
         )
         task_ids = sql.all(statements.TASK_IDS_OF_JOB, job_id)
@@ -249,20 +262,26 @@ class JobRepository:
         if row is None:
             raise NotFound(f"no job {job_id}")
         old_state, done, total, attempted_before, next_before = row[:5]
-        cancelled_at, replaced_by, expires_at, schedule_text = row[5:]
+        cancelled_at, replaced_by, expires_at, schedule_text, rollout_text = row[5:]
+        expires = dt(expires_at)
+        assert expires is not None
+        waiting_for_person = False
+        if rollout_text and cancelled_at is None and replaced_by is None:
+            waiting_for_person = rollouts.advance(
+                self._store, job_id, rollout_text, schedule_from_text(schedule_text),
+                expires, now)
         tally = sql.all(statements.TASK_TALLY, job_id)
         counts = TaskCounts.from_counts((state, count) for state, count, _, _ in tally)
         attempted = any((most or 0) > 0 for _, _, most, _ in tally)
         waiting = [first for _, _, _, first in tally if first is not None]
         next_attempt_at = min(waiting) if waiting else None
-        expires = dt(expires_at)
-        assert expires is not None
         state = rules.derive_job_state(
             cancelled=cancelled_at is not None,
             replaced=replaced_by is not None,
             counts=counts,
             attempted=attempted,
             window_open=schedule_from_text(schedule_text).is_open(now) and now < expires,
+            rollout_waiting=waiting_for_person,
         )
         progress = rules.job_progress(counts)
         if (old_state, done, total, bool(attempted_before), next_before) != (
@@ -502,6 +521,19 @@ class JobRepository:
             if extended.schedule != schedule_of(job):
                 fields["schedule"] = extended.schedule.to_dict()
             Job.update(**fields).where(Job.id == job_id).execute()
+            self.refresh(job_id, now)
+        return self.get(job_id)
+
+    def continue_rollout(self, job_id: int, now: datetime) -> JobRecord:
+        """B8 *Continue rollout*: approve the next batch, or lift the threshold's pause."""
+        with self._store.transaction():
+            if self._store.locked(Job.select().where(Job.id == job_id)).first() is None:
+                raise NotFound(f"no job {job_id}; see `jobdesk jobs list --all`")
+            self.refresh(job_id, now)
+            job = Job.get_by_id(job_id)
+            rules.check_cancel_job(_job_state(job.state))  # a finished job has no rollout left
+            rollouts.continue_rollout(self._store, job_id,
+                                      dumps(job.rollout) if job.rollout else None, now)
             self.refresh(job_id, now)
         return self.get(job_id)
 

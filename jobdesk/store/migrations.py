@@ -78,8 +78,20 @@ def _add_attempt_history(database: Database) -> None:
     )
 
 
+def _add_rollouts(database: Database) -> None:
+    """v5: safe rollouts (spec B8): a job's rollout, a task's batch, failures and hold."""
+    for statement in (
+        "ALTER TABLE job ADD COLUMN rollout TEXT",
+        "ALTER TABLE task ADD COLUMN batch INTEGER NOT NULL DEFAULT 1",
+        "ALTER TABLE task ADD COLUMN failures INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE task ADD COLUMN last_failed BOOLEAN NOT NULL DEFAULT FALSE",
+        "ALTER TABLE task ADD COLUMN held BOOLEAN NOT NULL DEFAULT FALSE",
+    ):
+        database.execute_sql(statement)
+
+
 MIGRATIONS: dict[int, Callable[[Database], None]] = {
-    2: _add_interrupted, 3: _add_claims, 4: _add_attempt_history,
+    2: _add_interrupted, 3: _add_claims, 4: _add_attempt_history, 5: _add_rollouts,
 }
 LATEST = max(MIGRATIONS)
 

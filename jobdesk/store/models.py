@@ -94,6 +94,8 @@ class Job(BaseModel):
     replaced_by = ForeignKeyField("self", null=True, on_delete="SET NULL")
     # The earliest next attempt of its waiting tasks: the jobs list's "next run" column.
     next_attempt_at = UtcField(null=True)
+    # A safe rollout (spec B8): {"policy", "state", "view"}; None for an ordinary job.
+    rollout = JsonField(null=True)
     updated_at = UtcField()
 
     class Meta:
@@ -129,6 +131,13 @@ class Task(BaseModel):
     lease_until = BigIntegerField(null=True)
     fence = IntegerField(default=0, constraints=[SQL("DEFAULT 0")])
     context = JsonField(default=dict)  # what steps hand to later steps, across attempts
+    # Rollouts (B8): the task's batch, its failed attempts, whether the latest failed, and
+    # whether it is held back (its next attempt parked at the job's expiry) until its batch
+    # may start or a person continues.
+    batch = IntegerField(default=1, constraints=[SQL("DEFAULT 1")])
+    failures = IntegerField(default=0, constraints=[SQL("DEFAULT 0")])
+    last_failed = BooleanField(default=False, constraints=[SQL("DEFAULT FALSE")])
+    held = BooleanField(default=False, constraints=[SQL("DEFAULT FALSE")])
     updated_at = UtcField()
 
     class Meta:

@@ -28,7 +28,7 @@ from peewee import fn
 from jobdesk.domain import lifecycle
 from jobdesk.domain.lifecycle import JobView, TaskChange, TaskView
 from jobdesk.domain.states import JobState, StepStatus, TaskState
-from jobdesk.store import statements
+from jobdesk.store import rollouts, statements
 from jobdesk.store.jobs import (
     job_record_from_row,
     schedule_from_text,
@@ -99,6 +99,8 @@ class _Facts:
     job: JobView
     task: TaskView
     next_attempt_at: datetime | None = None
+    rollout: dict[str, Any] | None = None  # the job's rollout (B8), as stored
+    batch: int = 1
 
 
 def _facts(row: tuple[Any, ...]) -> _Facts:
@@ -108,16 +110,18 @@ def _facts(row: tuple[Any, ...]) -> _Facts:
         job_state = JobState(row[11])
     except ValueError:
         job_state = JobState.UNKNOWN
+    rollout = json.loads(row[16]) if row[16] else None
+    policy = (rollout or {}).get("policy") or {}
     return _Facts(
         task_id=row[0], job_id=row[1], device_id=row[2],
         job=JobView(schedule=schedule_from_text(row[10]), expires_at=expires,
                     state=job_state, cancelled=row[7] is not None,
-                    replaced=row[8] is not None),
+                    replaced=row[8] is not None, max_attempts=policy.get("max_attempts")),
         task=TaskView(state=TaskState(row[3]), attempts=row[4],
                       cancel_requested=bool(row[5]), reason=row[6],
                       has_device=row[2] is not None, interrupted=bool(row[12]),
-                      cancel_requested_at=dt(row[13])),
-        next_attempt_at=dt(row[14]),
+                      cancel_requested_at=dt(row[13]), failures=row[15]),
+        next_attempt_at=dt(row[14]), rollout=rollout, batch=row[17],
     )
 
 
@@ -203,6 +207,7 @@ class TaskQueue:
                 self._q.claim_candidates,
                 batch, due_by, batch, due_by, due_by, limit,
             )
+            gate = rollouts.ClaimGate(self._store, now)
             for row in rows:
                 facts = _facts(row)
                 changes.append(Change(facts.job_id, facts.task_id))
@@ -210,9 +215,12 @@ class TaskQueue:
                 if change is not None:
                     self._apply(facts, change, now, refresh=refresh)
                     continue
+                if self._held_by_rollout(facts, gate, now):
+                    continue
                 attempt = self._start(facts, runtime, now, lease, jobs, refresh)
                 if attempt is not None:
                     attempts.append(attempt)
+                    gate.started(facts.job_id)
         return attempts, changes
 
     def claim(
@@ -228,8 +236,30 @@ class TaskQueue:
             if change is not None:
                 self._apply(facts, change, now, refresh=refresh)
                 return None, [Change(facts.job_id, task_id)]
+            if self._held_by_rollout(facts, rollouts.ClaimGate(self._store, now), now):
+                return None, [Change(facts.job_id, task_id)]
             attempt = self._start(facts, runtime, now, LEASE, {}, refresh)
             return attempt, [Change(facts.job_id, task_id)]
+
+    def _held_by_rollout(self, facts: _Facts, gate: rollouts.ClaimGate, now: datetime) -> bool:
+        """B8 at the claim: a task its rollout does not let start now is not claimed; it
+        waits (held until released, or until its job's rate or concurrency allows)."""
+        if facts.rollout is None:
+            return False
+        until = gate.postpone_until(facts.job_id, facts.rollout, facts.batch,
+                                    facts.task.attempts)
+        if until is None:
+            return False
+        sql = self._store.sql
+        if until is True:
+            reason = (facts.rollout.get("reason")
+                      or f"waiting for batch {facts.rollout['view']['current_batch']}")
+            sql.run(statements.HOLD_TASK, ts(facts.job.expires_at), reason, ts(now),
+                    facts.task_id)
+        else:
+            assert isinstance(until, datetime)
+            sql.run(statements.POSTPONE_TASK, ts(until), ts(now), facts.task_id)
+        return True
 
     def _start(self, facts: _Facts, runtime: str, now: datetime, lease: timedelta,
                jobs: dict[int, JobRecord], refresh: bool) -> Attempt | None:
@@ -444,6 +474,7 @@ class TaskQueue:
                     StepStatus.RUNNING.value)
             change = lifecycle.after_failure(facts.job, facts.task, now, message=message,
                                              retryable=retryable, retry_interval=retry_interval)
+            sql.run(statements.FAILED_ATTEMPT, facts.task_id)
             self._apply(facts, change, now, refresh=refresh)
             row = sql.one(statements.TASK, facts.task_id)
             assert row is not None
@@ -582,6 +613,7 @@ class TaskQueue:
             fields["cancel_requested_at"] = ts(change.cancel_requested_at)
         if change.state is TaskState.SUCCEEDED:
             fields["current_step"] = None
+            fields["last_failed"] = False
         if change.state is not TaskState.RUNNING:
             fields.update(claimed_by=None, lease_until=None)
             self._store.sql.run(statements.FREE_DEVICE, task_id, task_id)

@@ -129,6 +129,9 @@ class TaskRecord:
     claimed_by: str | None = None  # the runtime that holds it while Running
     cancel_requested_at: datetime | None = None
     runs: tuple[StepRunRecord, ...] = ()  # every attempt's steps, oldest first
+    batch: int = 1  # its rollout batch (B8)
+    failures: int = 0  # failed attempts so far
+    held: bool = False  # held back by its rollout until its batch may start
 
     @property
     def task_state(self) -> TaskState | None:
@@ -193,6 +196,7 @@ class TaskRecord:
             "current_step": self.current_step,
             "reason": self.reason,
             "cancel_requested_at": iso(self.cancel_requested_at),
+            "batch": self.batch,
             "step_progress": self.step_progress.to_dict(),
             "steps": [
                 {**step.to_dict(), "shown_as": label, "will_run": self._will_run(step, again)}
@@ -232,7 +236,13 @@ class JobRecord:
     cancelled_at: datetime | None
     replaced_by: int | None
     next_attempt_at: datetime | None = None
+    rollout: dict[str, Any] | None = None  # {"policy", "state", "view"} of a rollout (B8)
     tasks: tuple[TaskRecord, ...] = field(default=())
+
+    @property
+    def rollout_reason(self) -> str | None:
+        """Why the rollout holds new starts, in words (None when it does not)."""
+        return (self.rollout or {}).get("reason")
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -249,6 +259,8 @@ class JobRecord:
             "cancelled_at": iso(self.cancelled_at),
             "replaced_by": self.replaced_by,
             "next_attempt_at": iso(self.next_attempt_at),
+            "rollout": {**self.rollout["view"], "reason": self.rollout.get("reason")}
+            if self.rollout and self.rollout.get("view") else None,
         }
         return data
 

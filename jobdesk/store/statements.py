@@ -18,12 +18,13 @@ from types import ModuleType
 
 JOB_COLUMNS = (
     "id, name, type, system, purpose, payload, schedule, state, progress_done, "
-    "progress_total, created_at, expires_at, cancelled_at, replaced_by_id, next_attempt_at"
+    "progress_total, created_at, expires_at, cancelled_at, replaced_by_id, next_attempt_at, "
+    "rollout"
 )
 TASK_COLUMNS = (
     "id, job_id, device_id, device_name, state, attempts, last_triggered_at, "
     "next_attempt_at, current_step, reason, cancel_requested, context, updated_at, claimed_by, "
-    "cancel_requested_at"
+    "cancel_requested_at, batch, failures, held"
 )
 STEP_COLUMNS = (
     "id, position, name, status, started_at, skipped_at, completed_at, message, fix_hint"
@@ -37,7 +38,7 @@ DEVICE_COLUMNS = (
 FACTS = (
     "SELECT t.id, t.job_id, t.device_id, t.state, t.attempts, t.cancel_requested, "
     "t.reason, j.cancelled_at, j.replaced_by_id, j.expires_at, j.schedule, j.state, "
-    "t.interrupted, t.cancel_requested_at, t.next_attempt_at "
+    "t.interrupted, t.cancel_requested_at, t.next_attempt_at, t.failures, j.rollout, t.batch "
     "FROM task t JOIN job j ON j.id = t.job_id"
 )
 
@@ -83,8 +84,8 @@ def jobs_by_id(count: int) -> str:
 
 INSERT_TASK = (
     "INSERT INTO task (job_id, device_id, device_name, state, attempts, next_attempt_at, "
-    "cancel_requested, interrupted, context, updated_at) "
-    "VALUES (?, ?, ?, ?, 0, ?, FALSE, FALSE, '{}', ?)"
+    "cancel_requested, interrupted, context, updated_at, batch, held, reason) "
+    "VALUES (?, ?, ?, ?, 0, ?, FALSE, FALSE, '{}', ?, ?, ?, ?)"
 )
 TASK_IDS_OF_JOB = "SELECT id FROM task WHERE job_id = ?"
 INSERT_STEP = "INSERT INTO step (task_id, position, name, status, fix_hint) VALUES (?, ?, ?, ?, ?)"
@@ -93,8 +94,33 @@ INSERT_STEP = "INSERT INTO step (task_id, position, name, status, fix_hint) VALU
 
 JOB_FOR_REFRESH = (
     "SELECT state, progress_done, progress_total, attempted, next_attempt_at, "
-    "cancelled_at, replaced_by_id, expires_at, schedule FROM job WHERE id = ?"
+    "cancelled_at, replaced_by_id, expires_at, schedule, rollout FROM job WHERE id = ?"
 )
+# A rollout's view of its tasks (spec B8).
+ROLLOUT_TASKS = (
+    "SELECT id, batch, state, attempts, failures, last_failed, last_triggered_at, held, "
+    "reason FROM task WHERE job_id = ? ORDER BY device_name"
+)
+CANCEL_WAITING_TASK = (
+    "UPDATE task SET state = ?, reason = ?, next_attempt_at = NULL, held = FALSE, "
+    "interrupted = FALSE, updated_at = ? WHERE id = ? AND state IN ('Scheduled', 'Rescheduled')"
+)
+HOLD_TASK = (
+    "UPDATE task SET held = TRUE, next_attempt_at = ?, reason = ?, updated_at = ? "
+    "WHERE id = ? AND state IN ('Scheduled', 'Rescheduled')"
+)
+RELEASE_TASK = (
+    "UPDATE task SET held = FALSE, next_attempt_at = ?, reason = NULL, updated_at = ? "
+    "WHERE id = ? AND held AND state IN ('Scheduled', 'Rescheduled')"
+)
+SET_ROLLOUT = "UPDATE job SET rollout = ? WHERE id = ?"
+RECENT_STARTS_OF_JOB = (
+    "SELECT last_triggered_at FROM task WHERE job_id = ? AND last_triggered_at > ?"
+)
+RUNNING_OF_JOB = "SELECT COUNT(*) FROM task WHERE job_id = ? AND state = 'Running'"
+POSTPONE_TASK = "UPDATE task SET next_attempt_at = ?, updated_at = ? WHERE id = ?"
+FAILED_ATTEMPT = "UPDATE task SET failures = failures + 1, last_failed = TRUE WHERE id = ?"
+SUCCEEDED_ATTEMPT = "UPDATE task SET last_failed = FALSE WHERE id = ?"
 TASK_TALLY = (
     "SELECT state, COUNT(*), MAX(attempts), MIN(next_attempt_at) FROM task "
     "WHERE job_id = ? GROUP BY state"
