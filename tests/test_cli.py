@@ -539,3 +539,39 @@ def test_an_expired_fire_and_forget_job_is_extended_by_a_duration(cli: Cli) -> N
     assert before + timedelta(hours=2) <= expires <= after + timedelta(hours=2)
     assert extended["tasks"][0]["state"] == "Failed"
     assert cli.json("tasks", "retry", job_id, "r1")["state"] == "Rescheduled"
+
+
+def test_a_rollout_from_the_command_line(cli: Cli) -> None:
+    for n in range(1, 5):
+        cli("devices", "add", f"r{n}", "--host", f"10.0.0.{n}", "--tag", "site")
+    job = cli.json("jobs", "create", "--type", "reboot", "--name", "rb", "--tag", "site",
+                   "--batches", "1,50%", "--approve-batches", "--abort-above", "10%")
+    assert job["rollout"] == {"batches": 3, "current_batch": 1, "waiting_for": None,
+                              "attempted": 0, "failed": 0, "reason": None}
+    shown = cli.json("jobs", "show", str(job["id"]))
+    assert [t["batch"] for t in shown["tasks"]] == [1, 2, 2, 3]
+    assert shown["tasks"][1]["reason"] == "waiting for batch 1 of 3"
+    cli("run", "--until-done", "--max-seconds", "5", ok=False, timeout=60)
+    [listed] = cli.json("jobs", "list")
+    assert listed["state"] == "Paused"
+    assert listed["rollout"]["waiting_for"] == "approval"
+    text = cli("jobs", "show", str(job["id"])).stdout
+    assert "waiting for approval of batch 2 of 3 (jobdesk jobs continue" in text
+    continued = cli("jobs", "continue", str(job["id"]))
+    assert continued.stdout.startswith(f"job {job['id']} continues")
+    cli("run", "--until-done", "--max-seconds", "5", ok=False, timeout=60)
+    shown = cli.json("jobs", "show", str(job["id"]))
+    assert [t["state"] for t in shown["tasks"]] == ["Succeeded"] * 3 + ["Scheduled"]
+    assert shown["rollout"]["reason"] == "waiting for approval of batch 3 of 3"
+    cli("jobs", "continue", str(job["id"]))
+    cli("run", "--until-done", "--max-seconds", "30", timeout=60)
+    assert cli.json("jobs", "show", str(job["id"]))["state"] == "Succeeded"
+    again = cli("jobs", "continue", str(job["id"]), ok=False)
+    assert again.returncode == 1 and "already Succeeded" in again.stderr
+
+    refused = cli("jobs", "create", "--type", "reboot", "--name", "x", "--device", "r1",
+                  "--batches", "0,5", ok=False)
+    assert refused.returncode == 1 and "a count is at least 1" in refused.stderr
+    alone = cli("jobs", "create", "--type", "reboot", "--name", "x", "--device", "r1",
+                "--approve-batches", ok=False)
+    assert "give --batches too" in alone.stderr

@@ -24,6 +24,7 @@ from cryptography import x509
 from jobdesk.devices import SshDriver
 from jobdesk.domain.inventory import make_device
 from jobdesk.domain.jobtypes import STEPS_BY_NAME, JobType
+from jobdesk.domain.rollout import RolloutPolicy, parse_batches
 from jobdesk.runtime.actions import JobRequest, JobService
 from jobdesk.runtime.ca import LocalCA, fingerprint
 from jobdesk.runtime.engine import Engine
@@ -680,5 +681,52 @@ def test_crash_during_the_reboot_step_does_not_reboot_an_updated_device_again(
             # reported (wait-online) is the one the device runs now.
             assert sim.reboots == 1
             assert h.store.devices.get(sim.name).boot_id == sim.boot_id
+
+    run(scenario)
+
+
+# --- safe rollouts (B8) on the simulated fleet ----------------------------------------------
+
+
+def test_a_canary_that_fails_stops_the_rollout_before_the_second_batch(
+    tmp_path: Path, ops: Counter[tuple[str, str]]
+) -> None:
+    async def scenario() -> None:
+        async with sim_engine(tmp_path, 4, faults="fail-step:config_apply:4:rejected@0") as h:
+            job = h.create("ntp", JobType.CONFIG_UPDATE, file=h.file("ntp.cfg", SNIPPET),
+                           rollout=RolloutPolicy(batches=parse_batches("1,100%"),
+                                                 abort_above=0.0))
+            await h.attempt()
+            h.clock.advance(seconds=30)
+            await h.attempt()
+            record = h.store.jobs.get(job.id)
+            assert record.state == "Paused"
+            assert record.rollout_reason == "rollout stopped: 1 of 1 failed, above 0%"
+            canary, *rest = h.fleet.devices
+            assert ops[(canary.name, "upload")] == 1
+            for device in rest:  # never touched: no upload, no command that changes it
+                assert ops[(device.name, "upload")] == 0 and device.config == {}
+
+    run(scenario)
+
+
+def test_approval_gates_each_batch_on_the_simulated_fleet(
+    tmp_path: Path, ops: Counter[tuple[str, str]]
+) -> None:
+    async def scenario() -> None:
+        async with sim_engine(tmp_path, 3) as h:
+            job = h.create("ntp", JobType.CONFIG_UPDATE, file=h.file("ntp.cfg", SNIPPET),
+                           rollout=RolloutPolicy(batches=parse_batches("1"), approve=True))
+            await h.attempt()
+            first, second, third = h.fleet.devices
+            assert first.config and not second.config and not third.config
+            assert h.store.jobs.get(job.id).rollout_reason == (
+                "waiting for approval of batch 2 of 3")
+            h.service.continue_rollout(job.id)
+            await h.attempt()
+            assert second.config and not third.config
+            h.service.continue_rollout(job.id)
+            await h.attempt()
+            assert third.config and h.store.jobs.get(job.id).state == "Succeeded"
 
     run(scenario)
