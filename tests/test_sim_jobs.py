@@ -24,7 +24,7 @@ from cryptography import x509
 from jobdesk.devices import SshDriver
 from jobdesk.domain.inventory import make_device
 from jobdesk.domain.jobtypes import STEPS_BY_NAME, JobType
-from jobdesk.domain.rollout import RolloutPolicy, parse_batches
+from jobdesk.domain.rollout import AbortAction, RolloutPolicy, parse_batches
 from jobdesk.runtime.actions import JobRequest, JobService
 from jobdesk.runtime.ca import LocalCA, fingerprint
 from jobdesk.runtime.engine import Engine
@@ -728,5 +728,36 @@ def test_approval_gates_each_batch_on_the_simulated_fleet(
             h.service.continue_rollout(job.id)
             await h.attempt()
             assert third.config and h.store.jobs.get(job.id).state == "Succeeded"
+
+    run(scenario)
+
+
+def test_the_threshold_cancels_the_rest_and_the_rate_paces_starts_on_the_simulated_fleet(
+    tmp_path: Path, ops: Counter[tuple[str, str]]
+) -> None:
+    async def scenario() -> None:
+        async with sim_engine(tmp_path, 6, faults="fail-step:config_apply:4:rejected@0-1") as h:
+            policy = RolloutPolicy(abort_above=20.0, abort_min=2,
+                                   abort_action=AbortAction.CANCEL, max_concurrent=2,
+                                   max_attempts=1)
+            devices = [d.name for d in h.fleet.devices]
+            job = h.create("ntp", JobType.CONFIG_UPDATE, file=h.file("ntp.cfg", SNIPPET),
+                           devices=devices[:4], rollout=policy)
+            await h.attempt()
+            found = {t.device: t for t in h.store.jobs.detail(job.id).tasks}
+            assert [found[name].state for name in devices[:4]] == [
+                "Failed", "Failed", "Cancelled", "Cancelled"]
+            assert found[devices[2]].reason == "rollout stopped: 2 of 2 failed, above 20%"
+            assert all(ops[(name, "upload")] == 0 for name in devices[2:4])
+
+            paced = h.create("ntp2", JobType.CONFIG_UPDATE, file=h.file("ntp.cfg", SNIPPET),
+                             devices=devices[4:], rollout=RolloutPolicy(max_per_minute=1))
+            await h.attempt()
+            await h.attempt()
+            assert [ops[(name, "upload")] for name in devices[4:]] == [1, 0]
+            h.clock.advance(seconds=61)
+            await h.attempt()
+            assert [ops[(name, "upload")] for name in devices[4:]] == [1, 1]
+            assert h.store.jobs.get(paced.id).state == "Succeeded"
 
     run(scenario)
