@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QMessageBox
 
 from jobdesk.domain.inventory import make_device
 from jobdesk.domain.jobtypes import JobType
+from jobdesk.domain.rollout import RolloutPolicy, parse_batches
 from jobdesk.runtime.actions import JobRequest
 from jobdesk.runtime.ca import LocalCA
 from jobdesk.runtime.engine import Engine
@@ -19,6 +20,7 @@ from jobdesk.ui.context import AppContext
 from jobdesk.ui.gateway import StoreGateway
 from jobdesk.ui.jobs_model import JobsTableModel
 from jobdesk.ui.main_window import MainWindow
+from jobdesk.ui.rollout_bar import BatchLook
 from jobdesk.ui.runtime_host import RuntimeHost
 from jobdesk.ui.task_models import StepsModel, TasksModel, step_rows
 from tests.conftest import FakeClock
@@ -278,3 +280,115 @@ def test_the_runtime_in_the_window_runs_jobs_and_tells_when_they_finish(
                     == "Reboot r1: Succeeded")
     with qtbot.waitSignal(host.stopped, timeout=10000):
         win.close()
+
+
+# --- rollouts (B8) ---------------------------------------------------------------------------
+
+
+def succeed_next_task(ctx: AppContext) -> None:
+    """The runtime's calls for one due task whose every step goes well."""
+    queue = ctx.store.queue
+    [task_id] = queue.due(ctx.clock.now(), 10)
+    attempt, _ = queue.claim(task_id, ctx.clock.now())
+    assert attempt is not None
+    for step in attempt.steps:
+        queue.begin_step(attempt.hold, step.id, ctx.clock.now())
+        queue.complete_step(attempt.hold, step.id, ctx.clock.now(), message=f"{step.name} ok")
+
+
+def approval_rollout(ctx: AppContext) -> int:
+    """Three devices in batches of one, each batch after the first waiting for approval;
+    the first has succeeded, so the job is Paused until a person continues."""
+    add_devices(ctx, "r1", "r2", "r3")
+    job = ctx.service.create(JobRequest(
+        "Canary reboot", JobType.REBOOT, devices=["r1", "r2", "r3"],
+        rollout=RolloutPolicy(batches=parse_batches("1"), approve=True)))
+    succeed_next_task(ctx)
+    ctx.store.jobs.refresh(job.id, ctx.clock.now())
+    record = ctx.store.jobs.get(job.id)
+    assert record.state == "Paused"
+    assert record.rollout_reason == "waiting for approval of batch 2 of 3"
+    return job.id
+
+
+def test_the_batch_column_follows_the_state_column() -> None:
+    tasks = TasksModel()
+    headers = [tasks.headerData(c, Qt.Orientation.Horizontal) for c in range(
+        tasks.columnCount())]
+    assert headers[TasksModel.state_column:TasksModel.state_column + 2] == ["State", "Batch"]
+    assert headers[TasksModel.batch_column] == "Batch"
+    assert headers[TasksModel.host_column] == "Host"
+    assert headers[TasksModel.progress_column] == "Steps"
+
+
+def test_a_waiting_rollout_shows_its_batches_and_continues_from_the_pane(
+    qtbot, window: MainWindow
+) -> None:
+    ctx = window.ctx
+    job_id = approval_rollout(ctx)
+    window.select_job(job_id)
+    detail = window.detail
+    qtbot.waitUntil(lambda: detail.record is not None and detail.record.id == job_id
+                    and detail.tasks_model.rowCount() == 3)
+    assert detail.rollout_row.isVisibleTo(detail)
+    assert detail.rollout_bar.looks() == [BatchLook.DONE, BatchLook.HELD, BatchLook.WAITING]
+    assert detail.rollout_label.text() == "batch 2 of 3 · 1 attempted, 0 failed"
+    assert detail.rollout_reason_label.text() == "Waiting for approval of batch 2 of 3"
+    assert detail.rollout_reason_label.isVisibleTo(detail)
+    assert detail.continue_button.isEnabled()
+    assert not detail.tasks_view.isColumnHidden(TasksModel.batch_column)
+    batches = {detail.tasks_model.index(r, 0).data():
+               detail.tasks_model.index(r, TasksModel.batch_column).data() for r in range(3)}
+    assert batches == {"r1": "1", "r2": "2", "r3": "3"}
+
+    qtbot.mouseClick(detail.continue_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: (ctx.store.jobs.get(job_id).rollout or {})
+                    .get("state", {}).get("approved_through") == 2)
+    # The pane follows: batch 2 may start, nobody is waited for, the button rests.
+    qtbot.waitUntil(lambda: not detail.continue_button.isEnabled())
+    assert detail.rollout_bar.looks() == [BatchLook.DONE, BatchLook.CURRENT,
+                                          BatchLook.WAITING]
+    assert not detail.rollout_reason_label.isVisibleTo(detail)
+    assert ctx.store.jobs.get(job_id).state != "Paused"
+    assert "continues" in window.statusBar().currentMessage()
+
+
+def test_continue_rollout_rests_while_a_batch_runs_and_without_a_rollout(
+    qtbot, window: MainWindow
+) -> None:
+    ctx = window.ctx
+    add_devices(ctx, "r1", "r2", "r3")
+    running = ctx.service.create(JobRequest(
+        "Canary", JobType.REBOOT, devices=["r1", "r2", "r3"],
+        rollout=RolloutPolicy(batches=parse_batches("1,100%"), approve=True)))
+    window.select_job(running.id)
+    detail = window.detail
+    qtbot.waitUntil(lambda: detail.record is not None and detail.record.id == running.id)
+    assert detail.rollout_bar.looks() == [BatchLook.CURRENT, BatchLook.WAITING]
+    assert detail.rollout_label.text() == "batch 1 of 2 · 0 attempted, 0 failed"
+    assert detail.continue_button.isVisibleTo(detail)
+    assert not detail.continue_button.isEnabled()
+    assert not detail.rollout_reason_label.isVisibleTo(detail)
+
+    plain = ctx.service.create(JobRequest("Plain", JobType.COMMAND, devices=["r1"],
+                                          command="true", replace=True))
+    window.select_job(plain.id)
+    qtbot.waitUntil(lambda: detail.record is not None and detail.record.id == plain.id)
+    assert not detail.rollout_row.isVisibleTo(detail)
+    assert not detail.continue_button.isVisibleTo(detail)
+    assert detail.tasks_view.isColumnHidden(TasksModel.batch_column)
+
+
+def test_the_window_says_when_a_rollout_waits_for_a_person(qtbot, window: MainWindow) -> None:
+    job_id = approval_rollout(window.ctx)
+    window.refresh()
+    qtbot.waitUntil(lambda: getattr(window, "last_notification", ("",))[0]
+                    == "A rollout waits for you")
+    assert window.last_notification[1].startswith(
+        f"Job {job_id} “Canary reboot”: waiting for approval of batch 2 of 3")
+    assert "waiting for approval" in window.statusBar().currentMessage()
+    # Said once: refreshing the list again does not repeat it.
+    window.last_notification = ("", "")
+    with qtbot.waitSignal(window.model.loaded):
+        window.refresh()
+    assert window.last_notification == ("", "")

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from PySide6.QtCore import QDate, QModelIndex, Qt, QTime
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDateEdit,
     QLabel,
@@ -21,6 +22,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPushButton,
     QRadioButton,
+    QSpinBox,
     QTimeEdit,
     QToolButton,
     QTreeView,
@@ -29,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from jobdesk.domain.inventory import make_device
 from jobdesk.domain.jobtypes import JobType
+from jobdesk.domain.rollout import RolloutPolicy, parse_batches
 from jobdesk.domain.rules import ActionRefused
 from jobdesk.domain.schedule import WEEKDAY_NAMES, Scheduled, local_zone_name
 from jobdesk.runtime.actions import JobRequest, JobService, file_sha256
@@ -498,3 +501,199 @@ def test_screenshot(qtbot: Any, reboot_dialog: NewJobDialog, tmp_path: Path) -> 
     pixmap = reboot_dialog.grab()
     assert not pixmap.isNull() and pixmap.width() > 600
     assert pixmap.save(str(tmp_path / "new_job.png"))
+
+
+# ------------------------------------------------------------------------------------------
+# rollout (B8)
+# ------------------------------------------------------------------------------------------
+
+ALL_FOUR = ["rtr-001", "rtr-002", "rtr-003", "sw-001"]
+
+
+def rollout_dialog(qtbot: Any, ctx: AppContext, gateway: StoreGateway) -> NewJobDialog:
+    """A valid fire-and-forget reboot of all four devices, Rollout left at its default."""
+    dialog = open_dialog(qtbot, ctx, gateway, devices=ALL_FOUR)
+    qtbot.keyClicks(child(dialog, QLineEdit, "name"), "Careful reboot")
+    choose_type(dialog, JobType.REBOOT)
+    assert create_button(dialog).isEnabled(), validation(dialog)
+    return dialog
+
+
+def choose_preset(dialog: NewJobDialog, text: str) -> None:
+    combo = child(dialog, QComboBox, "rolloutPreset")
+    index = combo.findText(text)
+    assert index >= 0, f"no preset {text!r}"
+    combo.setCurrentIndex(index)
+
+
+def create_and_read(qtbot: Any, dialog: NewJobDialog, ctx: AppContext) -> Any:
+    with qtbot.waitSignal(dialog.created, timeout=WAIT_MS) as blocker:
+        qtbot.mouseClick(create_button(dialog), Qt.MouseButton.LeftButton)
+    return ctx.store.jobs.detail(blocker.args[0].id)
+
+
+def batches_by_device(record: Any) -> dict[str, int]:
+    return {task.device: task.batch for task in record.tasks}
+
+
+@pytest.mark.parametrize(
+    ("preset", "stored", "preview", "batches"),
+    [
+        ("One device first, then the rest", ["1", "100%"], "4 devices in 2 batches: 1 · 3",
+         [1, 2, 2, 2]),
+        # 10 % of 4 rounds up to one device; the last size repeats over what is left.
+        ("1, then 10 %, then the rest", ["1", "10%", "100%"],
+         "4 devices in 3 batches: 1 · 1 · 2", [1, 2, 3, 3]),
+    ],
+)
+def test_a_rollout_preset_gives_the_job_its_batches(
+    qtbot: Any, ctx: AppContext, gateway: StoreGateway, preset: str, stored: list[str],
+    preview: str, batches: list[int],
+) -> None:
+    dialog = rollout_dialog(qtbot, ctx, gateway)
+    choose_preset(dialog, preset)
+    assert child(dialog, QLabel, "rolloutPreview").text() == preview
+    record = create_and_read(qtbot, dialog, ctx)
+    assert record.rollout["policy"]["batches"] == stored
+    assert record.rollout["policy"]["approve"] is False
+    # Batches are filled in device-name order (B8).
+    assert batches_by_device(record) == dict(zip(ALL_FOUR, batches, strict=True))
+    assert record.rollout["view"]["batches"] == max(batches)
+
+
+def test_all_at_once_is_the_default_and_makes_no_rollout(
+    qtbot: Any, ctx: AppContext, gateway: StoreGateway
+) -> None:
+    dialog = rollout_dialog(qtbot, ctx, gateway)
+    assert child(dialog, QComboBox, "rolloutPreset").currentText() == "All at once"
+    assert child(dialog, QLabel, "rolloutPreview").text() == "4 devices, all at once"
+    # Approval is given per batch: nothing to approve without batches.
+    assert not child(dialog, QCheckBox, "rolloutApprove").isEnabled()
+    assert not child(dialog, QWidget, "rolloutOptions").isVisibleTo(dialog)
+    assert dialog.request() is not None and dialog.request().rollout is None
+    record = create_and_read(qtbot, dialog, ctx)
+    assert record.rollout is None
+    assert set(batches_by_device(record).values()) == {1}
+
+
+def test_the_rollout_options_go_into_the_policy(
+    qtbot: Any, ctx: AppContext, gateway: StoreGateway
+) -> None:
+    dialog = rollout_dialog(qtbot, ctx, gateway)
+    choose_preset(dialog, "One device first, then the rest")
+    more = child(dialog, QToolButton, "rolloutMore")
+    qtbot.mouseClick(more, Qt.MouseButton.LeftButton)
+    assert child(dialog, QWidget, "rolloutOptions").isVisibleTo(dialog)
+    threshold = child(dialog, QSpinBox, "rolloutAbortAbove")
+    assert not threshold.isEnabled()  # off until its checkbox is ticked
+    for name in ("rolloutApprove", "rolloutAbort", "rolloutRate", "rolloutConcurrent",
+                 "rolloutAttempts"):
+        qtbot.mouseClick(child(dialog, QCheckBox, name), Qt.MouseButton.LeftButton)
+    assert threshold.isEnabled()
+    threshold.setValue(25)
+    child(dialog, QSpinBox, "rolloutAbortMin").setValue(2)
+    action = child(dialog, QComboBox, "rolloutAbortAction")
+    action.setCurrentIndex(action.findText("Cancel the rest"))
+    child(dialog, QSpinBox, "rolloutRateValue").setValue(6)
+    child(dialog, QSpinBox, "rolloutConcurrentValue").setValue(2)
+    child(dialog, QSpinBox, "rolloutAttemptsValue").setValue(4)
+    assert more.text() == "Approval and limits (5 on)"
+    # Folded away, the options still count, and the button still says so.
+    qtbot.mouseClick(more, Qt.MouseButton.LeftButton)
+    assert not child(dialog, QWidget, "rolloutOptions").isVisibleTo(dialog)
+    record = create_and_read(qtbot, dialog, ctx)
+    assert record.rollout["policy"] == {
+        "batches": ["1", "100%"], "approve": True, "abort_above": 25.0, "abort_min": 2,
+        "abort_action": "cancel", "max_per_minute": 6, "max_concurrent": 2,
+        "max_attempts": 4,
+    }
+    # Approval holds the second batch from the start.
+    assert [t.held for t in sorted(record.tasks, key=lambda t: t.device)] == [
+        False, True, True, True]
+
+
+def test_limits_without_batches_still_make_a_rollout(
+    qtbot: Any, ctx: AppContext, gateway: StoreGateway
+) -> None:
+    dialog = rollout_dialog(qtbot, ctx, gateway)
+    qtbot.mouseClick(child(dialog, QToolButton, "rolloutMore"), Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(child(dialog, QCheckBox, "rolloutConcurrent"), Qt.MouseButton.LeftButton)
+    child(dialog, QSpinBox, "rolloutConcurrentValue").setValue(3)
+    record = create_and_read(qtbot, dialog, ctx)
+    assert record.rollout["policy"]["batches"] == []
+    assert record.rollout["policy"]["max_concurrent"] == 3
+
+
+@pytest.mark.parametrize(
+    ("sizes", "words"),
+    [
+        ("", "Give the rollout's batch sizes"),
+        ("1,abc", "is neither a count (5) nor a percentage (20%)"),
+        ("0", "a count is at least 1"),
+        ("1,150%", "a percentage is above 0 and up to 100"),
+    ],
+)
+def test_custom_batch_sizes_are_checked_as_they_are_typed(
+    qtbot: Any, ctx: AppContext, gateway: StoreGateway, sizes: str, words: str
+) -> None:
+    dialog = rollout_dialog(qtbot, ctx, gateway)
+    sizes_edit = child(dialog, QLineEdit, "rolloutSizes")
+    assert not sizes_edit.isVisibleTo(dialog)
+    choose_preset(dialog, "Custom…")
+    assert sizes_edit.isVisibleTo(dialog)
+    qtbot.keyClicks(sizes_edit, sizes)
+    error = child(dialog, QLabel, "rolloutError")
+    assert error.isVisibleTo(dialog) and words in error.text()
+    assert words in validation(dialog)
+    assert not create_button(dialog).isEnabled()
+    assert dialog.request() is None
+
+    sizes_edit.clear()
+    qtbot.keyClicks(sizes_edit, "2, 50%")
+    assert not error.isVisibleTo(dialog)
+    assert child(dialog, QLabel, "rolloutPreview").text() == "4 devices in 2 batches: 2 · 2"
+    assert create_button(dialog).isEnabled(), validation(dialog)
+    record = create_and_read(qtbot, dialog, ctx)
+    assert record.rollout["policy"]["batches"] == ["2", "50%"]
+    assert batches_by_device(record) == {"rtr-001": 1, "rtr-002": 1, "rtr-003": 2,
+                                         "sw-001": 2}
+
+
+def test_the_batch_preview_follows_the_chosen_devices(
+    qtbot: Any, ctx: AppContext, gateway: StoreGateway
+) -> None:
+    dialog = rollout_dialog(qtbot, ctx, gateway)
+    choose_preset(dialog, "1, then 10 %, then the rest")
+    preview = child(dialog, QLabel, "rolloutPreview")
+    toggle_device(qtbot, dialog, "sw-001")
+    assert preview.text() == "3 devices in 3 batches: 1 · 1 · 1"
+    qtbot.mouseClick(child(dialog, QPushButton, "clearDevices"), Qt.MouseButton.LeftButton)
+    assert preview.text() == "Choose devices to see the batches"
+
+
+def test_a_duplicate_keeps_the_rollout(
+    qtbot: Any, ctx: AppContext, gateway: StoreGateway
+) -> None:
+    old = ctx.service.create(JobRequest(
+        "Canary", JobType.REBOOT, devices=ALL_FOUR,
+        rollout=RolloutPolicy(batches=parse_batches("2,25%"), approve=True, max_attempts=2)))
+    template = ctx.store.jobs.detail(old.id)
+    dialog = open_dialog(qtbot, ctx, gateway, devices=ALL_FOUR, template=template)
+    assert child(dialog, QComboBox, "rolloutPreset").currentText() == "Custom…"
+    assert child(dialog, QLineEdit, "rolloutSizes").text() == "2,25%"
+    assert child(dialog, QCheckBox, "rolloutApprove").isChecked()
+    assert child(dialog, QCheckBox, "rolloutAttempts").isChecked()
+    assert dialog.current_rollout() == RolloutPolicy(
+        batches=parse_batches("2,25%"), approve=True, max_attempts=2)
+
+
+def test_the_dialog_fits_a_small_screen_with_the_rollout_options_open(
+    qtbot: Any, ctx: AppContext, gateway: StoreGateway
+) -> None:
+    """1366×768 less a title bar and a panel: the open options must not push Create off."""
+    dialog = rollout_dialog(qtbot, ctx, gateway)
+    choose_preset(dialog, "Custom…")
+    qtbot.keyClicks(child(dialog, QLineEdit, "rolloutSizes"), "1,x")  # error line shown too
+    qtbot.mouseClick(child(dialog, QToolButton, "rolloutMore"), Qt.MouseButton.LeftButton)
+    assert dialog.minimumSizeHint().height() <= 768 - 80
+    assert dialog.minimumSizeHint().width() <= 1366

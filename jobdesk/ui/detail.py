@@ -42,6 +42,7 @@ from jobdesk.ui.delegates import ProgressDelegate
 from jobdesk.ui.extend_dialog import ExtendJobDialog
 from jobdesk.ui.gateway import StoreGateway
 from jobdesk.ui.jobs_model import local_time
+from jobdesk.ui.rollout_bar import RolloutBar, batch_looks, batch_text
 from jobdesk.ui.task_models import StepRow, StepsModel, TasksModel, step_rows
 from jobdesk.ui.week_strip import WeekStrip, next_window_text
 
@@ -63,6 +64,17 @@ def _job_view(record: JobRecord) -> JobView:
     return JobView(schedule=schedule_from_dict(record.schedule), expires_at=record.expires_at,
                    state=state, cancelled=record.cancelled_at is not None,
                    replaced=record.replaced_by is not None)
+
+
+def _rollout_waits(record: JobRecord) -> bool:
+    """Whether the job's rollout waits for a person now (what *Continue rollout* is for)."""
+    view = (record.rollout or {}).get("view") or {}
+    return view.get("waiting_for") is not None and not _terminal(record.state)
+
+
+def _sentence(text: str) -> str:
+    """Stored reasons start in lower case (the CLI puts them mid-sentence)."""
+    return text[:1].upper() + text[1:]
 
 
 def _task_view(task: TaskRecord | None) -> TaskView | None:
@@ -199,6 +211,7 @@ class DetailPane(QWidget):
         self.week_strip.setMinimumHeight(64)
         self.week_strip.setMaximumHeight(84)
         state_layout.addWidget(self.week_strip)
+        state_layout.addWidget(self._build_rollout_row())
 
         self.cancel_job_button = QPushButton("Cancel job…")
         self.cancel_job_button.setObjectName("cancelJob")
@@ -214,6 +227,9 @@ class DetailPane(QWidget):
         job_actions.addWidget(self.duplicate_button)
         job_actions.addWidget(self.extend_button)
         job_actions.addStretch(1)
+        # *Continue rollout* is a job action like the others; why the rollout waits is
+        # the line under its bar, there only while it waits, so the tasks keep their room.
+        job_actions.addWidget(self.continue_button)
         state_layout.addLayout(job_actions)
 
         tasks_box = QGroupBox("Job Tasks")
@@ -224,10 +240,12 @@ class DetailPane(QWidget):
         self.tasks_view.selectionModel().currentRowChanged.connect(self._task_selected)
         self.tasks_view.customContextMenuRequested.connect(self._tasks_menu)
         header = self.tasks_view.horizontalHeader()
-        for column, width in enumerate((115, 115, 90, 95, 105, 70, 62, 95)):
+        for column, width in enumerate((115, 115, 50, 90, 95, 105, 70, 62, 95)):
             header.resizeSection(column, width)
         # Which host works on a task matters only where several runtimes share the jobs.
         self.tasks_view.setColumnHidden(TasksModel.host_column, not self._ctx.store.is_postgres)
+        # A task's batch only means something in a rollout (shown per job, _show_header).
+        self.tasks_view.setColumnHidden(TasksModel.batch_column, True)
         tasks_layout.addWidget(self.tasks_view)
         task_actions = QHBoxLayout()
         self.retry_button = QPushButton("Retry now")
@@ -297,6 +315,38 @@ class DetailPane(QWidget):
         layout.setContentsMargins(6, 0, 0, 0)
         layout.addWidget(self.placeholder)
         layout.addWidget(self.sections)
+
+    def _build_rollout_row(self) -> QWidget:
+        """B8: the batches as a bar and, while the rollout waits for a person, why (the
+        *Continue rollout* button joins the job's actions); hidden for a job without a
+        rollout, so most jobs' State box does not change."""
+        self.rollout_row = QWidget()
+        self.rollout_row.setObjectName("rolloutRow")
+        layout = QVBoxLayout(self.rollout_row)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(4)
+        bar_line = QHBoxLayout()
+        bar_line.addWidget(QLabel("Rollout"))
+        self.rollout_bar = RolloutBar()
+        self.rollout_bar.setObjectName("rolloutBar")
+        bar_line.addWidget(self.rollout_bar, 1)
+        self.rollout_label = QLabel()
+        self.rollout_label.setObjectName("rolloutBatch")
+        bar_line.addWidget(self.rollout_label)
+        layout.addLayout(bar_line)
+        self.rollout_reason_label = QLabel()
+        self.rollout_reason_label.setObjectName("rolloutReason")
+        self.rollout_reason_label.setWordWrap(True)
+        self.rollout_reason_label.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextSelectableByMouse)
+        font = self.rollout_reason_label.font()
+        font.setBold(True)
+        self.rollout_reason_label.setFont(font)
+        self.continue_button = QPushButton("Continue rollout")
+        self.continue_button.setObjectName("continueRollout")
+        self.continue_button.clicked.connect(self.continue_rollout)
+        layout.addWidget(self.rollout_reason_label)
+        return self.rollout_row
 
     # --- loading --------------------------------------------------------------------
 
@@ -406,6 +456,23 @@ class DetailPane(QWidget):
         )
         self.expires_label.setText(local_time(record.expires_at))
         self.week_strip.set_schedule(schedule, now, record.expires_at)
+        self._show_rollout(record, finished)
+
+    def _show_rollout(self, record: JobRecord, finished: bool) -> None:
+        """The bar and the words from the view the store keeps with the job (B8)."""
+        view = (record.rollout or {}).get("view")
+        self.rollout_row.setVisible(bool(view))
+        self.tasks_view.setColumnHidden(TasksModel.batch_column, not view)
+        self.continue_button.setVisible(bool(view) and not finished)
+        if not view:
+            self.rollout_reason_label.setVisible(False)
+            return
+        self.rollout_bar.set_looks(batch_looks(record.rollout, finished=finished))
+        self.rollout_label.setText(batch_text(record.rollout, finished=finished))
+        waiting = _rollout_waits(record)
+        self.rollout_reason_label.setText(_sentence(record.rollout_reason or "")
+                                          if waiting else "")
+        self.rollout_reason_label.setVisible(waiting)
 
     def _restore_task_selection(self) -> None:
         if not self.tasks_model.rowCount():
@@ -538,7 +605,13 @@ class DetailPane(QWidget):
                 button.setToolTip("select a job first")
             self.extend_button.setEnabled(False)
             self.extend_button.setToolTip("select a job first")
+            self.continue_button.setEnabled(False)
             return
+        waiting = _rollout_waits(record)
+        self.continue_button.setEnabled(waiting)
+        self.continue_button.setToolTip(
+            "Let the rollout go on: start the next batch, or lift the pause after failures"
+            if waiting else "The rollout is not waiting for anyone")
         actions = lifecycle.available_actions(
             _job_view(record), _task_view(task), _step_status(step), self._ctx.clock.now(),
             extension=self._ctx.settings.fire_and_forget_lifetime)
@@ -569,6 +642,16 @@ class DetailPane(QWidget):
             self.reload()
 
         self._gateway.call(action, finished, failed)  # type: ignore[arg-type]
+
+    def continue_rollout(self) -> None:
+        """*Continue rollout* (B8): approve the next batch or lift the threshold's pause,
+        off the UI thread like every action here; the pane then shows the new view."""
+        record = self._record
+        if record is None or not _rollout_waits(record):
+            return
+        service = self._ctx.service
+        self._run(lambda: service.continue_rollout(record.id),
+                  f"Rollout of job {record.id} continues")
 
     def cancel_job(self) -> None:
         record = self._record

@@ -185,6 +185,8 @@ class JobsTableModel(QAbstractTableModel):
                  f"{record.progress_done} of {record.progress_total} tasks finished"]
         if record.system:
             lines.append("System job (made by jobdesk)")
+        if record.rollout_reason and record.state == "Paused":
+            lines.append(f"Rollout: {record.rollout_reason}")
         return "\n".join(lines)
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
@@ -249,6 +251,10 @@ class JobsTableModel(QAbstractTableModel):
 
     def record(self, job_id: int) -> JobRecord | None:
         return self._rows.get(job_id)
+
+    def cached_records(self) -> list[JobRecord]:
+        """The rows fetched so far (those in view and recently seen), not every job."""
+        return list(self._rows.values())
 
     # --- loading --------------------------------------------------------------------
 

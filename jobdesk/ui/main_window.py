@@ -81,6 +81,9 @@ class MainWindow(QMainWindow):
         self.tray = self._make_tray()
 
         self.model.loaded.connect(self._after_load)
+        self._waiting_rollouts: dict[int, str] = {}  # job id -> why its rollout waits
+        self.model.loaded.connect(self._check_rollouts)
+        self.model.dataChanged.connect(self._rows_changed)
         self.model.failed.connect(self.show_error)
         self.gateway.error.connect(self.show_error)
         self.gateway.reachable.connect(self._on_reachable)
@@ -402,6 +405,44 @@ class MainWindow(QMainWindow):
             current = self.table.currentIndex().row()
             if row is not None and row != current:
                 self.table.selectRow(row)
+
+    # --- rollouts waiting for a person -------------------------------------------------
+
+    def _rows_changed(self, first: Any, last: Any, *_: Any) -> None:
+        ids = (self.model.job_id(row) for row in range(first.row(), last.row() + 1))
+        self._check_rollouts([i for i in ids if i is not None])
+
+    def _check_rollouts(self, job_ids: list[int] | None = None) -> None:
+        """Say once when a rollout starts waiting for a person (B8: Paused with a reason):
+        a tray message where there is a tray, the status bar always; the tray's tooltip
+        keeps the count. Only rows the list has fetched are looked at, which are those a
+        person sees and those the runtime reported as changed."""
+        if job_ids is None:
+            records = self.model.cached_records()
+        else:
+            records = [r for r in map(self.model.record, job_ids) if r is not None]
+        news: list[JobRecord] = []
+        for record in records:
+            reason = record.rollout_reason if record.state == JobState.PAUSED.value else None
+            if reason is None:
+                self._waiting_rollouts.pop(record.id, None)
+            elif self._waiting_rollouts.get(record.id) != reason:
+                self._waiting_rollouts[record.id] = reason
+                news.append(record)
+        if news:
+            first = news[0]
+            title = ("A rollout waits for you" if len(news) == 1
+                     else f"{len(news)} rollouts wait for you")
+            text = f"Job {first.id} “{first.name}”: {first.rollout_reason}"
+            if len(news) > 1:
+                text += f" (and {len(news) - 1} more)"
+            self.notify(title, text + ". Continue it in the job's State box.")
+        if self.tray is not None:
+            count = len(self._waiting_rollouts)
+            self.tray.setToolTip(
+                "jobdesk" if not count else
+                f"jobdesk — {count} rollout{'s' if count != 1 else ''} wait"
+                f"{'s' if count == 1 else ''} for a person")
 
     def _scrolled(self, _value: int) -> None:
         self.model.set_first_visible_row(self.table.rowAt(0))

@@ -208,6 +208,7 @@ class TasksModel(RecordTableModel[TaskRecord]):
     columns = (
         ("Device", lambda t: t.device),
         ("State", lambda t: t.state),
+        ("Batch", lambda t: t.batch),  # its rollout batch (B8); hidden without a rollout
         ("Host", lambda t: t.driven_by),  # which runtime's host works on it (team mode)
         ("Last triggered", lambda t: local_time(t.last_triggered_at)),
         ("Current step", lambda t: t.current_step),
@@ -217,8 +218,9 @@ class TasksModel(RecordTableModel[TaskRecord]):
         ("Reason", lambda t: t.reason),
     )
     state_column = 1
-    host_column = 2
-    progress_column = 5
+    batch_column = 2
+    host_column = 3
+    progress_column = 6
 
     def version(self, record: TaskRecord) -> Any:
         """Every change of a task or its steps moves its `updated_at`: comparing it is enough
