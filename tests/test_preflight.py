@@ -204,3 +204,11 @@ def test_reads_only_and_a_hung_device_is_blocked_within_its_timeout() -> None:
     changing = {"upload", "apply_config", "install_firmware", "reboot", "create_csr",
                 "install_certificate", "run"}
     assert [c for c in driver.calls if c[1] in changing] == []
+
+
+def test_an_unreachable_device_without_a_hint_gets_the_connect_steps() -> None:
+    from jobdesk.domain.jobtypes import CONNECT
+
+    verdict = connection_blocked("r1", "unreachable", "cannot reach r1: No route to host", None)
+    assert verdict.fix_hint == CONNECT.fix_hint
+    assert connection_blocked("r1", "authentication refused", "no", None).fix_hint is None

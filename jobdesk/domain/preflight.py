@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from jobdesk.domain.jobtypes import JobType
+from jobdesk.domain.jobtypes import CONNECT, JobType
 from jobdesk.domain.payloads import image_models, parse_snippet
 
 DEVICE_TIMEOUT_S = 30.0  # one device's connect and reads together (the connect step's own)
@@ -172,6 +172,8 @@ def connection_blocked(device: str, kind: str, message: str,
     (unreachable, timeout, authentication refused, host key changed, ...)."""
     category = "unreachable" if kind in ("unreachable", "timeout") else kind
     detail = message if message.startswith(category) else f"{category}: {message}"
+    if fix_hint is None and category == "unreachable":
+        fix_hint = CONNECT.fix_hint  # what the job's connect step would say
     return DeviceVerdict(device, Verdict.BLOCKED, detail, fix_hint)
 
 

@@ -100,9 +100,8 @@ async def check_device(driver: DeviceDriver, device: DeviceRecord, target: Check
             facts = await _read_facts(session, target, timeout)
     except TimeoutError:
         return connection_blocked(
-            device.name, "timeout", f"no answer from {device.host}:{device.port} within "
-            f"{timeout:g} s", "Check that the device is powered and reachable (VPN, cable, "
-            "address and port in the inventory) and that its SSH service runs.")
+            device.name, "timeout",
+            f"no answer from {device.host}:{device.port} within {timeout:g} s", None)
     except DeviceError as error:
         return connection_blocked(device.name, error.kind, str(error.args[0]), error.fix_hint)
     finally:
