@@ -2,7 +2,8 @@
 
 Names, exit codes and JSON fields are a contract with users' scripts: add, never rename.
 Every command exits 0 on success and otherwise prints one line `jobdesk: error: ...` on
-stderr; `run --until-done` exits 3 when `--max-seconds` passes first.
+stderr; `run --until-done` exits 3 when `--max-seconds` passes first; `check` exits 4 when
+some device is blocked.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from jobdesk.devices.secrets import SecretsError
 from jobdesk.domain.inventory import InventoryError, make_device
 from jobdesk.domain.jobtypes import JobType
 from jobdesk.domain.payloads import PayloadError
+from jobdesk.domain.preflight import DEVICE_TIMEOUT_S
 from jobdesk.domain.rollout import AbortAction, RolloutPolicy, parse_batches, parse_percent
 from jobdesk.domain.rules import ActionRefused, JobExpired, duration_text, parse_duration
 from jobdesk.domain.schedule import FireAndForget, Scheduled, ScheduleError, local_zone_name
@@ -56,6 +58,7 @@ MESSAGE_LIMIT = 2000  # characters of a device's message shown per line
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_NOT_DONE = 3
+EXIT_BLOCKED = 4  # `check`: some device is blocked
 
 USER_ERRORS = (
     ActionRefused,
@@ -199,13 +202,8 @@ def build_parser() -> argparse.ArgumentParser:
     jobs = commands.add_parser("jobs", help="create, list, show and cancel jobs")
     job_commands = jobs.add_subparsers(dest="action", required=True, parser_class=Parser)
     create = job_commands.add_parser("create", help="create a job")
-    create.add_argument("--type", required=True, choices=[t.value for t in JobType])
+    _add_job_arguments(create)
     create.add_argument("--name", required=True)
-    create.add_argument("--device", action="append", default=[], dest="devices")
-    create.add_argument("--tag", action="append", default=[], dest="tags")
-    create.add_argument("--file", type=Path)
-    create.add_argument("--command", dest="command_line")
-    create.add_argument("--version", dest="target_version")
     create.add_argument("--replace", action="store_true",
                         help="replace unfinished jobs of the same type on these devices")
     _add_schedule_arguments(create)
@@ -278,6 +276,20 @@ def build_parser() -> argparse.ArgumentParser:
     skip.add_argument("step")
     skip.add_argument("--json", action="store_true")
 
+    check = commands.add_parser(
+        "check", help="pre-flight check: would a job work on its devices? (reads only)",
+        description="Read every target device once, change nothing, and say per device: "
+        "ready, skip (nothing to do) or blocked (with the reason). Exit 0 when none is "
+        f"blocked, {EXIT_BLOCKED} when some are.")
+    _add_job_arguments(check)
+    check.add_argument("--model", action="append", default=[], dest="models",
+                       metavar="MODEL",
+                       help="firmware-update: a model the image is built for (repeatable; "
+                       "default: what the image's header says)")
+    check.add_argument("--timeout", type=_seconds, default=DEVICE_TIMEOUT_S,
+                       help=f"seconds per device (default {DEVICE_TIMEOUT_S:g})")
+    check.add_argument("--json", action="store_true")
+
     run = commands.add_parser("run", help="run the runtime headless")
     run.add_argument("--until-done", action="store_true",
                      help="exit 0 once every user job is finished")
@@ -326,6 +338,28 @@ def build_parser() -> argparse.ArgumentParser:
     where = commands.add_parser("paths", help="where jobdesk keeps its files")
     where.add_argument("--json", action="store_true")
     return parser
+
+
+def _add_job_arguments(parser: argparse.ArgumentParser) -> None:
+    """A job's type, targets and payload: `jobs create` and `check` take the same ones."""
+    parser.add_argument("--type", required=True, choices=[t.value for t in JobType])
+    parser.add_argument("--device", action="append", default=[], dest="devices")
+    parser.add_argument("--tag", action="append", default=[], dest="tags")
+    parser.add_argument("--file", type=Path)
+    parser.add_argument("--command", dest="command_line")
+    parser.add_argument("--version", dest="target_version")
+
+
+def _job_fields(args: argparse.Namespace) -> dict[str, Any]:
+    """The JobRequest fields `_add_job_arguments` gave."""
+    return {
+        "type": JobType.parse(args.type),
+        "devices": args.devices,
+        "tags": args.tags,
+        "file": args.file,
+        "command": args.command_line,
+        "version": args.target_version,
+    }
 
 
 def _add_schedule_arguments(parser: argparse.ArgumentParser) -> None:
@@ -622,12 +656,7 @@ def _create_job(ctx: Context, args: argparse.Namespace) -> int:
         raise CliError("schedule options need --scheduled")
     request = JobRequest(
         name=args.name,
-        type=JobType.parse(args.type),
-        devices=args.devices,
-        tags=args.tags,
-        file=args.file,
-        command=args.command_line,
-        version=args.target_version,
+        **_job_fields(args),
         schedule=schedule or FireAndForget(),
         replace=args.replace,
         rollout=_rollout(args),
@@ -759,6 +788,35 @@ def cmd_tasks(ctx: Context, args: argparse.Namespace) -> int:
     return 0
 
 
+# --- check ------------------------------------------------------------------------------
+
+
+def cmd_check(ctx: Context, args: argparse.Namespace) -> int:
+    """`check`: the pre-flight verdict of every target device; nothing is changed."""
+    from jobdesk.domain.preflight import Verdict, summary
+    from jobdesk.runtime.loader import load_driver
+    from jobdesk.runtime.preflight import plan_check, run_check
+
+    if not args.devices and not args.tags:
+        raise CliError("name the devices to check with --device or --tag")
+    request = JobRequest(name="pre-flight check", **_job_fields(args))
+    plan = plan_check(ctx.store, request, models=args.models)
+    logging.getLogger("asyncssh").setLevel(logging.WARNING)
+    driver = load_driver(ctx.settings, paths.data_dir(), paths.profiles_dir())
+    verdicts = run_check(driver, plan, ctx.settings, ctx.clock.now(), timeout=args.timeout)
+    if args.json:
+        _print_json([v.to_dict() for v in verdicts])
+    else:
+        _table([(v.device, v.verdict.value, v.reason) for v in verdicts],
+               ("DEVICE", "VERDICT", "REASON"))
+        print(summary(verdicts))
+        for verdict in verdicts:
+            if verdict.verdict is Verdict.BLOCKED and verdict.fix_hint:
+                print(f"  {verdict.device}: {printable(verdict.fix_hint)}")
+    blocked = any(v.verdict is Verdict.BLOCKED for v in verdicts)
+    return EXIT_BLOCKED if blocked else 0
+
+
 # --- run --------------------------------------------------------------------------------
 
 
@@ -878,6 +936,7 @@ COMMANDS = {
     "tasks": cmd_tasks,
     "run": cmd_run,
     "schedule": cmd_schedule,
+    "check": cmd_check,
 }
 
 

@@ -12,6 +12,7 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,12 @@ class FakeDevice:
     cert_pem: str | None = None
     staged_firmware: str | None = None
     wrong_firmware_after_reboot: str | None = None
+    # What a pre-flight check reads besides the above.
+    model: str = "FAKE-1"
+    free_space: int | None = 1 << 30
+    unknown_keys: set[str] = field(default_factory=set)
+    cert_expires_at: datetime | None = None
+    host_key_known: bool = True
 
 
 class FakeDriver:
@@ -81,6 +88,16 @@ class FakeDriver:
             self.delays[(item["device"], item["op"])] = float(item["seconds"])
         for name, version in data.get("firmware", {}).items():
             self.device(name).firmware = version
+        for name, facts in data.get("devices", {}).items():
+            state = self.device(name)
+            for key, value in facts.items():
+                if key == "unknown_keys":
+                    value = set(value)
+                elif key == "cert_expires_at":
+                    value = datetime.fromisoformat(value)
+                elif key not in ("model", "free_space", "config", "host_key_known"):
+                    raise ValueError(f"fake device field {key!r} is not scriptable")
+                setattr(state, key, value)
 
     def device(self, name: str) -> FakeDevice:
         return self.devices.setdefault(name, FakeDevice(name))
@@ -119,9 +136,16 @@ class FakeDriver:
                 raise CommandFailed(fault.message, exit_status=7, output=fault.message)
             raise ERRORS[fault.error](fault.message, fix_hint=f"fake hint for {op}")
 
-    async def connect(self, device: DeviceRecord, *, timeout: float) -> FakeSession:
+    async def connect(self, device: DeviceRecord, *, timeout: float,
+                      record_host_key: bool = True) -> FakeSession:
         await self._enter(device.name, "connect")
-        return FakeSession(self, self.device(device.name))
+        session = FakeSession(self, self.device(device.name))
+        if not session.state.host_key_known:
+            if record_host_key:
+                session.state.host_key_known = True
+            else:
+                session.new_host_key = f"SHA256:fake-{device.name}"
+        return session
 
     async def wait_online(
         self, device: DeviceRecord, previous_boot_id: str | None, *, timeout: float
@@ -139,6 +163,7 @@ class FakeSession:
     def __init__(self, driver: FakeDriver, state: FakeDevice) -> None:
         self.driver = driver
         self.state = state
+        self.new_host_key: str | None = None
 
     async def _op(self, op: str) -> None:
         await self.driver._enter(self.state.name, op)
@@ -170,8 +195,9 @@ class FakeSession:
             cert = x509.load_pem_x509_certificate(self.state.cert_pem.encode())
             fingerprint = cert.fingerprint(hashes.SHA256()).hex()
         return DeviceInfo(
-            model="FAKE-1", serial=f"SN-{self.state.name}", firmware=self.state.firmware,
-            boot_id=self.state.boot_id, uptime_s=1.0, cert_fingerprint=fingerprint,
+            model=self.state.model, serial=f"SN-{self.state.name}",
+            firmware=self.state.firmware, boot_id=self.state.boot_id, uptime_s=1.0,
+            cert_fingerprint=fingerprint, cert_expires_at=self.state.cert_expires_at,
         )
 
     async def apply_config(self, remote_path: str, *, timeout: float) -> None:
@@ -182,7 +208,15 @@ class FakeSession:
 
     async def read_config(self, keys: list[str], *, timeout: float) -> ConfigValues:
         await self._op("read_config")
-        return ConfigValues({k: self.state.config[k] for k in keys if k in self.state.config})
+        unknown = {k for k in keys if k in self.state.unknown_keys}
+        return ConfigValues(
+            {k: self.state.config[k] for k in keys if k in self.state.config},
+            {k: "exit status 2: unknown key" for k in unknown}, unknown,
+        )
+
+    async def free_space(self, folder: str, *, timeout: float) -> int | None:
+        await self._op("free_space")
+        return self.state.free_space
 
     async def install_firmware(self, remote_path: str, *, timeout: float) -> None:
         await self._op("install_firmware")

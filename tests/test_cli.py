@@ -575,3 +575,66 @@ def test_a_rollout_from_the_command_line(cli: Cli) -> None:
     alone = cli("jobs", "create", "--type", "reboot", "--name", "x", "--device", "r1",
                 "--approve-batches", ok=False)
     assert "give --batches too" in alone.stderr
+
+
+def test_check_reads_only_and_says_per_device_what_a_job_would_meet(cli: Cli) -> None:
+    inventory = write_inventory(cli, [f"r{i},10.0.0.{i},22,admin,netmodule,site-a"
+                                      for i in range(1, 5)])
+    cli("devices", "import", str(inventory))
+    cli.script.write_text(json.dumps({
+        "faults": [{"device": "r2", "op": "connect", "error": "unreachable",
+                    "message": "no route to host"}],
+        "devices": {"r3": {"unknown_keys": ["ntp.server"]},
+                    "r4": {"config": {"ntp.server": "10.0.0.1"}}},
+    }))
+    snippet = cli.tmp / "ntp.cfg"
+    snippet.write_text("ntp.server = 10.0.0.1\n")
+    stored = cli.database_text()
+    args = ("check", "--type", "config-update", "--tag", "site-a", "--file", str(snippet))
+
+    text = cli(*args, ok=False)
+    assert text.returncode == 4, text.stderr
+    lines = text.stdout.splitlines()
+    assert lines[0].split() == ["DEVICE", "VERDICT", "REASON"]
+    assert [line.split()[:2] for line in lines[1:5]] == [
+        ["r1", "ready"], ["r2", "blocked"], ["r3", "blocked"], ["r4", "skip"]]
+    assert "unreachable: no route to host" in lines[2]
+    assert "configuration key(s) the device does not know: ntp.server" in lines[3]
+    assert lines[5] == "4 device(s): 1 ready, 1 skip, 2 blocked"
+    assert lines[6] == "  r2: fake hint for connect"
+
+    found = json.loads(cli(*args, "--json", ok=False).stdout)
+    assert [(v["device"], v["verdict"]) for v in found] == [
+        ("r1", "ready"), ("r2", "blocked"), ("r3", "blocked"), ("r4", "skip")]
+    assert found[1] == {"device": "r2", "verdict": "blocked",
+                        "reason": "unreachable: no route to host",
+                        "fix_hint": "fake hint for connect"}
+    assert found[0]["reason"].startswith("1 of 1 value(s) to change") and \
+        found[0]["fix_hint"] is None
+
+    fine = cli("check", "--type", "config-update", "--device", "r1", "--device", "r4",
+               "--file", str(snippet))
+    assert fine.stdout.splitlines()[-1] == "2 device(s): 1 ready, 1 skip, 0 blocked"
+    assert cli.database_text() == stored  # nothing was written: no job, no device info
+
+
+def test_check_refuses_what_jobs_create_refuses(cli: Cli) -> None:
+    cli("devices", "add", "r1", "--host", "10.0.0.1")
+    missing = cli("check", "--type", "config-update", "--device", "r1", ok=False)
+    assert missing.returncode == 1 and "needs --file" in missing.stderr
+    nobody = cli("check", "--type", "reboot", ok=False)
+    assert nobody.returncode == 1 and "--device or --tag" in nobody.stderr
+    unknown = cli("check", "--type", "reboot", "--device", "r9", ok=False)
+    assert unknown.returncode == 1 and "r9" in unknown.stderr
+    image = cli.tmp / "fw.img"
+    image.write_bytes(b"JOBDESK-FIRMWARE version=2.0 model=NB800\n" + b"\0" * 64)
+    # The fake device is a FAKE-1: the image's header says NB800; --model overrides it.
+    blocked = cli("check", "--type", "firmware-update", "--device", "r1", "--file",
+                  str(image), "--version", "2.0", "--json", ok=False)
+    assert blocked.returncode == 4
+    wrong = json.loads(blocked.stdout)
+    assert wrong[0]["verdict"] == "blocked"
+    assert wrong[0]["reason"].startswith("model FAKE-1 does not match the image")
+    right = cli.json("check", "--type", "firmware-update", "--device", "r1", "--file",
+                     str(image), "--version", "2.0", "--model", "FAKE-1")
+    assert right[0]["verdict"] == "ready"

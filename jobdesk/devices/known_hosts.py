@@ -83,16 +83,22 @@ class TrustStore:
 
     def check(self, host: str, port: int, key: asyncssh.SSHKey) -> Verdict:
         """Judge an offered key; a first-seen key is recorded before this returns."""
+        verdict = self.judge(host, port, key)
+        if verdict is Verdict.NEW:
+            self._record(host_pattern(host, port), key)
+        return verdict
+
+    def judge(self, host: str, port: int, key: asyncssh.SSHKey) -> Verdict:
+        """Judge an offered key without recording anything (a pre-flight check reads only)."""
         pattern = host_pattern(host, port)
         known = self._keys.get(pattern)
         if known and key in known:
             return Verdict.KNOWN
         if known and self._current_stamp() != self._stamp:
             self._load()  # someone edited the file (ssh-keygen -R): judge by what it says now
-            return self.check(host, port, key)
+            return self.judge(host, port, key)
         if known:
             return Verdict.CHANGED
-        self._record(pattern, key)
         return Verdict.NEW
 
     def _record(self, pattern: str, key: asyncssh.SSHKey) -> None:

@@ -153,6 +153,9 @@ class Profile:
     commands: dict[str, Template]
     info: dict[str, InfoSource]
     incompatible_exit: frozenset[int] = field(default_factory=frozenset)
+    # Exit statuses of config_get that mean "this device has no such key" (not merely
+    # "not set"): the pre-flight check blocks a snippet that sets such a key.
+    unknown_key_exit: frozenset[int] = field(default_factory=frozenset)
 
     def has(self, operation: str) -> bool:
         return operation in self.commands
@@ -212,9 +215,8 @@ def parse_profile(name: str, text: str, source: Path) -> Profile:
         raise ProfileError(f"{where}: [commands] lacks {', '.join(missing)}")
     info = _parse_info(data.get("info"), where)
     exits = data.get("exit_status", {})
-    incompatible = exits.get("incompatible", []) if isinstance(exits, dict) else None
-    if not isinstance(incompatible, list) or not all(isinstance(i, int) for i in incompatible):
-        raise ProfileError(f"{where}: exit_status.incompatible must be a list of integers")
+    incompatible = _exit_list(exits, "incompatible", where)
+    unknown_key = _exit_list(exits, "unknown_key", where)
     return Profile(
         name=name,
         description=str(data.get("description", "")),
@@ -222,7 +224,15 @@ def parse_profile(name: str, text: str, source: Path) -> Profile:
         commands=commands,
         info=info,
         incompatible_exit=frozenset(incompatible),
+        unknown_key_exit=frozenset(unknown_key),
     )
+
+
+def _exit_list(exits: object, name: str, where: str) -> list[int]:
+    listed = exits.get(name, []) if isinstance(exits, dict) else None
+    if not isinstance(listed, list) or not all(isinstance(i, int) for i in listed):
+        raise ProfileError(f"{where}: exit_status.{name} must be a list of integers")
+    return listed
 
 
 def _parse_info(raw: object, where: str) -> dict[str, InfoSource]:

@@ -70,6 +70,7 @@ class SshSession:
         self.device = device
         self.profile = profile
         self._closed = False
+        self.new_host_key: str | None = None
 
     # -- plumbing ---------------------------------------------------------------------
 
@@ -264,7 +265,29 @@ class SshSession:
                 # are what a person needs, not "None, expected …".
                 found.errors[key] = (f"exit status {result.exit_status}: "
                                      f"{last_line(result.output)}")
+                if result.exit_status in self.profile.unknown_key_exit:
+                    found.unknown.add(key)
         return found
+
+    async def free_space(self, folder: str, *, timeout: float) -> int | None:
+        return await self._guard(
+            "reading the free space of", timeout, lambda: self._free_space(folder)
+        )
+
+    async def _free_space(self, folder: str) -> int | None:
+        """Through SFTP's statvfs: the same server and file system the upload writes to,
+        and no command a device profile would have to know. None when the server lacks
+        the statvfs@openssh.com extension (the check then says it could not tell)."""
+        sftp = await self.conn.start_sftp_client()
+        try:
+            stats = await sftp.statvfs(folder)
+        except asyncssh.SFTPConnectionLost:
+            raise
+        except asyncssh.SFTPError:
+            return None
+        finally:
+            sftp.exit()
+        return int(stats.bavail) * int(stats.frsize or stats.bsize)
 
     async def install_firmware(self, remote_path: str, *, timeout: float) -> None:
         await self._guard(

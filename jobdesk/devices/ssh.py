@@ -39,18 +39,23 @@ ATTEMPT_TIMEOUT = 10.0  # longest single connect attempt inside wait_online
 class _Client(asyncssh.SSHClient):
     """Checks the server's host key against jobdesk's trust store (trust on first use)."""
 
-    def __init__(self, trust: TrustStore, device: DeviceRecord) -> None:
+    def __init__(self, trust: TrustStore, device: DeviceRecord, *, record: bool = True) -> None:
         self._trust = trust
         self._device = device
+        self._record = record
         self.changed_key: asyncssh.SSHKey | None = None
+        self.new_key: asyncssh.SSHKey | None = None
 
     def validate_host_public_key(
         self, host: str, addr: str, port: int, key: asyncssh.SSHKey
     ) -> bool:
-        verdict = self._trust.check(self._device.host, self._device.port, key)
+        judge = self._trust.check if self._record else self._trust.judge
+        verdict = judge(self._device.host, self._device.port, key)
         if verdict is Verdict.CHANGED:
             self.changed_key = key
             return False
+        if verdict is Verdict.NEW:
+            self.new_key = key
         return True
 
 
@@ -119,14 +124,16 @@ class SshDriver:
             client_keys=load_default_keypairs(),
         )
 
-    async def connect(self, device: DeviceRecord, *, timeout: float) -> SshSession:
+    async def connect(
+        self, device: DeviceRecord, *, timeout: float, record_host_key: bool = True
+    ) -> SshSession:
         try:
             profile = self.profiles.get(device.profile)
         except ProfileError as error:
             raise Incompatible(
                 str(error), fix_hint="Fix the profile file or set another profile for the device."
             ) from None
-        client = _Client(self.trust, device)
+        client = _Client(self.trust, device, record=record_host_key)
         try:
             async with asyncio.timeout(timeout):
                 options = await self._credentials(device)
@@ -147,6 +154,8 @@ class SshDriver:
         except (asyncssh.Error, OSError, asyncssh.KeyImportError) as error:
             raise map_error(error, device, "connecting to") from error
         session = SshSession(conn, device, profile)
+        if not record_host_key and client.new_key is not None:
+            session.new_host_key = fingerprint(client.new_key)
         self._sessions.add(session)
         return session
 

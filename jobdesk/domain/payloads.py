@@ -7,6 +7,7 @@ device, and verifying a device compares exactly the keys the snippet set.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 
@@ -67,3 +68,24 @@ def parse_snippet(text: str) -> dict[str, str]:
     if not values:
         raise PayloadError("the snippet sets no value; write lines such as 'ntp.server = 10.0.0.1'")
     return values
+
+
+# Firmware images may start with one header line naming their version and the models they
+# are built for: `JOBDESK-FIRMWARE version=4.9.0.7 model=NB800[,NB1601]`. The simulated
+# devices refuse to install an image for another model; the pre-flight check reads the same
+# line so it can say so before anything is uploaded.
+FIRMWARE_MAGIC = b"JOBDESK-FIRMWARE"
+
+
+def read_image_header(data: bytes) -> dict[str, str]:
+    """The `key=value` fields of an image's first line (only its version when it has none)."""
+    first = data.split(b"\n", 1)[0]
+    if not first.startswith(FIRMWARE_MAGIC):
+        return {"version": f"unknown-{hashlib.sha256(data).hexdigest()[:8]}"}
+    fields = first[len(FIRMWARE_MAGIC) :].decode(errors="replace").split()
+    return dict(f.split("=", 1) for f in fields if "=" in f)
+
+
+def image_models(header: dict[str, str]) -> frozenset[str]:
+    """The models an image header names (empty: the image does not say)."""
+    return frozenset(m for m in header.get("model", "").split(",") if m)

@@ -75,12 +75,16 @@ class Incompatible(DeviceError):
 
 class ConfigValues(dict[str, str]):
     """Values read from a device's configuration, by key. `errors` holds, for each key the
-    device could not read, the device's own answer (what a person needs to see)."""
+    device could not read, the device's own answer (what a person needs to see); `unknown`
+    the keys among them that the device says it does not know at all (its profile names
+    the exit statuses that mean so), which no snippet can set."""
 
     def __init__(self, values: dict[str, str] | None = None,
-                 errors: dict[str, str] | None = None) -> None:
+                 errors: dict[str, str] | None = None,
+                 unknown: set[str] | None = None) -> None:
         super().__init__(values or {})
         self.errors: dict[str, str] = dict(errors or {})
+        self.unknown: set[str] = set(unknown or ())
 
 
 @dataclass(frozen=True)
@@ -103,6 +107,11 @@ class DeviceInfo:
 class DeviceSession(Protocol):
     """One connection to one device, for the length of an attempt."""
 
+    # The SHA-256 fingerprint of a host key seen for the first time on a connection opened
+    # with record_host_key=False (a pre-flight check): accepted, as trust on first use
+    # would, but not recorded. None when the key was known.
+    new_host_key: str | None
+
     async def run(self, command: str, *, timeout: float) -> CommandResult: ...
 
     async def upload(
@@ -119,6 +128,10 @@ class DeviceSession(Protocol):
     async def apply_config(self, remote_path: str, *, timeout: float) -> None: ...
 
     async def read_config(self, keys: list[str], *, timeout: float) -> ConfigValues: ...
+
+    async def free_space(self, folder: str, *, timeout: float) -> int | None:
+        """Bytes free for an upload into `folder`; None when the device cannot say."""
+        ...
 
     async def install_firmware(self, remote_path: str, *, timeout: float) -> None: ...
 
@@ -140,7 +153,13 @@ class DeviceSession(Protocol):
 
 
 class DeviceDriver(Protocol):
-    async def connect(self, device: DeviceRecord, *, timeout: float) -> DeviceSession: ...
+    async def connect(
+        self, device: DeviceRecord, *, timeout: float, record_host_key: bool = True
+    ) -> DeviceSession:
+        """Open a session. With record_host_key=False (reading only) a first-seen host key
+        is accepted for this connection without being recorded; a changed one is refused
+        either way (HostKeyMismatch)."""
+        ...
 
     async def wait_online(
         self, device: DeviceRecord, previous_boot_id: str | None, *, timeout: float

@@ -27,6 +27,7 @@ from jobdesk.store.records import DeviceRecord, JobRecord
 
 InventoryUpdate = Callable[..., Awaitable[None]]
 OUTPUT_TAIL = 2000  # characters of command output kept in the task's record
+UPLOAD_FOLDER = "/tmp"  # where every upload lands on the device (the pre-flight check looks)
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ class StepContext:
         return self.job.payload
 
     def remote_path(self, suffix: str) -> str:
-        return f"/tmp/jobdesk-job{self.job.id}-{suffix}"
+        return f"{UPLOAD_FOLDER}/jobdesk-job{self.job.id}-{suffix}"
 
 
 StepRunner = Callable[[StepContext], Awaitable[StepResult]]

@@ -20,10 +20,15 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from jobdesk.devices.profiles import Profile
-from jobdesk.domain.payloads import PayloadError, parse_snippet
+from jobdesk.domain.payloads import (
+    FIRMWARE_MAGIC,
+    PayloadError,
+    image_models,
+    parse_snippet,
+    read_image_header,
+)
 from jobdesk.sim.faults import DeviceFaults
 
-FIRMWARE_MAGIC = b"JOBDESK-FIRMWARE"
 MODELS = {"netmodule": ("NB800", "NB1601", "NB2800", "NG800"), "generic-linux": ("RPi-CM4",)}
 FIRST_FIRMWARE = {"netmodule": "4.8.0.102", "generic-linux": "12"}
 DEFAULT_CAPACITY = 256 << 20  # bytes of storage for uploads
@@ -36,14 +41,6 @@ def firmware_image(version: str, model: str | None = None, size: int = 0) -> byt
         header += f" model={model}".encode()
     header += b"\n"
     return header + b"\0" * max(0, size - len(header))
-
-
-def read_image_header(data: bytes) -> dict[str, str]:
-    first = data.split(b"\n", 1)[0]
-    if not first.startswith(FIRMWARE_MAGIC):
-        return {"version": f"unknown-{hashlib.sha256(data).hexdigest()[:8]}"}
-    fields = first[len(FIRMWARE_MAGIC) :].decode(errors="replace").split()
-    return dict(f.split("=", 1) for f in fields if "=" in f)
 
 
 def _self_signed(name: str, key: ec.EllipticCurvePrivateKey) -> str:
@@ -165,6 +162,8 @@ class SimDevice:
         return 0, f"{hashlib.sha256(data).hexdigest()}  {path}\n"
 
     def config_get(self, key: str) -> tuple[int, str]:
+        if key in self.faults.unknown_keys:
+            return 2, f"cli: {key}: unknown key\n"
         if key not in self.config:
             return 1, f"cli: {key}: not set\n"
         return 0, self.config[key] + "\n"
@@ -184,6 +183,9 @@ class SimDevice:
             values = parse_snippet(bytes(data).decode("utf-8", errors="replace"))
         except PayloadError as error:
             return 2, f"cli: configuration rejected: {error}\n"
+        unknown = sorted(set(values) & self.faults.unknown_keys)
+        if unknown:
+            return 2, f"cli: configuration rejected: unknown key {unknown[0]}\n"
         self.config.update(values)
         return 0, f"applied {len(values)} value(s)\n"
 
@@ -192,10 +194,11 @@ class SimDevice:
         if data is None:
             return 1, f"firmware: {path}: No such file or directory\n"
         header = read_image_header(data)
-        model = header.get("model")
-        if model and model != self.model:
+        models = image_models(header)
+        if models and self.model not in models:
             status = min(self.profile.incompatible_exit, default=1)
-            return status, f"firmware: image is for {model}, this device is {self.model}\n"
+            built_for = ",".join(sorted(models))
+            return status, f"firmware: image is for {built_for}, this device is {self.model}\n"
         self.pending_firmware = header.get("version", "unknown")
         return 0, f"installed {self.pending_firmware}; active after reboot\n"
 

@@ -37,6 +37,11 @@ FAULT_HELP = {
         "wrong-firmware@1",
     ),
     "disk-full": ("uploads fail with no space left", "disk-full@sim-004"),
+    "unknown-key": (
+        "the device does not know these configuration keys: KEY[:KEY...] (reading one "
+        "answers 'unknown key', a snippet setting one is rejected)",
+        "unknown-key:snmp.enabled@2",
+    ),
 }
 
 
@@ -58,6 +63,7 @@ class DeviceFaults:
     reboot_s: float | None = None
     wrong_firmware: str | None = None  # "" keeps the old version
     disk_full: bool = False
+    unknown_keys: frozenset[str] = frozenset()
 
     def fails(self, operation: str) -> tuple[int, str] | None:
         family = "info" if operation.startswith("info.") else operation
@@ -101,6 +107,12 @@ def _apply(faults: DeviceFaults, name: str, args: list[str], item: str) -> None:
             raise FaultSpecError(f"{item!r}: exit status {args[1]!r} is not a number") from None
         message = ":".join(args[2:]) or f"simulated failure of {step}"
         faults.fail[step] = (code, message)
+    elif name == "unknown-key":
+        if not [a for a in args if a]:
+            raise FaultSpecError(
+                f"{item!r}: unknown-key needs a key, e.g. unknown-key:snmp.enabled"
+            )
+        faults.unknown_keys = faults.unknown_keys | {a for a in args if a}
     elif name == "wrong-firmware":
         faults.wrong_firmware = ":".join(args)
     else:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from jobdesk.devices.profiles import ProfileLibrary
 from jobdesk.runtime.actions import JobService
 from jobdesk.runtime.clock import Clock
+from jobdesk.runtime.driver import DeviceDriver
 from jobdesk.settings import Settings
 from jobdesk.store import Store
 
@@ -21,6 +23,9 @@ class AppContext:
     data_dir: Path
     log_path: Path | None = None
     profiles_dir: Path | None = None  # the user's own device profiles
+    # Makes a driver for a pre-flight check (*Check devices…*); None: the one the settings
+    # name. A check gets its own driver: the runtime's lives on the runtime's thread.
+    driver_factory: Callable[[], DeviceDriver] | None = None
 
     @property
     def service(self) -> JobService:

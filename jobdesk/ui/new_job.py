@@ -308,8 +308,14 @@ class NewJobDialog(QDialog):
         self._create_button.setDefault(True)
         self._cancel_button = QPushButton("Cancel", self)
         self._cancel_button.setObjectName("cancelButton")
+        self._check_button = QPushButton("Check de&vices…", self)
+        self._check_button.setObjectName("checkDevices")
+        self._check_button.setToolTip(
+            "Read the chosen devices once and say which are ready, have nothing to do or "
+            "are blocked; nothing is changed on them")
         buttons = QHBoxLayout()
         buttons.addWidget(self._validation, 1)
+        buttons.addWidget(self._check_button, 0, Qt.AlignmentFlag.AlignBottom)
         buttons.addWidget(self._create_button, 0, Qt.AlignmentFlag.AlignBottom)
         buttons.addWidget(self._cancel_button, 0, Qt.AlignmentFlag.AlignBottom)
 
@@ -701,6 +707,7 @@ class NewJobDialog(QDialog):
         self._clock_timer.timeout.connect(self._refresh)
 
         self._create_button.clicked.connect(self._create)
+        self._check_button.clicked.connect(self._check_devices)
         self._cancel_button.clicked.connect(self.reject)
         self._wire_rollout()
 
@@ -1111,6 +1118,7 @@ class NewJobDialog(QDialog):
             text = "\n".join(problems) if problems else "Ready to create."
         self._validation.setText(text)
         self._create_button.setEnabled(not problems and not self._busy)
+        self._check_button.setEnabled(not self._check_problems() and not self._busy)
 
     def _update_preview(self, schedule: Schedule | None) -> None:
         now = self._ctx.clock.now()
@@ -1175,22 +1183,50 @@ class NewJobDialog(QDialog):
         self._select_tag.setEnabled(self._tag_picker.count() > 0)
 
     def _build_request(self, *, replace: bool = False) -> JobRequest:
+        assert self._schedule is not None  # only called once the form is valid
+        return dataclasses.replace(self._target_request(), name=self._name.text().strip(),
+                                   schedule=self._schedule, replace=replace,
+                                   rollout=self._rollout)
+
+    def _target_request(self) -> JobRequest:
+        """Type, devices and payload from the form (what a pre-flight check needs)."""
         job_type = self._job_type()
         spec = JOB_TYPES[job_type]
         path = self._file.text().strip()
         uses_file = spec.needs_file or spec.optional_file
-        assert self._schedule is not None  # only called once the form is valid
         return JobRequest(
-            name=self._name.text().strip(),
+            name="pre-flight check",
             type=job_type,
             devices=sorted(self._checked),
             file=Path(path) if uses_file and path else None,
             command=(self._command.text().strip() or None) if spec.needs_command else None,
             version=(self._version.text().strip() or None) if spec.needs_version else None,
-            schedule=self._schedule,
-            replace=replace,
-            rollout=self._rollout,
         )
+
+    # ---- the pre-flight check ---------------------------------------------------------------
+
+    def _check_problems(self) -> list[str]:
+        """What stops a check: the payload and devices (a name and schedule are not needed)."""
+        if not self._devices_loaded or not self._checked:
+            return ["Choose at least one device"]
+        return self._payload_problems()
+
+    def _check_devices(self) -> None:
+        if self._check_problems():
+            return
+        from jobdesk.ui.check_dialog import CheckDialog
+
+        self.check_dialog = CheckDialog(self._ctx, self._gateway, self._target_request(), self)
+        self.check_dialog.dropBlocked.connect(self._drop_devices)
+        self.check_dialog.open()
+
+    @Slot(object)
+    def _drop_devices(self, names: list[str]) -> None:
+        """Untick the devices a check found blocked."""
+        dropped = set(names)
+        rows = [row for row in range(self._model.rowCount())
+                if self._model.item(row, 0).text() in dropped]
+        self._set_checked(rows, Qt.CheckState.Unchecked)
 
     # ---- creating -----------------------------------------------------------------------------
 
