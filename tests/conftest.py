@@ -167,6 +167,18 @@ def app_context(tmp_path: Path, sqlite_store: Store, clock: FakeClock) -> AppCon
 
 
 @pytest.fixture
+def window(qtbot: Any, app_context: AppContext) -> Iterator[Any]:
+    """The main window on `app_context`, shown (offscreen)."""
+    from jobdesk.ui.main_window import MainWindow
+
+    win = MainWindow(app_context)
+    qtbot.addWidget(win)
+    win.show()
+    yield win
+    win.close()
+
+
+@pytest.fixture
 def gateway(qtbot: Any) -> Iterator[StoreGateway]:
     """The store's worker thread; stopped after the test so no thread dangles."""
     from jobdesk.ui.gateway import StoreGateway

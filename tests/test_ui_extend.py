@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -22,15 +21,6 @@ from jobdesk.ui.main_window import MainWindow
 # 22:00-22:10 UTC on 1 and 2 December 2026; the tests' clock starts on the 1st at 09:00.
 NIGHTS = Scheduled.parse("2026-12-01", "2026-12-02", "22:00-22:10", "mon-sun", "UTC")
 AFTER = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def window(qtbot, app_context: AppContext) -> Iterator[MainWindow]:
-    win = MainWindow(app_context)
-    qtbot.addWidget(win)
-    win.show()
-    yield win
-    win.close()
 
 
 def expired_nightly(ctx: AppContext) -> int:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -30,15 +29,6 @@ from tests.fake_driver import FakeDriver
 def add_devices(ctx: AppContext, *names: str) -> None:
     for name in names:
         ctx.store.devices.add(make_device(name, "10.0.0.1", tags=["site"]), ctx.clock.now())
-
-
-@pytest.fixture
-def window(qtbot, app_context: AppContext) -> Iterator[MainWindow]:
-    win = MainWindow(app_context)
-    qtbot.addWidget(win)
-    win.show()
-    yield win
-    win.close()
 
 
 def failed_reboot(ctx: AppContext) -> int:

@@ -74,15 +74,7 @@ class StepRecord:
     fix_hint: str | None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "status": self.status,
-            "started_at": iso(self.started_at),
-            "skipped_at": iso(self.skipped_at),
-            "completed_at": iso(self.completed_at),
-            "message": self.message,
-            "fix_hint": self.fix_hint,
-        }
+        return {**_step_fields(self), "fix_hint": self.fix_hint}
 
 
 @dataclass(frozen=True)
@@ -100,14 +92,19 @@ class StepRunRecord:
     message: str | None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "status": self.status,
-            "started_at": iso(self.started_at),
-            "skipped_at": iso(self.skipped_at),
-            "completed_at": iso(self.completed_at),
-            "message": self.message,
-        }
+        return _step_fields(self)
+
+
+def _step_fields(step: StepRecord | StepRunRecord) -> dict[str, Any]:
+    """A step's status and times as the JSON shows them, in the plan or in an attempt."""
+    return {
+        "name": step.name,
+        "status": step.status,
+        "started_at": iso(step.started_at),
+        "skipped_at": iso(step.skipped_at),
+        "completed_at": iso(step.completed_at),
+        "message": step.message,
+    }
 
 
 @dataclass(frozen=True)
