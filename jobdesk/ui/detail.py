@@ -278,7 +278,7 @@ class DetailPane(QWidget):
         self.steps_view.selectionModel().currentRowChanged.connect(self._update_actions)
         self.steps_view.setWordWrap(True)
         header = self.steps_view.horizontalHeader()
-        for column, width in enumerate((120, 160, 95, 95, 95, 300)):
+        for column, width in enumerate((120, 180, 95, 95, 95, 300)):
             header.resizeSection(column, width)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         steps_layout.addWidget(self.steps_view)
