@@ -366,6 +366,10 @@ class Engine:
                 if self._deadline is not None and time.monotonic() >= self._deadline:
                     timed_out = True
                     break
+                # Cleared before this pass looks: an attempt that ends while the pass (or
+                # the sleep's own query) runs still wakes the sleep at once.
+                if self._wake is not None:
+                    self._wake.clear()
                 try:
                     self._duties.run_pending()
                     claimed = await self.run_pass()
@@ -414,7 +418,6 @@ class Engine:
             next_due = await self._db(self.store.queue.next_due_at)
             if next_due is not None and next_due > self.clock.now():
                 delay = min(delay, (next_due - self.clock.now()).total_seconds())
-        self._wake.clear()
         if delay <= 0:
             await asyncio.sleep(0)
             return
