@@ -328,12 +328,17 @@ def retry_view(job: JobView, now: datetime, extension: timedelta | None) -> JobV
     return dataclasses.replace(job, schedule=extended.schedule, expires_at=extended.expires_at)
 
 
+def check_extend(job: JobView) -> None:
+    """Whether the job may be extended at all, whatever the new end (B5)."""
+    rules.check_extend_job(job.state)
+    job.check_not_ended()
+
+
 def extend(job: JobView, now: datetime, *, to: date | datetime | None = None,
            by: timedelta | None = None) -> rules.Extension:
     """B5: the job's later end (`jobs extend`, and *Retry now* of an expired job); see
     `rules.extend_expiry`. Its tasks are left as they are."""
-    rules.check_extend_job(job.state)
-    job.check_not_ended()
+    check_extend(job)
     return rules.extend_expiry(job.schedule, job.expires_at, job.state, now, to=to, by=by)
 
 
@@ -356,8 +361,7 @@ def available_actions(job: JobView, task: TaskView | None, step: StepStatus | No
     nothing = "select a task first"
     found: dict[Action, str | None] = {
         Action.CANCEL_JOB: reason(lambda: rules.check_cancel_job(job.state)),
-        Action.EXTEND_JOB: reason(lambda: (rules.check_extend_job(job.state),
-                                           job.check_not_ended())),
+        Action.EXTEND_JOB: reason(lambda: check_extend(job)),
     }
     if task is None:
         found[Action.CANCEL_TASK] = found[Action.RETRY_NOW] = nothing

@@ -97,8 +97,12 @@ class Store:
         returns how to stop listening, or None where the backend cannot tell (SQLite)."""
         if not self.is_postgres:
             return None
+        lookup = self._password
+        location = self.location
+        # The password (a keyring lookup) is read on the listener's own thread, not on the
+        # caller's (the window's).
         listener = self.dialect.Listener(
-            self.location, self._password(self.location) if self._password else None, changed)
+            location, (lambda: lookup(location)) if lookup else None, changed)
         return listener.close
 
     def locked(self, query: Any) -> Any:

@@ -532,8 +532,7 @@ class JobRepository:
             self.refresh(job_id, now)
             job = Job.get_by_id(job_id)
             rules.check_cancel_job(_job_state(job.state))  # a finished job has no rollout left
-            rollouts.continue_rollout(self._store, job_id,
-                                      dumps(job.rollout) if job.rollout else None, now)
+            rollouts.continue_rollout(self._store, job_id, job.rollout, now)
             self.refresh(job_id, now)
         return self.get(job_id)
 

@@ -133,7 +133,7 @@ class Listener:
     once more: whoever listens refreshes fully then. It reconnects by itself.
     """
 
-    def __init__(self, location: Location, password: str | None,
+    def __init__(self, location: Location, password: Callable[[], str | None] | None,
                  changed: Callable[[], None]) -> None:
         self._location = location
         self._password = password
@@ -149,8 +149,9 @@ class Listener:
             "connect_timeout": CONNECT_TIMEOUT_S, "autocommit": True,
             "application_name": "jobdesk-listen",
         }
-        if self._password is not None:
-            options["password"] = self._password
+        password = self._password() if self._password is not None else None
+        if password is not None:
+            options["password"] = password
         connection = psycopg.connect(**options)
         connection.execute(f"LISTEN {CHANNEL}")
         return connection
@@ -167,7 +168,7 @@ class Listener:
                             if note.payload != SENDER:
                                 self._changed()
                                 break
-            except psycopg.Error as error:
+            except (psycopg.Error, RuntimeError) as error:  # RuntimeError: the secret store
                 log.debug("listening for changes failed: %s", error)
                 self._stop.wait(pause)
                 pause = min(pause * 2, 10.0)

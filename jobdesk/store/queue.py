@@ -246,19 +246,16 @@ class TaskQueue:
         waits (held until released, or until its job's rate or concurrency allows)."""
         if facts.rollout is None:
             return False
-        until = gate.postpone_until(facts.job_id, facts.rollout, facts.batch,
-                                    facts.task.attempts)
+        sql = self._store.sql
+        held = rollouts.held_reason(facts.rollout, facts.batch, facts.task.attempts)
+        if held is not None:
+            sql.run(statements.HOLD_TASK, ts(facts.job.expires_at), held, ts(now),
+                    facts.task_id)
+            return True
+        until = gate.postpone_until(facts.job_id, facts.rollout)
         if until is None:
             return False
-        sql = self._store.sql
-        if until is True:
-            reason = (facts.rollout.get("reason")
-                      or f"waiting for batch {facts.rollout['view']['current_batch']}")
-            sql.run(statements.HOLD_TASK, ts(facts.job.expires_at), reason, ts(now),
-                    facts.task_id)
-        else:
-            assert isinstance(until, datetime)
-            sql.run(statements.POSTPONE_TASK, ts(until), ts(now), facts.task_id)
+        sql.run(statements.POSTPONE_TASK, ts(until), ts(now), facts.task_id)
         return True
 
     def _start(self, facts: _Facts, runtime: str, now: datetime, lease: timedelta,
@@ -527,10 +524,13 @@ class TaskQueue:
         query = self._q.recover(expired_only=expired_only, same_host=bool(host))
         changes: list[Change] = []
         with self._store.transaction():
-            for row in self._store.sql.all(query, *params):
+            rows = self._store.sql.all(query, *params)
+            # The database's clock, read once for all the leases compared with it.
+            (now_us,) = (self._store.sql.one(self._q.now) or (0,)) if rows else (0,)
+            for row in rows:
                 claimed_by, lease_until, rest = row[0], row[1], row[2:]
                 if expired_only and host and not _abandoned(
-                        claimed_by, lease_until, host, self._store, trust_live_pids):
+                        claimed_by, lease_until, host, now_us, trust_live_pids):
                     continue
                 facts = _facts(rest)
                 self._interrupt(facts, now, "interrupted")
@@ -688,7 +688,7 @@ def runtime_id(host: str) -> str:
 
 
 def _abandoned(claimed_by: str | None, lease_until: int | None, host: str,
-               store: Store, trust_live_pids: bool = False) -> bool:
+               now_us: int, trust_live_pids: bool = False) -> bool:
     """Whether a running task's claim is free: its lease ran out, or it belongs to a
     process of this host that is gone. With `trust_live_pids`, a live process of this
     host keeps its claim until its lease is `ABANDONED` long past."""
@@ -699,7 +699,6 @@ def _abandoned(claimed_by: str | None, lease_until: int | None, host: str,
         return True
     if lease_until is None:
         return True
-    (now_us,) = store.sql.one(Statements(store.dialect).now) or (0,)
     grace = _micros(ABANDONED) if alive and trust_live_pids else 0
     return lease_until + grace < now_us
 

@@ -12,7 +12,7 @@ it gives it the next opening of its window.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -33,9 +33,22 @@ CONCURRENCY_RETRY = timedelta(seconds=2)
 
 
 def stored(policy: RolloutPolicy, state: RolloutState, view: RolloutView) -> dict[str, Any]:
-    """The job's `rollout` column: what a person chose, did, and where it stands."""
+    """The job's `rollout` column: what a person chose, did, and where it stands — with
+    what a claim needs to hold a task back without reading the job's other tasks."""
     return {"policy": policy.to_dict(), "state": state.to_dict(), "view": view.to_dict(),
-            "open_through": view.open_through, "reason": view.reason}
+            "open_through": view.open_through, "reason": view.reason,
+            "threshold_stop": view.waiting_for is rules.Waiting.THRESHOLD,
+            "held_reason": rules.held_reason(view, view.open_through + 1)}
+
+
+def held_reason(rollout: dict[str, Any], batch: int, attempts: int) -> str | None:
+    """Why a claimed task may not start its first attempt now (its batch is not open, or
+    the threshold stopped new starts), from the job's stored rollout; None if it may."""
+    if attempts > 0:
+        return None  # retries of started tasks go on while a rollout waits (B8)
+    if rollout.get("threshold_stop") or batch > int(rollout.get("open_through", batch)):
+        return str(rollout.get("held_reason") or rollout.get("reason"))
+    return None
 
 
 @dataclass(frozen=True)
@@ -101,13 +114,12 @@ def advance(store: Store, job_id: int, rollout_text: str, schedule: Schedule,
     return view.waiting_for is not None
 
 
-def continue_rollout(store: Store, job_id: int, rollout_text: str | None,
+def continue_rollout(store: Store, job_id: int, data: dict[str, Any] | None,
                      now: datetime) -> None:
     """A person continues (B8): the next batch is approved, or the threshold's pause is
     lifted. Refused in words when the rollout waits for nobody."""
-    if not rollout_text:
+    if not data:
         raise job_rules.ActionRefused("the job has no rollout to continue")
-    data = json.loads(rollout_text)
     policy = RolloutPolicy.from_dict(data.get("policy"))
     state = RolloutState.from_dict(data.get("state"))
     facts = [_facts(row) for row in store.sql.all(statements.ROLLOUT_TASKS, job_id)]
@@ -123,45 +135,31 @@ class ClaimGate:
 
     store: Store
     now: datetime
-    _running: dict[int, int] | None = None
-    _starts: dict[int, list[datetime]] | None = None
+    _running: dict[int, int] = field(default_factory=dict)
+    _starts: dict[int, list[datetime]] = field(default_factory=dict)
 
-    def postpone_until(self, job_id: int, rollout: dict[str, Any] | None, batch: int,
-                       attempts: int) -> datetime | bool | None:
-        """None: the task may start now. A time: it waits until then (rate, concurrency).
-        True: it is held by its rollout (batch, approval, threshold) until released."""
-        if not rollout:
-            return None
+    def postpone_until(self, job_id: int, rollout: dict[str, Any]) -> datetime | None:
+        """None: the job's limits let a task start now; else when to look again."""
         policy = RolloutPolicy.from_dict(rollout.get("policy"))
-        if attempts == 0:
-            view = rollout.get("view") or {}
-            if view.get("waiting_for") == rules.Waiting.THRESHOLD.value or batch > int(
-                    rollout.get("open_through", batch)):
-                return True
-        running = self._count_running(job_id)
-        if not rules.may_run_more(policy, running):
+        if policy.max_concurrent is None and policy.max_per_minute is None:
+            return None
+        if not rules.may_run_more(policy, self._count_running(job_id)):
             return self.now + CONCURRENCY_RETRY
-        starts = self._recent_starts(job_id)
-        later = rules.next_start_by_rate(policy, starts, self.now)
-        if later is not None:
-            return later
-        return None
+        return rules.next_start_by_rate(policy, self._recent_starts(job_id), self.now)
 
     def started(self, job_id: int) -> None:
-        if self._running is not None and job_id in self._running:
+        if job_id in self._running:
             self._running[job_id] += 1
-        if self._starts is not None and job_id in self._starts:
+        if job_id in self._starts:
             self._starts[job_id].append(self.now)
 
     def _count_running(self, job_id: int) -> int:
-        self._running = self._running or {}
         if job_id not in self._running:
             (count,) = self.store.sql.one(statements.RUNNING_OF_JOB, job_id) or (0,)
             self._running[job_id] = int(count)
         return self._running[job_id]
 
     def _recent_starts(self, job_id: int) -> list[datetime]:
-        self._starts = self._starts or {}
         if job_id not in self._starts:
             since = ts(self.now - rules.RATE_WINDOW)
             self._starts[job_id] = [
