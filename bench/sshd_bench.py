@@ -214,6 +214,7 @@ def run_jobdesk(work: Path, inventory: Path, client: Path, parallel: int) -> dic
     ok = ran.returncode == 0 and state == "Succeeded" and done == total
     return {"wall": create.wall + ran.wall, "cpu": create.cpu + ran.cpu, "run_wall": ran.wall,
             "run_cpu": ran.cpu, "job_s": job_s, "rss": ran.maxrss_mb, "ok": ok,
+            "end_ms": (ran.ended - fb.last_task_end(db, job_id)) * 1000,
             "note": "" if ok else f"{state} {done}/{total}: {ran.stderr[-300:]}"}
 
 
@@ -277,7 +278,8 @@ def report(results: list[dict[str, Any]], devices: int) -> bool:
         ours = [r for r in mine if r["tool"] == "jobdesk"]
         if ours:
             print(f"  jobdesk run alone: {statistics.median(r['run_wall'] for r in ours):.2f} "
-                  f"s wall, {statistics.median(r['run_cpu'] for r in ours):.2f} s CPU")
+                  f"s wall, {statistics.median(r['run_cpu'] for r in ours):.2f} s CPU; exit "
+                  f"after the last task's end: {max(r['end_ms'] for r in ours):.0f} ms (max)")
         pairs = [(o, b) for o in ours for b in mine
                  if b["tool"] == "bare asyncssh" and b["repeat"] == o["repeat"]]
         if not pairs:
