@@ -12,7 +12,8 @@ For each concurrency, interleaved and repeated, the benchmark measures as whole 
   folder each time; host keys are new, so trust on first use records N keys);
 * bare asyncssh: this file as a subprocess (`--bare-worker`), one connection per device,
   the same concurrency and exactly the commands the profile's device information takes
-  (its info commands, 4 at a time, and `cert_show`), read from the profile itself;
+  (its info commands and `cert_show`, 4 at a time, as jobdesk sends them), read from the
+  profile itself;
 * Ansible, when `ansible-playbook` is found (`--ansible PATH` or on PATH): a play with one
   `raw` task per command, `gather_facts: false`, the same forks.
 
@@ -82,8 +83,7 @@ async def _bare_device(row: dict[str, str], key: Any, info: list[str], cert: str
                         async with reads:
                             return await run(conn, command)
 
-                    outputs = await asyncio.gather(*(one(c) for c in info))
-                    await run(conn, cert)
+                    outputs = await asyncio.gather(*(one(c) for c in [*info, cert]))
                     if not any(outputs):
                         return f"{row['name']}: no output"
                 finally:
