@@ -22,7 +22,7 @@ verdicts compare jobdesk with the bare script of the same repeat: median ratio o
 repeats, <= 1.2x wall and <= 1.5x CPU.
 
 Usage: .venv/bin/python bench/sshd_bench.py [--devices 200] [--parallel 50,200]
-       [--repeat 3] [--base-port 23000] [--ansible PATH] [--keep]
+       [--repeat 3] [--base-port 23000] [--ansible PATH] [--ansible-repeat 1] [--keep]
 """
 
 from __future__ import annotations
@@ -302,6 +302,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--base-port", type=int, default=23000)
     parser.add_argument("--ansible", default=shutil.which("ansible-playbook"),
                         help="ansible-playbook to compare with (default: the one on PATH)")
+    parser.add_argument("--ansible-repeat", type=int, default=1,
+                        help="repeats that run the Ansible play too (it is slow: the first)")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
     parser.add_argument("--bare-worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--inventory", type=Path, help=argparse.SUPPRESS)
@@ -335,7 +337,8 @@ def main(argv: list[str] | None = None) -> int:
         number = 0
         for repeat in range(args.repeat):
             for parallel in concurrencies:
-                tools = ["bare asyncssh", "jobdesk"] + (["ansible"] if args.ansible else [])
+                ansible = args.ansible and repeat < args.ansible_repeat
+                tools = ["bare asyncssh", "jobdesk"] + (["ansible"] if ansible else [])
                 for tool in tools:
                     number += 1
                     where = work / f"{number}-{tool.split()[0]}-{parallel}"
