@@ -139,6 +139,10 @@ def start_daemons(work: Path, devices: int, base_port: int) -> list[subprocess.P
     home_ssh.mkdir()
     (home_ssh / "id_ed25519").write_bytes(key.export_private_key("openssh"))
     (home_ssh / "id_ed25519").chmod(0o600)
+    # Bash runs ~/.bashrc for a command that arrives over SSH; root's on a developer box can
+    # start a version manager's rehash (hundreds of processes at 50 devices at once). The
+    # sessions get an empty home, so the measurement holds the device's commands only.
+    (work / "device-home").mkdir()
     daemons = []
     for first in range(0, devices, PORTS_PER_DAEMON):
         number = first // PORTS_PER_DAEMON
@@ -155,6 +159,7 @@ def start_daemons(work: Path, devices: int, base_port: int) -> list[subprocess.P
             "PermitRootLogin prohibit-password\nPasswordAuthentication no\n"
             "KbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\nUseDNS no\n"
             "Subsystem sftp internal-sftp\nMaxStartups 400\nMaxSessions 20\nLogLevel ERROR\n"
+            f"SetEnv HOME={work / 'device-home'}\n"
         )
         daemons.append(subprocess.Popen([str(SSHD), "-D", "-e", "-f", str(config)],
                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
