@@ -61,6 +61,18 @@ def snippet_text(label: str) -> str:
 # --- the bare asyncssh script ----------------------------------------------------------------
 
 
+async def bare_run(conn: Any, command: str) -> Any:
+    """One command as the bare scripts run it (an asyncssh process, output as text)."""
+    import asyncssh
+
+    process = await conn.create_process(command, stderr=asyncssh.STDOUT, encoding="utf-8",
+                                        errors="replace")
+    try:
+        return await process.wait()
+    finally:
+        process.close()
+
+
 async def _bare_device(
     row: dict[str, str], data: bytes, digest: str, remote: str, limit: asyncio.Semaphore
 ) -> str | None:
@@ -69,14 +81,7 @@ async def _bare_device(
     def q(text: str) -> str:
         return shlex.quote(text)
 
-    async def run(conn: asyncssh.SSHClientConnection, command: str) -> asyncssh.SSHCompletedProcess:
-        process = await conn.create_process(command, stderr=asyncssh.STDOUT, encoding="utf-8",
-                                            errors="replace")
-        try:
-            return await process.wait()
-        finally:
-            process.close()
-
+    run = bare_run
     async with limit:
         try:
             async with asyncio.timeout(120):
@@ -332,6 +337,15 @@ def stop_sim(sim: subprocess.Popen[str]) -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def leave(work: Path, keep: bool, ok: bool) -> int:
+    """Keep or remove the work folder; the exit status (0 only when every target passed)."""
+    if keep:
+        print(f"kept {work}")
+    else:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0 if ok else 1
+
+
 # --- report ----------------------------------------------------------------------------------
 
 
@@ -455,11 +469,7 @@ def main(argv: list[str] | None = None) -> int:
         print_profile(profile_path)
     own = resource.getrusage(resource.RUSAGE_SELF)
     print(f"(benchmark driver itself: {own.ru_utime + own.ru_stime:.1f} s CPU)")
-    if args.keep:
-        print(f"kept {work}")
-    else:
-        shutil.rmtree(work, ignore_errors=True)
-    return 0 if ok else 1
+    return leave(work, args.keep, ok)
 
 
 if __name__ == "__main__":

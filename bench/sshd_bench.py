@@ -64,12 +64,7 @@ async def _bare_device(row: dict[str, str], key: Any, info: list[str], cert: str
     import asyncssh
 
     async def run(conn: asyncssh.SSHClientConnection, command: str) -> str:
-        process = await conn.create_process(command, stderr=asyncssh.STDOUT, encoding="utf-8",
-                                            errors="replace")
-        try:
-            return str((await process.wait()).stdout)
-        finally:
-            process.close()
+        return str((await fb.bare_run(conn, command)).stdout)
 
     async with limit:
         try:
@@ -378,11 +373,7 @@ def main(argv: list[str] | None = None) -> int:
         stop_daemons(daemons)
     ok = report(results, args.devices)
     print(f"load average at the end: {os.getloadavg()[0]:.2f}")
-    if args.keep:
-        print(f"kept {work}")
-    else:
-        shutil.rmtree(work, ignore_errors=True)
-    return 0 if ok else 1
+    return fb.leave(work, args.keep, ok)
 
 
 if __name__ == "__main__":
