@@ -32,6 +32,7 @@ from jobdesk.runtime.events import Event, NeedsAttention
 from jobdesk.settings import Settings
 from jobdesk.sim import SimFleet, firmware_image, host_key
 from jobdesk.sim.device import FIRST_FIRMWARE, SimDevice
+from jobdesk.sim.nrsw import DOCUMENTED_DEFAULTS
 from jobdesk.sim.sftp import MemorySFTPServer
 from jobdesk.store import Store
 from jobdesk.store.models import RuntimeLease, Step
@@ -212,7 +213,7 @@ def test_config_update_values_are_read_back_from_the_device(
                 assert [s.status for s in task.steps] == ["Completed"] * 4
                 assert task.steps[-1].message == "3 value(s) verified"
                 assert sim.config == {
-                    "ntp.server": "10.0.0.1", "lan.name": "plant floor 2",
+                    **DOCUMENTED_DEFAULTS, "ntp.server": "10.0.0.1", "lan.name": "plant floor 2",
                     "snmp.enabled": "true",
                 }
                 assert bytes(sim.files[f"/tmp/jobdesk-job{job.id}-snippet.cfg"]) == SNIPPET.encode()
@@ -388,7 +389,7 @@ def test_a_fault_ends_the_attempt_at_its_step(
                 assert task.next_attempt_at is None
                 assert any(isinstance(e, NeedsAttention) and e.step == step for e in h.events)
             if step != "verify-values":  # only a verification runs after the apply
-                assert h.sim.config == {}
+                assert h.sim.config == DOCUMENTED_DEFAULTS
 
     run(scenario)
 
@@ -449,7 +450,7 @@ def test_changed_host_key_fails_at_once_and_names_the_fingerprints(tmp_path: Pat
             assert f"ssh-keygen -R '[127.0.0.1]:{port}'" in step.fix_hint
             assert (tmp_path / "known_hosts").read_text() == known  # never auto-accepted
             assert any(isinstance(e, NeedsAttention) for e in h.events)
-            assert h.fleet.devices[0].config == {}
+            assert h.fleet.devices[0].config == DOCUMENTED_DEFAULTS
 
     run(scenario)
 
