@@ -17,6 +17,7 @@ from jobdesk.devices.profiles import ProfileLibrary, parse_profile
 from jobdesk.domain.jobtypes import JobType
 from jobdesk.runtime.probe import probe, render
 from jobdesk.sim import nrsw
+from tests.fault_tools import Fleet, Jobdesk
 from tests.sim_fixtures import make_driver, record, running
 from tests.test_sim_jobs import NEW_FIRMWARE, run, sim_engine
 
@@ -217,3 +218,26 @@ def test_probe_shows_the_answers_and_what_the_profile_understood(tmp_path: Path)
             await session.close()
 
     asyncio.run(scenario())
+
+
+def test_devices_probe_on_the_command_line_reads_only(tmp_path: Path) -> None:
+    """`jobdesk devices probe` against `jobdesk sim` in its own process: the answers are
+    printed, nothing but read commands reaches the router, an offline one is one line."""
+    fleet = Fleet(tmp_path, 2, faults="offline@1")
+    try:
+        jobdesk = Jobdesk(tmp_path, tmp_path / "jobdesk.db")
+        jobdesk("devices", "import", str(fleet.inventory))
+        result = jobdesk("devices", "probe", "sim-000")
+        assert "$ cli get config.version" in result.stdout
+        assert "understood firmware = 4.8.0.102" in result.stdout
+        assert result.stdout.rstrip().endswith("the profile understood every answer")
+        sent = [e["command"] for e in fleet.entries() if e["kind"] == "exec"]
+        assert sent and all(PROFILE.match(shlex.split(c)) is not None for c in sent)
+        assert {PROFILE.match(shlex.split(c))[0] for c in sent} <= {  # type: ignore[index]
+            "config_get", "info.model", "info.serial", "info.firmware", "info.boot_id",
+            "info.uptime_s"}
+        offline = jobdesk("devices", "probe", "sim-001", "--timeout", "3", ok=False)
+        assert offline.returncode != 0 and "sim-001" in offline.stderr
+        assert len(offline.stderr.strip().splitlines()) == 1
+    finally:
+        fleet.stop()
