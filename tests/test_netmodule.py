@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from jobdesk.devices.profiles import ProfileLibrary, parse_profile
 from jobdesk.domain.jobtypes import JobType
+from jobdesk.runtime.driver import DeviceSession
 from jobdesk.runtime.probe import probe, render
 from jobdesk.sim import nrsw
 from tests.fault_tools import Fleet, Jobdesk
@@ -63,8 +64,8 @@ def test_the_simulator_emulates_the_router_instead_of_loading_the_profile() -> N
     asyncio.run(scenario())
 
 
-async def _cli(fleet_device_session: object, command: str) -> tuple[int, str]:
-    result = await fleet_device_session.run(command, timeout=5)  # type: ignore[attr-defined]
+async def _cli(session: DeviceSession, command: str) -> tuple[int, str]:
+    result = await session.run(command, timeout=5)
     return result.exit_status, result.output
 
 

@@ -6,7 +6,9 @@ line: it is split once with `shlex`, and every `{placeholder}` must be a whole w
 command is rendered, each word is quoted with `shlex.quote`, so a value such as
 `x'; rm -rf /` reaches the device as one literal argument and can never become shell
 syntax. Scripts that need a shell pass values as positional arguments: `sh -c '... "$1"'
-name {path}`. The simulator reverses the same templates to recognise the commands it gets.
+name {path}`. The simulator reverses the templates of profiles it has no emulation for; a
+NetModule router is emulated from its documentation instead (jobdesk/sim/nrsw.py), so the
+`netmodule` profile is tested against the device rather than against itself.
 """
 
 from __future__ import annotations
@@ -219,7 +221,8 @@ class Profile:
         return template.render(values)
 
     def match(self, argv: list[str]) -> tuple[str, dict[str, str]] | None:
-        """Which operation produced this argument vector (used by the simulator)."""
+        """Which operation produced this argument vector (the simulator's generic-linux
+        device answers by it; tests classify recorded commands with it)."""
         for operation, template in self.commands.items():
             values = template.match(argv)
             if values is not None:
