@@ -95,6 +95,11 @@ def test_each_documented_output_format(tmp_path: Path) -> None:
                 1, "ERROR: unknown parameter Not A Name\n")
             assert await _cli(session, "cat /proc/sys/kernel/random/boot_id") == (
                 0, device.boot_id + "\n")
+            status, uptime = await _cli(session, "cat /proc/uptime")
+            assert status == 0 and len(uptime.split()) == 2 and float(uptime.split()[0]) >= 0
+            assert await _cli(session, "cli status -h") == (0, "Usage: cli status summary\n")
+            status, pem = await _cli(session, "cli cert show")
+            assert status == 0 and pem.startswith("-----BEGIN CERTIFICATE-----")
             await session.close()
 
     asyncio.run(scenario())
