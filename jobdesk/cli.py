@@ -198,6 +198,13 @@ def build_parser() -> argparse.ArgumentParser:
     lst.add_argument("--json", action="store_true")
     rm = device_commands.add_parser("remove", help="remove a device")
     rm.add_argument("name")
+    probe = device_commands.add_parser(
+        "probe", help="send a device only read commands and show whether its profile "
+        "understood the answers"
+    )
+    probe.add_argument("name")
+    probe.add_argument("--timeout", type=float, default=30.0,
+                       help="seconds for the connection and each command (default 30)")
 
     jobs = commands.add_parser("jobs", help="create, list, show and cancel jobs")
     job_commands = jobs.add_subparsers(dest="action", required=True, parser_class=Parser)
@@ -514,12 +521,45 @@ def cmd_devices(ctx: Context, args: argparse.Namespace) -> int:
     elif args.action == "remove":
         remove_device(store, paths.data_dir(), args.name)
         print(f"removed {args.name}")
+    elif args.action == "probe":
+        return cmd_devices_probe(ctx, args)
     elif args.action == "set-password":
         store.devices.get(args.name)
         secrets = _secrets()
         secrets.set_password(args.name, _read_password())
         print(f"password of {args.name} stored in {secrets.backend}")
     return 0
+
+
+def cmd_devices_probe(ctx: Context, args: argparse.Namespace) -> int:
+    """`devices probe NAME`: read commands only; exit 1 if the profile missed a field."""
+    from jobdesk.devices import ProfileLibrary
+    from jobdesk.runtime.driver import DeviceError as Unreachable
+    from jobdesk.runtime.loader import load_driver
+    from jobdesk.runtime.probe import probe, render
+
+    device = ctx.store.devices.get(args.name)
+    profile = ProfileLibrary(user_dir=paths.profiles_dir()).get(device.profile)
+    logging.getLogger("asyncssh").setLevel(logging.WARNING)
+    driver = load_driver(ctx.settings, paths.data_dir(), paths.profiles_dir())
+
+    async def main() -> int:
+        try:
+            session = await driver.connect(device, timeout=args.timeout)
+            try:
+                report = await probe(session, device.name, profile, timeout=args.timeout)
+            finally:
+                await session.close()
+        except Unreachable as error:
+            hint = f" ({error.fix_hint})" if error.fix_hint else ""
+            raise CliError(f"{device.name}: {error}{hint}") from error
+        finally:
+            await driver.aclose()
+        for line in render(report).splitlines():
+            print(printable(line, limit=10_000))
+        return 0 if report.ok else 1
+
+    return asyncio.run(main())
 
 
 def _secrets() -> Any:

@@ -72,22 +72,24 @@ APPLY_CONFIG = StepSpec(
     "Apply",
     120,
     "Log in and apply the snippet by hand to see the device's error; fix the snippet if a "
-    "key or value is rejected.",
+    "key or value is rejected (on a NetModule router `cli get KEY` shows whether a key "
+    "exists; `cli -l` lists the commands this firmware has).",
 )
 VERIFY_VALUES = StepSpec(
     "verify-values",
     "Verify values",
     60,
-    "Compare the device's running configuration with the snippet; another tool or person "
-    "may have changed the same keys.",
+    "Compare the device's running configuration with the snippet (NetModule: `cli get "
+    "KEY`); another tool or person may have changed the same keys.",
     retry_from="upload-snippet",
 )
 CHECK_VERSION = StepSpec(
     "check-version",
     "Check version",
     60,
-    "Read the firmware version on the device; if the image does not fit this model, choose "
-    "the image built for it.",
+    "Read the firmware version on the device (NetModule: `cli status summary`; `jobdesk "
+    "devices probe NAME` shows whether the profile reads it); if the image does not fit "
+    "this model, choose the image built for it.",
 )
 UPLOAD_IMAGE = StepSpec(
     "upload-image",
@@ -101,7 +103,8 @@ INSTALL_IMAGE = StepSpec(
     "Install",
     900,
     "Log in and check the installer's message on the device; the image may be damaged or "
-    "meant for another model.",
+    "meant for another model (on a NetModule router `cli -l` shows whether this firmware "
+    "has the update command the profile sends).",
 )
 REBOOT = StepSpec(
     "reboot",
@@ -155,7 +158,8 @@ READ_INFO = StepSpec(
     "read-info",
     "Read info",
     60,
-    "Check that the user in the inventory may read the device's status.",
+    "Check that the user in the inventory may read the device's status; `jobdesk devices "
+    "probe NAME` shows what the device answers and what its profile understood.",
 )
 STORE_INFO = StepSpec(
     "store-info",
