@@ -11,11 +11,11 @@ from PySide6.QtWidgets import QMessageBox
 from jobdesk.domain.inventory import make_device
 from jobdesk.domain.jobtypes import JobType
 from jobdesk.domain.schedule import Scheduled
+from jobdesk.domain.times import format_instant
 from jobdesk.runtime.actions import JobRequest
 from jobdesk.ui.context import AppContext
 from jobdesk.ui.detail import DetailPane
 from jobdesk.ui.extend_dialog import ExtendJobDialog
-from jobdesk.domain.times import format_instant
 from jobdesk.ui.main_window import MainWindow
 
 # 22:00-22:10 UTC on 1 and 2 December 2026; the tests' clock starts on the 1st at 09:00.
