@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from html import escape
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, Qt, QTimer, Signal
-from PySide6.QtGui import QPalette
+from PySide6.QtGui import QPalette, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -43,13 +43,24 @@ from jobdesk.ui.context import AppContext
 from jobdesk.ui.delegates import OutcomeBar, ProgressDelegate, segments_for
 from jobdesk.ui.elided import ElidedLabel
 from jobdesk.ui.extend_dialog import ExtendJobDialog
-from jobdesk.ui.gateway import StoreGateway
+from jobdesk.ui.gateway import Failure, StoreGateway
 from jobdesk.ui.jobs_model import next_run_text
 from jobdesk.ui.rollout_bar import RolloutBar, batch_looks, batch_text
 from jobdesk.ui.task_models import StepRow, StepsModel, TasksModel, step_rows
 from jobdesk.ui.week_strip import WeekStrip, next_window_text
 
 CHANGE_MARGIN = timedelta(seconds=5)
+TASK_ROWS = 8  # rows the tasks table shows by default (a laptop screen's worth)
+ACTION_TIPS: dict[str, str] = {
+    "cancel_job": "Cancel the job: waiting tasks do not run, running steps finish first",
+    "duplicate": "Create a new job like this one",
+    "extend": "Give the job a later Expires At, so that its expired tasks can be retried",
+    "continue": "Let the rollout go on: start the next batch, or lift the pause after "
+                "failures",
+    "retry": "Run the selected task again now (or at the next window)",
+    "cancel_task": "Cancel the selected task",
+    "skip": "Mark the selected step done by hand; the next attempt goes on after it",
+}
 
 
 def _terminal(state: str) -> bool:
@@ -161,6 +172,8 @@ class DetailPane(QWidget):
     changed = Signal(object)  # job id: an action here changed it (the runtime should look)
     duplicateRequested = Signal(object)  # JobRecord with its tasks
     message = Signal(str)  # a short note for the status bar
+    # {action: None or why not}: what may be done with the shown job now (ACTION_TIPS keys)
+    availabilityChanged = Signal(object)
 
     def __init__(self, ctx: AppContext, gateway: StoreGateway,
                  parent: QWidget | None = None) -> None:
@@ -175,6 +188,9 @@ class DetailPane(QWidget):
         self._shown_version: object = None  # of the task whose steps are shown
         self._attempts_task_id: int | None = None  # whose attempts the chooser lists
         self._history: TaskRecord | None = None  # one task with every attempt's record
+        self.availability: dict[str, str | None] = dict.fromkeys(ACTION_TIPS,
+                                                                 "select a job first")
+        self.sections_kept = False  # a person moved the sections (or they were restored)
         self._reload_timer = QTimer(self)
         self._reload_timer.setSingleShot(True)
         self._reload_timer.setInterval(200)
@@ -204,11 +220,39 @@ class DetailPane(QWidget):
         self.sections.setStretchFactor(2, 2)
         self.sections.setChildrenCollapsible(False)
         self.sections.setHandleWidth(6)
+        self.sections.splitterMoved.connect(self.keep_sections)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 0, 0, 0)
         layout.addWidget(self.placeholder)
         layout.addWidget(self.sections)
+
+    def keep_sections(self, *_: object) -> None:
+        """From now on the sections keep the sizes a person gave them."""
+        self.sections_kept = True
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self.place_sections()
+
+    def place_sections(self) -> None:
+        """The header as tall as it needs, the tasks room for `TASK_ROWS` rows, the steps
+        the rest — the tasks giving way down to their minimum on a short screen."""
+        if self.sections_kept:
+            return
+        total = self.height()
+        handles = 2 * self.sections.handleWidth()
+        header = self.sections.widget(0).sizeHint().height()
+        tasks_box, steps_box = self.sections.widget(1), self.sections.widget(2)
+        chrome = tasks_box.sizeHint().height() - self.tasks_view.sizeHint().height()
+        rows = self.tasks_view.verticalHeader().defaultSectionSize()
+        table = (self.tasks_view.horizontalHeader().sizeHint().height() + 2
+                 * self.tasks_view.frameWidth() + self.tasks_view.horizontalScrollBar()
+                 .sizeHint().height())
+        tasks = chrome + table + TASK_ROWS * rows
+        steps = max(total - handles - header - tasks, steps_box.minimumSizeHint().height())
+        tasks = max(total - handles - header - steps, tasks_box.minimumSizeHint().height())
+        self.sections.setSizes([header, tasks, steps])
 
     def _build_header(self) -> QWidget:
         header = QWidget()
@@ -242,6 +286,7 @@ class DetailPane(QWidget):
         grid.setHorizontalSpacing(8)
         grid.setVerticalSpacing(3)
         title = QHBoxLayout()
+        title.setSpacing(12)
         title.addWidget(self.name_label, 3)
         title.addWidget(self.type_label)
         title.addWidget(self.created_label, 2)
@@ -360,7 +405,9 @@ class DetailPane(QWidget):
         self.fix_hint.setObjectName("fixHint")
         self.fix_hint.setWordWrap(True)
         self.fix_hint.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.fix_hint.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Maximum)
+        hint_policy = QSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Minimum)
+        hint_policy.setHeightForWidth(True)
+        self.fix_hint.setSizePolicy(hint_policy)
         box = QWidget()
         box.setObjectName("stepsSection")
         layout = QVBoxLayout(box)
@@ -420,6 +467,7 @@ class DetailPane(QWidget):
         self._job_id = job_id
         self.placeholder.setVisible(job_id is None)
         self.sections.setVisible(job_id is not None)
+        self.place_sections()
         if job_id is None:
             self._record = None
             self.tasks_model.set_records([])
@@ -514,6 +562,7 @@ class DetailPane(QWidget):
         self.expires_label.setText(_expires_text(record, schedule, now))
         self.week_strip.set_schedule(schedule, now, record.expires_at, finished=finished)
         self._show_rollout(record, finished)
+        self.place_sections()  # the rollout's lines come and go with the job
 
     def _show_progress(self, record: JobRecord) -> None:
         """The tasks by outcome: a cancelled job's bar is grey, not a blue "done"."""
@@ -666,39 +715,43 @@ class DetailPane(QWidget):
         return self.steps_model.record(self.steps_view.currentIndex().row())
 
     def _update_actions(self, *_: object) -> None:
-        """Each button enabled when the domain allows its action now, else its refusal as
-        the tooltip: the rules are asked, not repeated here."""
+        """Each action enabled when the domain allows it now, else its refusal as the
+        tooltip: the rules are asked here, once, and the buttons, the context menus and
+        the window's menu entries all follow `availability` (see `availabilityChanged`)."""
+        self.availability = self._availability()
+        for name, button in self._buttons().items():
+            refusal = self.availability[name]
+            button.setEnabled(refusal is None)
+            button.setToolTip(refusal if refusal is not None else ACTION_TIPS[name])
+        self.availabilityChanged.emit(dict(self.availability))
+
+    def _buttons(self) -> dict[str, QPushButton]:
+        return {"cancel_job": self.cancel_job_button, "duplicate": self.duplicate_button,
+                "extend": self.extend_button, "continue": self.continue_button,
+                "retry": self.retry_button, "cancel_task": self.cancel_task_button,
+                "skip": self.skip_button}
+
+    def _availability(self) -> dict[str, str | None]:
+        """Per action, None when it may be taken now, else why not (in words)."""
         record, task, step = self._record, self.selected_task(), self.selected_step()
-        self.duplicate_button.setEnabled(record is not None and not record.system)
         if record is None:
-            for button in (self.cancel_job_button, self.retry_button,
-                           self.cancel_task_button, self.skip_button):
-                button.setEnabled(False)
-                button.setToolTip("select a job first")
-            self.extend_button.setEnabled(False)
-            self.extend_button.setToolTip("select a job first")
-            self.continue_button.setEnabled(False)
-            return
-        waiting = _rollout_waits(record)
-        self.continue_button.setEnabled(waiting)
-        self.continue_button.setToolTip(
-            "Let the rollout go on: start the next batch, or lift the pause after failures"
-            if waiting else "The rollout is not waiting for anyone")
+            return dict.fromkeys(ACTION_TIPS, "select a job first")
         actions = lifecycle.available_actions(
             _job_view(record), _task_view(task), _step_status(step), self._ctx.clock.now(),
-            extension=self._ctx.settings.fire_and_forget_lifetime)
-        for button, action in ((self.cancel_job_button, Action.CANCEL_JOB),
-                               (self.retry_button, Action.RETRY_NOW),
-                               (self.cancel_task_button, Action.CANCEL_TASK),
-                               (self.skip_button, Action.SKIP_STEP)):
-            refusal = actions[action]
-            button.setEnabled(refusal is None)
-            button.setToolTip(refusal or "")
-        extend_refusal = actions[Action.EXTEND_JOB]
-        self.extend_button.setEnabled(extend_refusal is None)
-        self.extend_button.setToolTip(
-            extend_refusal or "Give the job a later Expires At, so that its expired tasks "
-            "can be retried")
+            extension=self._ctx.settings.fire_and_forget_lifetime,
+            step_name=step.name if step is not None else None)
+        if task is not None and step is None and self.attempt_chooser.currentData() is not None:
+            actions[Action.SKIP_STEP] = "an earlier attempt is shown; choose the latest"
+        return {
+            "cancel_job": actions[Action.CANCEL_JOB],
+            "duplicate": "system jobs are made by jobdesk itself" if record.system else None,
+            "extend": actions[Action.EXTEND_JOB],
+            "continue": None if _rollout_waits(record) else "the rollout is not waiting "
+            "for anyone",
+            "retry": actions[Action.RETRY_NOW],
+            "cancel_task": actions[Action.CANCEL_TASK],
+            "skip": actions[Action.SKIP_STEP],
+        }
 
     def _run(self, action: object, done_text: str) -> None:
         job_id = self._job_id
@@ -709,8 +762,12 @@ class DetailPane(QWidget):
                 self.changed.emit(job_id)
             self.reload()
 
-        def failed(error: str) -> None:
-            QMessageBox.warning(self, "jobdesk", error)
+        def failed(error: Failure) -> None:
+            # A refusal (the job was cancelled meanwhile) is the rules' answer, not a fault.
+            if error.refused:
+                QMessageBox.information(self, "Not possible", _sentence(error) + ".")
+            else:
+                QMessageBox.warning(self, "jobdesk", error)
             self.reload()
 
         self._gateway.call(action, finished, failed)  # type: ignore[arg-type]
