@@ -98,13 +98,14 @@ def test_a_fire_and_forget_job_is_given_more_time_or_told_why_not(
 
     # Someone cancels the job while the dialog is open: the store refuses, in words.
     warnings: list[str] = []
-    monkeypatch.setattr(QMessageBox, "warning",
-                        lambda parent, title, text, *a: warnings.append(text))
+    monkeypatch.setattr(QMessageBox, "information",
+                        lambda parent, title, text, *a: warnings.append(f"{title}: {text}"))
     ctx.service.cancel_job(job.id)
     dialog.ok_button.click()
     qtbot.waitUntil(lambda: bool(warnings))
-    assert warnings == ["the job is Cancelled Manually; it cannot be extended, "
-                        "create a new job instead"]
+    # A refusal of the rules, shown as one (not as an error).
+    assert warnings == ["Not possible: The job is Cancelled Manually; it cannot be "
+                        "extended, create a new job instead."]
     assert ctx.store.jobs.get(job.id).expires_at == job.expires_at
     qtbot.waitUntil(lambda: not detail.extend_button.isEnabled())
     assert "Cancelled Manually" in detail.extend_button.toolTip()

@@ -51,6 +51,7 @@ from jobdesk.ui.week_strip import WeekStrip, next_window_text
 
 CHANGE_MARGIN = timedelta(seconds=5)
 TASK_ROWS = 8  # rows the tasks table shows by default (a laptop screen's worth)
+STEP_ROWS = 3  # the least the steps table keeps before the tasks give way
 ACTION_TIPS: dict[str, str] = {
     "cancel_job": "Cancel the job: waiting tasks do not run, running steps finish first",
     "duplicate": "Create a new job like this one",
@@ -104,6 +105,18 @@ def _expires_text(record: JobRecord, schedule: Schedule | None, now: datetime) -
         if in_zone != text:
             text += f" · {in_zone} {schedule.tz}"
     return text
+
+
+def _table_height(view: QTableView, rows: int) -> int:
+    """The height at which a table shows its header and `rows` rows (and its scroll bar)."""
+    return (view.horizontalHeader().sizeHint().height() + 2 * view.frameWidth()
+            + view.horizontalScrollBar().sizeHint().height()
+            + rows * view.verticalHeader().defaultSectionSize())
+
+
+def _chrome(box: QWidget, *parts: QWidget) -> int:
+    """What a section needs besides `parts`: its title line, spacing and margins."""
+    return box.sizeHint().height() - sum(part.sizeHint().height() for part in parts) + 4
 
 
 def _caption(text: str) -> QLabel:
@@ -237,22 +250,22 @@ class DetailPane(QWidget):
 
     def place_sections(self) -> None:
         """The header as tall as it needs, the tasks room for `TASK_ROWS` rows, the steps
-        the rest — the tasks giving way down to their minimum on a short screen."""
-        if self.sections_kept:
-            return
-        total = self.height()
-        handles = 2 * self.sections.handleWidth()
-        header = self.sections.widget(0).sizeHint().height()
-        tasks_box, steps_box = self.sections.widget(1), self.sections.widget(2)
-        chrome = tasks_box.sizeHint().height() - self.tasks_view.sizeHint().height()
-        rows = self.tasks_view.verticalHeader().defaultSectionSize()
-        table = (self.tasks_view.horizontalHeader().sizeHint().height() + 2
-                 * self.tasks_view.frameWidth() + self.tasks_view.horizontalScrollBar()
-                 .sizeHint().height())
-        tasks = chrome + table + TASK_ROWS * rows
-        steps = max(total - handles - header - tasks, steps_box.minimumSizeHint().height())
-        tasks = max(total - handles - header - steps, tasks_box.minimumSizeHint().height())
-        self.sections.setSizes([header, tasks, steps])
+        the rest; on a short screen the tasks give way until the steps keep
+        `STEP_ROWS` rows and the fix hint. The current task and step stay in view."""
+        if not self.sections_kept:
+            total = self.height() - 2 * self.sections.handleWidth()
+            header = self.sections.widget(0).sizeHint().height()
+            tasks_box, steps_box = self.sections.widget(1), self.sections.widget(2)
+            tasks = _table_height(self.tasks_view, TASK_ROWS) + _chrome(tasks_box,
+                                                                        self.tasks_view)
+            steps = (_table_height(self.steps_view, STEP_ROWS)
+                     + _chrome(steps_box, self.steps_view, self.fix_hint)
+                     + 2 * self.fix_hint.fontMetrics().lineSpacing() + 6)
+            tasks = max(min(tasks, total - header - steps), _table_height(self.tasks_view, 2))
+            self.sections.setSizes([header, tasks, max(total - header - tasks, 1)])
+        for view in (self.tasks_view, self.steps_view):
+            if view.currentIndex().isValid():
+                view.scrollTo(view.currentIndex())
 
     def _build_header(self) -> QWidget:
         header = QWidget()
@@ -405,7 +418,7 @@ class DetailPane(QWidget):
         self.fix_hint.setObjectName("fixHint")
         self.fix_hint.setWordWrap(True)
         self.fix_hint.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        hint_policy = QSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Minimum)
+        hint_policy = QSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         hint_policy.setHeightForWidth(True)
         self.fix_hint.setSizePolicy(hint_policy)
         box = QWidget()

@@ -13,7 +13,6 @@ from PySide6.QtCore import QByteArray, QPoint, QRect, QSettings, QSize, Qt, QTim
 from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QCheckBox,
     QComboBox,
     QHBoxLayout,
     QHeaderView,
@@ -52,10 +51,10 @@ PREFERRED = QSize(1400, 860)
 MINIMUM = QSize(1024, 640)  # the smallest laptop screen the window is laid out for
 # Room left for the window manager's title bar, so the frame fits the available screen.
 FRAME_ALLOWANCE = 32
-LIST_MINIMUM, LIST_MAXIMUM = 340, 640
-NAME_ROOM = 130  # the least a job's name is given before an optional column is
+LIST_MINIMUM, LIST_MAXIMUM, LIST_SHARE = 400, 640, 0.38
+NAME_ROOM = 110  # the least a job's name is given before an optional column is
 # Shown when the list is wide enough, in this order of need; else from the header's menu.
-OPTIONAL_COLUMNS = (7, 4, 1, 5)  # Expires, Schedule, Type, Created
+OPTIONAL_COLUMNS = (3, 7, 4, 1, 5)  # Progress, Expires, Schedule, Type, Created
 LIST_SAMPLES = {"Name": "Firmware 4.9.0 — pilot", "Type": "Certificate renewal",
                 "State": "Partially Succeeded", "Progress": "13/13",
                 "Schedule": "Mon–Fri 22:00–04:00", "Created": SAMPLE_TIME,
@@ -171,15 +170,11 @@ class MainWindow(QMainWindow):
         for state in JobState:
             self.state_filter.addItem(states.icon(state.value), state.value)
         self.state_filter.currentTextChanged.connect(self._apply_state)
-        self.show_system = QCheckBox("Show system jobs")
-        self.show_system.setObjectName("showSystem")
-        self.show_system.toggled.connect(self._apply_system)
         self.count_label = QLabel()
         self.count_label.setObjectName("jobCount")
         bar = QHBoxLayout()
         bar.addWidget(self.search, 1)
         bar.addWidget(self.state_filter)
-        bar.addWidget(self.show_system)
         bar.addWidget(self.count_label)
 
         self.table = QTableView()
@@ -199,6 +194,7 @@ class MainWindow(QMainWindow):
         self.table.setItemDelegateForColumn(PROGRESS_COLUMN, ProgressDelegate(self.table))
         fit_columns(self.table, LIST_SAMPLES)
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.table.horizontalHeader().setMinimumSectionSize(72)  # a name stays readable
         self.table.horizontalHeader().setContextMenuPolicy(
             Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.horizontalHeader().customContextMenuRequested.connect(self._header_menu)
@@ -275,8 +271,9 @@ class MainWindow(QMainWindow):
         self.system_action.setShortcut(QKeySequence("Ctrl+Shift+S"))
         self.system_action.setStatusTip("Show the jobs jobdesk makes for itself")
         self.system_action.setCheckable(True)
-        self.system_action.toggled.connect(self.show_system.setChecked)
-        self.show_system.toggled.connect(self.system_action.setChecked)
+        self.system_action.toggled.connect(self._apply_system)
+        # In the toolbar and the Jobs menu: the list's filter bar keeps its room for search.
+        self.show_system = self.system_action
         self.refresh_action = self._action("Re&fresh", self.refresh,
                                            QKeySequence.StandardKey.Refresh,
                                            name="refreshAction", tip="Read the jobs again")
@@ -422,8 +419,8 @@ class MainWindow(QMainWindow):
     def _place_splitter(self) -> None:
         """The list as wide as a third of the window (its key columns), the detail the
         rest: on a laptop the detail needs the room, on a wide monitor both have it."""
-        width = max(self.splitter.width(), 1)
-        left = max(LIST_MINIMUM, min(int(width * 0.36), LIST_MAXIMUM))
+        width = max(self.width(), 1)  # the splitter's own width lags behind on a resize
+        left = max(LIST_MINIMUM, min(int(width * LIST_SHARE), LIST_MAXIMUM))
         self.splitter.setSizes([left, max(width - left, 1)])
         self._fit_list_columns(left)
 
