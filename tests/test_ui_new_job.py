@@ -318,7 +318,7 @@ def test_preview_lists_the_windows_of_the_schedule(
     lines = child(reboot_dialog, QLabel, "preview").text().splitlines()
     assert lines[0] == "Next windows (Europe/Zurich):"
     assert lines[1:] == expected
-    assert lines[1] == "Tue 1 Dec 22:00–04:00"
+    assert lines[1] == "Tue 01 Dec 22:00–04:00"
     assert lines[5] == "Mon 7 Dec 22:00–04:00"
     assert child(reboot_dialog, QLabel, "expiresAt").text().startswith(
         "Expires at: Tue 15 Dec 2026 04:00 (Europe/Zurich)"
