@@ -119,6 +119,27 @@ def _chrome(box: QWidget, *parts: QWidget) -> int:
     return box.sizeHint().height() - sum(part.sizeHint().height() for part in parts) + 4
 
 
+def _section(name: str, title: QHBoxLayout, table: QTableView, *below: QWidget) -> QWidget:
+    """A section of the pane: its title line (with its actions), its table, what follows."""
+    box = QWidget()
+    box.setObjectName(name)
+    layout = QVBoxLayout(box)
+    layout.setContentsMargins(0, 2, 0, 0)
+    layout.setSpacing(2)
+    layout.addLayout(title)
+    layout.addWidget(table, 1)
+    for widget in below:
+        layout.addWidget(widget)
+    return box
+
+
+def _button(text: str, name: str, slot: object) -> QPushButton:
+    button = QPushButton(text)
+    button.setObjectName(name)
+    button.clicked.connect(slot)
+    return button
+
+
 def _caption(text: str) -> QLabel:
     label = QLabel(text)
     label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
@@ -325,15 +346,9 @@ class DetailPane(QWidget):
         self.week_strip.setObjectName("weekStrip")
         self.week_strip.setFixedHeight(56)
 
-        self.cancel_job_button = QPushButton("Cancel job…")
-        self.cancel_job_button.setObjectName("cancelJob")
-        self.cancel_job_button.clicked.connect(self.cancel_job)
-        self.duplicate_button = QPushButton("Duplicate…")
-        self.duplicate_button.setObjectName("duplicateJob")
-        self.duplicate_button.clicked.connect(self._duplicate)
-        self.extend_button = QPushButton("Extend…")
-        self.extend_button.setObjectName("extendJob")
-        self.extend_button.clicked.connect(self.extend_job)
+        self.cancel_job_button = _button("Cancel job…", "cancelJob", self.cancel_job)
+        self.duplicate_button = _button("Duplicate…", "duplicateJob", self._duplicate)
+        self.extend_button = _button("Extend…", "extendJob", self.extend_job)
         rollout_row = self._build_rollout_row()
         job_actions = QHBoxLayout()
         job_actions.addWidget(self.cancel_job_button)
@@ -369,25 +384,14 @@ class DetailPane(QWidget):
         self.tasks_view.setColumnHidden(TasksModel.host_column, not self._ctx.store.is_postgres)
         # A task's batch only means something in a rollout (shown per job, _show_header).
         self.tasks_view.setColumnHidden(TasksModel.batch_column, True)
-        self.retry_button = QPushButton("Retry now")
-        self.retry_button.setObjectName("retryTask")
-        self.retry_button.clicked.connect(self.retry_task)
-        self.cancel_task_button = QPushButton("Cancel task…")
-        self.cancel_task_button.setObjectName("cancelTask")
-        self.cancel_task_button.clicked.connect(self.cancel_task)
+        self.retry_button = _button("Retry now", "retryTask", self.retry_task)
+        self.cancel_task_button = _button("Cancel task…", "cancelTask", self.cancel_task)
         title = QHBoxLayout()
         title.addWidget(_section_title("Job Tasks"))
         title.addStretch(1)
         title.addWidget(self.retry_button)
         title.addWidget(self.cancel_task_button)
-        box = QWidget()
-        box.setObjectName("tasksSection")
-        layout = QVBoxLayout(box)
-        layout.setContentsMargins(0, 2, 0, 0)
-        layout.setSpacing(2)
-        layout.addLayout(title)
-        layout.addWidget(self.tasks_view)
-        return box
+        return _section("tasksSection", title, self.tasks_view)
 
     def _build_steps(self) -> QWidget:
         # B1: the latest attempt (and what the next one runs), or any earlier one.
@@ -396,9 +400,7 @@ class DetailPane(QWidget):
         self.attempt_chooser.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.attempt_chooser.activated.connect(self._attempt_chosen)
-        self.skip_button = QPushButton("Skip step…")
-        self.skip_button.setObjectName("skipStep")
-        self.skip_button.clicked.connect(self.skip_step)
+        self.skip_button = _button("Skip step…", "skipStep", self.skip_step)
         title = QHBoxLayout()
         title.addWidget(_section_title("Steps"))
         title.addSpacing(12)
@@ -421,15 +423,7 @@ class DetailPane(QWidget):
         hint_policy = QSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         hint_policy.setHeightForWidth(True)
         self.fix_hint.setSizePolicy(hint_policy)
-        box = QWidget()
-        box.setObjectName("stepsSection")
-        layout = QVBoxLayout(box)
-        layout.setContentsMargins(0, 2, 0, 0)
-        layout.setSpacing(2)
-        layout.addLayout(title)
-        layout.addWidget(self.steps_view, 1)
-        layout.addWidget(self.fix_hint)
-        return box
+        return _section("stepsSection", title, self.steps_view, self.fix_hint)
 
     def _build_rollout_row(self) -> QWidget:
         """B8: the batches as a bar and, while the rollout waits for a person, why (the
@@ -457,9 +451,7 @@ class DetailPane(QWidget):
         font = self.rollout_reason_label.font()
         font.setBold(True)
         self.rollout_reason_label.setFont(font)
-        self.continue_button = QPushButton("Continue rollout")
-        self.continue_button.setObjectName("continueRollout")
-        self.continue_button.clicked.connect(self.continue_rollout)
+        self.continue_button = _button("Continue rollout", "continueRollout", self.continue_rollout)
         layout.addWidget(self.rollout_reason_label)
         return self.rollout_row
 
