@@ -94,6 +94,8 @@ def _next_run(record: JobRecord, finished: bool, now: datetime) -> str:
     text = next_run_text(record)
     if text:
         return text
+    if record.state == JobState.PAUSED.value:
+        return "when a person continues the rollout"
     return "now" if record.state == JobState.RUNNING.value else "not planned"
 
 
