@@ -52,6 +52,14 @@ class StepSpec:
     # would only read the same outcome again (a command's exit status, a device's value).
     # It is the step verified, or the upload that step consumes, so the file is there.
     retry_from: str | None = None
+    # Why a person may not skip the step (None: they may, after doing it by hand). A
+    # step that only jobdesk can do — the connection every later step uses, the local CA's
+    # signature, the write to its own database — cannot be done "by hand" instead.
+    not_skippable: str | None = None
+
+    @property
+    def skippable(self) -> bool:
+        return self.not_skippable is None
 
 
 CONNECT = StepSpec(
@@ -60,6 +68,7 @@ CONNECT = StepSpec(
     30,
     "Check that the device is powered, reachable from this laptop (VPN, cable, address and "
     "port in the inventory) and that its SSH service runs.",
+    not_skippable="every later step needs the connection; fix it and retry instead",
 )
 UPLOAD_SNIPPET = StepSpec(
     "upload-snippet",
@@ -139,6 +148,7 @@ SIGN_CERTIFICATE = StepSpec(
     30,
     "The local CA could not sign the request: check that jobdesk's data folder is writable "
     "and the request names the device.",
+    not_skippable="only jobdesk's local CA signs the request; fix the cause and retry",
 )
 INSTALL_CERTIFICATE = StepSpec(
     "install-certificate",
@@ -166,6 +176,7 @@ STORE_INFO = StepSpec(
     "Store in inventory",
     30,
     "jobdesk could not write its database: check free disk space on this laptop.",
+    not_skippable="only jobdesk writes its inventory; fix the cause and retry",
 )
 UPLOAD_SCRIPT = StepSpec(
     "upload-script",
