@@ -6,6 +6,7 @@ as a site would plug in its own driver.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -638,3 +639,43 @@ def test_check_refuses_what_jobs_create_refuses(cli: Cli) -> None:
     right = cli.json("check", "--type", "firmware-update", "--device", "r1", "--file",
                      str(image), "--version", "2.0", "--model", "FAKE-1")
     assert right[0]["verdict"] == "ready"
+
+
+def test_a_job_report_to_hand_over_in_html_csv_and_json(cli: Cli) -> None:
+    import csv
+
+    cli("devices", "add", "r1", "--host", "10.0.0.1")
+    cli("devices", "add", "r2", "--host", "10.0.0.2")
+    cli.script.write_text(json.dumps(
+        {"faults": [{"device": "r1", "op": "reboot", "error": "auth"}]}))
+    job = cli.json("jobs", "create", "--type", "reboot", "--name", "Reboot, depot",
+                   "--device", "r1", "--device", "r2")
+    cli("run", "--until-done", "--max-seconds", "30", timeout=60)
+    ident = str(job["id"])
+
+    sheet = cli.tmp / "report.csv"
+    cli("jobs", "report", ident, "--format", "csv", "-o", str(sheet), "--tz", "Asia/Tokyo")
+    raw = sheet.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"), newline="")))
+    steps = [s["name"] for s in cli.json("jobs", "show", ident)["tasks"][0]["steps"]]
+    assert [(r["device"], r["step"]) for r in rows] == [
+        (device, name) for device in ("r1", "r2") for name in steps]
+    failed = [r for r in rows if r["step_state"].startswith("Failed")]
+    assert [(r["device"], r["step"]) for r in failed] == [("r1", "reboot")]
+    assert failed[0]["message"] and failed[0]["fix_hint"]
+    assert failed[0]["started_at"].endswith("+09:00") and failed[0]["zone"] == "Asia/Tokyo"
+
+    data = json.loads(cli("jobs", "report", ident, "--format", "json").stdout)
+    assert data["job"]["state"] == "Partially Succeeded"
+    assert data["counts"] == {"Succeeded": 1, "Failed": 1}
+
+    page = cli.tmp / "report.html"
+    cli("jobs", "report", ident, "-o", str(page))
+    html = page.read_text(encoding="utf-8")
+    assert "size: A4" in html and "Reboot, depot" in html and failed[0]["fix_hint"] in html
+
+    missing = cli("jobs", "report", "999", ok=False)
+    assert missing.returncode == 1 and missing.stderr.count("\n") == 1
+    nowhere = cli("jobs", "report", ident, "-o", str(cli.tmp / "no" / "r.html"), ok=False)
+    assert "no folder" in nowhere.stderr and not (cli.tmp / "no").exists()

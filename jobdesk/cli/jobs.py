@@ -7,6 +7,7 @@ import re
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from jobdesk.cli import job_report
 from jobdesk.cli.common import (
     JOB_ID,
     LIMIT,
@@ -30,6 +31,7 @@ from jobdesk.domain.schedule import FireAndForget, Scheduled
 from jobdesk.domain.states import JobState
 from jobdesk.domain.text import printable
 from jobdesk.runtime.actions import JobRequest
+from jobdesk.runtime.report import job_json
 
 
 def _duration(text: str) -> timedelta:
@@ -63,7 +65,7 @@ def _new_end(text: str) -> date | datetime:
 
 
 def add_parser(commands: Any) -> None:
-    """`jobs create|list|show|cancel|continue|extend`."""
+    """`jobs create|list|show|cancel|continue|extend|report`."""
     jobs = commands.add_parser("jobs", help="create, list, show and cancel jobs")
     job_commands = jobs.add_subparsers(dest="action", required=True, parser_class=Parser)
     create = job_commands.add_parser("create", help="create a job")
@@ -120,6 +122,7 @@ def add_parser(commands: Any) -> None:
     )
     extend.add_argument("--json", action="store_true",
                         help="print the job as `jobs show --json` does")
+    job_report.add_parser(job_commands)
 
 
 def cmd_jobs(ctx: Context, args: argparse.Namespace) -> int:
@@ -146,13 +149,10 @@ def cmd_jobs(ctx: Context, args: argparse.Namespace) -> int:
         return 0
     if args.action == "show":
         bring_states_up_to_now(ctx)
-        record = store.jobs.detail(args.id)
         if args.json:
-            data = record.to_dict()
-            data["tasks"] = [t.to_dict() for t in record.tasks]
-            print_json(data)
+            print_json(job_json(store, args.id))
         else:
-            _print_job(record)
+            _print_job(store.jobs.detail(args.id))
         return 0
     if args.action == "cancel":
         record = ctx.service.cancel_job(args.id)
@@ -173,6 +173,8 @@ def cmd_jobs(ctx: Context, args: argparse.Namespace) -> int:
         return 0
     if args.action == "extend":
         return _extend_job(ctx, args)
+    if args.action == "report":
+        return job_report.cmd_report(ctx, args)
     raise CliError(f"unknown jobs action {args.action}")  # pragma: no cover
 
 
@@ -241,10 +243,7 @@ def _extend_job(ctx: Context, args: argparse.Namespace) -> int:
     """`jobs extend`: the new Expires At (with --json, the job as `jobs show` prints it)."""
     record = ctx.service.extend_job(args.id, to=args.to, by=args.by)
     if args.json:
-        shown = ctx.store.jobs.detail(record.id)
-        data = shown.to_dict()
-        data["tasks"] = [t.to_dict() for t in shown.tasks]
-        print_json(data)
+        print_json(job_json(ctx.store, record.id))
         return 0
     from jobdesk.domain.schedule import schedule_from_dict
 
