@@ -410,7 +410,9 @@ def test_names_are_shown_on_one_line_and_checked_when_created(cli: Cli) -> None:
 def test_numbers_out_of_range_get_one_line(cli: Cli, args: tuple[str, ...]) -> None:
     result = cli(*args, ok=False)
     assert result.returncode == 2
-    assert result.stderr.startswith("jobdesk: error: ") and result.stderr.count("\n") == 1
+    command = f"jobdesk {args[0]} {args[1]}" if args[0] != "run" else "jobdesk run"
+    assert result.stderr.startswith(f"{command}: error: ") and result.stderr.count("\n") == 1
+    assert result.stderr.rstrip().endswith(f"see '{command} --help'")
     assert "Traceback" not in result.stderr
 
 
@@ -679,3 +681,61 @@ def test_a_job_report_to_hand_over_in_html_csv_and_json(cli: Cli) -> None:
     assert missing.returncode == 1 and missing.stderr.count("\n") == 1
     nowhere = cli("jobs", "report", ident, "-o", str(cli.tmp / "no" / "r.html"), ok=False)
     assert "no folder" in nowhere.stderr and not (cli.tmp / "no").exists()
+
+
+def _parsers(parser: Any, path: tuple[str, ...] = ()) -> Any:
+    import argparse
+
+    yield path, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from _parsers(sub, (*path, name))
+
+
+def test_every_option_and_argument_says_what_it_is_for() -> None:
+    import argparse
+
+    from jobdesk.cli import build_parser
+
+    silent = [
+        f"{' '.join(path) or 'jobdesk'} {'/'.join(action.option_strings) or action.dest}"
+        for path, parser in _parsers(build_parser()) for action in parser._actions
+        if not isinstance(action, argparse._HelpAction | argparse._SubParsersAction)
+        and not action.help
+    ]
+    assert silent == []
+
+
+def test_the_help_says_the_window_opens_without_a_command() -> None:
+    result = subprocess.run([sys.executable, "-m", "jobdesk", "--help"], capture_output=True,
+                            text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert result.returncode == 0
+    assert "Without a command, jobdesk opens its window" in " ".join(result.stdout.split())
+
+
+def test_a_db_in_a_missing_folder_is_refused_without_creating_it(tmp_path: Path) -> None:
+    missing = tmp_path / "no" / "such" / "x.db"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "XDG_DATA_HOME": str(tmp_path / "data"),
+           "XDG_CONFIG_HOME": str(tmp_path / "config"), "XDG_STATE_HOME": str(tmp_path / "s")}
+    for args in (("jobs", "list"), ("db", "check"), ()):
+        result = subprocess.run([sys.executable, "-m", "jobdesk", "--db", str(missing), *args],
+                                capture_output=True, text=True, env=env, timeout=60)
+        assert result.returncode == 1, args
+        assert result.stderr == (f"jobdesk: error: --db {missing}: there is no folder "
+                                 f"{missing.parent} (create it first, or give an existing "
+                                 "one)\n")
+        assert not (tmp_path / "no").exists()
+
+
+@pytest.mark.parametrize("args", [("jobs", "create", "--type", "reboot", "--colour", "red"),
+                                  ("devices", "list", "extra"), ("run", "--forever")])
+def test_a_mistyped_command_points_to_its_own_help(tmp_path: Path,
+                                                   args: tuple[str, ...]) -> None:
+    result = subprocess.run([sys.executable, "-m", "jobdesk", *args], capture_output=True,
+                            text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=60)
+    command = "jobdesk " + " ".join(a for a in args[:2] if not a.startswith("-"))
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"{command}: error: ")
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.rstrip().endswith(f"— see '{command} --help'")

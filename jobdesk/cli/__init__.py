@@ -2,8 +2,10 @@
 
 Names, exit codes and JSON fields are a contract with users' scripts: add, never rename.
 Every command exits 0 on success and otherwise prints one line `jobdesk: error: ...` on
-stderr; `run --until-done` exits 3 when `--max-seconds` passes first; `check` exits 4 when
-some device is blocked.
+stderr (exit 1); a command line argparse cannot read gets one line naming the command and
+its help, `jobdesk jobs create: error: ... — see 'jobdesk jobs create --help'` (exit 2);
+`run --until-done` exits 3 when `--max-seconds` passes first; `check` exits 4 when some
+device is blocked.
 """
 
 from __future__ import annotations
@@ -22,13 +24,19 @@ from jobdesk.cli.common import EXIT_ERROR, USER_ERRORS, CliError, Context, Parse
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = Parser(prog="jobdesk", description=__doc__.splitlines()[0])
+    parser = Parser(
+        prog="jobdesk", description=__doc__.splitlines()[0],
+        epilog="Without a command, jobdesk opens its window on the same database and "
+        "settings (--db, --config); `jobdesk demo` opens it on a simulated fleet. "
+        "`jobdesk COMMAND --help` tells more about each command.",
+    )
     parser.add_argument(
         "--db", metavar="FILE|URL",
         help="the database: a SQLite file (default: the data folder's) or a team's "
         "PostgreSQL server, postgresql://USER@HOST[:PORT]/DBNAME",
     )
-    parser.add_argument("--config", type=Path, help="settings file (TOML)")
+    parser.add_argument("--config", type=Path, metavar="FILE",
+                        help="settings file (TOML; default: the one `jobdesk paths` names)")
     parser.add_argument("--version", action="version", version=f"jobdesk {__version__}")
     parser.add_argument("--self-test", action="store_true",
                         help="run one job against a simulated device offscreen; exit 0 if OK")
@@ -53,6 +61,19 @@ COMMANDS = {
 }
 
 
+def chosen_parser(parser: argparse.ArgumentParser,
+                  args: argparse.Namespace) -> argparse.ArgumentParser:
+    """The (sub)parser of the command `args` names: `jobdesk jobs create`'s for
+    `jobs create`, so its errors point to that command's help."""
+    for dest in ("command", "action"):
+        name = getattr(args, dest, None)
+        found = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        if not found or name not in found[0].choices:
+            break
+        parser = found[0].choices[name]
+    return parser
+
+
 def _sim_arguments(argv: Sequence[str]) -> list[str] | None:
     """The arguments after `sim`, which the simulator parses itself (it has its own help)."""
     position = 0
@@ -75,7 +96,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return sim_main(sim_args)
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # said by the command they were given to, with its help
+        chosen_parser(parser, args).error(f"unrecognized arguments: {' '.join(unknown)}")
     if args.self_test:
         try:
             from jobdesk.ui.selftest import run_self_test

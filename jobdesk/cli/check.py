@@ -12,6 +12,7 @@ from jobdesk.cli.common import (
     CliError,
     Context,
     add_job_arguments,
+    add_json_flag,
     job_fields,
     print_json,
     seconds,
@@ -36,7 +37,7 @@ def add_parser(commands: Any) -> None:
                        "default: what the image's header says)")
     check.add_argument("--timeout", type=seconds, default=DEVICE_TIMEOUT_S,
                        help=f"seconds per device (default {DEVICE_TIMEOUT_S:g})")
-    check.add_argument("--json", action="store_true")
+    add_json_flag(check)
 
 
 def cmd_check(ctx: Context, args: argparse.Namespace) -> int:

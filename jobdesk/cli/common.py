@@ -108,19 +108,33 @@ def seconds(text: str) -> float:
     return value
 
 
+def add_json_flag(parser: argparse.ArgumentParser) -> None:
+    """--json: the same facts as JSON with ISO 8601 times, for scripts."""
+    parser.add_argument("--json", action="store_true",
+                        help="print JSON (ISO 8601 times) for scripts instead of text")
+
+
 class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line on stderr, as every other error
-        self.exit(EXIT_USAGE, f"jobdesk: error: {message} (see `{self.prog} --help`)\n")
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} — see '{self.prog} --help'\n")
 
 
 def add_job_arguments(parser: argparse.ArgumentParser) -> None:
     """A job's type, targets and payload: `jobs create` and `check` take the same ones."""
-    parser.add_argument("--type", required=True, choices=[t.value for t in JobType])
-    parser.add_argument("--device", action="append", default=[], dest="devices")
-    parser.add_argument("--tag", action="append", default=[], dest="tags")
-    parser.add_argument("--file", type=Path)
-    parser.add_argument("--command", dest="command_line")
-    parser.add_argument("--version", dest="target_version")
+    parser.add_argument("--type", required=True, choices=[t.value for t in JobType],
+                        help="what the job does on each device")
+    parser.add_argument("--device", action="append", default=[], dest="devices",
+                        metavar="NAME", help="a target device by name (repeatable)")
+    parser.add_argument("--tag", action="append", default=[], dest="tags", metavar="TAG",
+                        help="every device with this tag (repeatable)")
+    parser.add_argument("--file", type=Path,
+                        help="config-update: the snippet; firmware-update: the image; "
+                        "command: a script to upload and run")
+    parser.add_argument("--command", dest="command_line", metavar="COMMAND",
+                        help="command: the command line to run on each device")
+    parser.add_argument("--version", dest="target_version", metavar="VERSION",
+                        help="firmware-update: the version the image installs (checked "
+                        "after the reboot)")
 
 
 def job_fields(args: argparse.Namespace) -> dict[str, Any]:
@@ -136,14 +150,17 @@ def job_fields(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def add_schedule_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--from", dest="date_from", metavar="YYYY-MM-DD")
-    parser.add_argument("--to", dest="date_to", metavar="YYYY-MM-DD")
+    parser.add_argument("--from", dest="date_from", metavar="YYYY-MM-DD",
+                        help="the first date a window opens on (in --tz)")
+    parser.add_argument("--to", dest="date_to", metavar="YYYY-MM-DD",
+                        help="the last date a window opens on (in --tz)")
     parser.add_argument(
         "--window", metavar="HH:MM-HH:MM",
         help="daily window in --tz; an end at or before the start closes the next day "
         "(22:00-04:00), equal times are all day (00:00-00:00)",
     )
-    parser.add_argument("--weekdays", metavar="mon,tue,...")
+    parser.add_argument("--weekdays", metavar="mon,tue,...",
+                        help="the days a window opens on, e.g. mon,tue,wed,thu,fri")
     parser.add_argument("--tz", metavar="ZONE", help="IANA time zone (default: this laptop's)")
 
 
@@ -200,7 +217,18 @@ class Context:
 
 def database_location(given: str | None, settings: Settings) -> Location:
     """--db, else the `database` setting, else the SQLite file in the data folder."""
+    if given:
+        check_db_folder(given)
     return parse_location(given or settings.database or paths.default_database())
+
+
+def check_db_folder(given: str) -> None:
+    """A --db file must be in a folder that exists: a typo must not create folders and an
+    empty database that then looks like a fleet without jobs."""
+    location = parse_location(given)
+    if location.path is not None and not location.path.parent.is_dir():
+        raise CliError(f"--db {given}: there is no folder {location.path.parent} "
+                       "(create it first, or give an existing one)")
 
 
 def print_json(value: Any) -> None:

@@ -11,6 +11,7 @@ from jobdesk.cli.common import (
     EXIT_ERROR,
     CliError,
     Parser,
+    add_json_flag,
     database_location,
     print_json,
     read_password,
@@ -43,10 +44,10 @@ def add_parser(commands: Any) -> None:
         "--merge", action="store_true",
         help="add to a destination that holds data: a job already there is updated (the "
         "newer of each task wins), never doubled")
-    db_copy.add_argument("--json", action="store_true")
+    add_json_flag(db_copy)
     db_check = db_commands.add_parser(
         "check", help="the --db database's schema version, counts and integrity")
-    db_check.add_argument("--json", action="store_true")
+    add_json_flag(db_check)
 
 
 def cmd_db(args: argparse.Namespace) -> int:

@@ -12,13 +12,14 @@ from jobdesk.cli.common import (
     CliError,
     Context,
     Parser,
+    add_json_flag,
     print_json,
     read_password,
     secret_store,
     short_time,
     table,
 )
-from jobdesk.domain.inventory import make_device
+from jobdesk.domain.inventory import DEFAULT_PORT, DEFAULT_PROFILE, DEFAULT_USER, make_device
 from jobdesk.runtime.actions import remove_device
 from jobdesk.runtime.inventory_file import read_inventory
 
@@ -28,31 +29,36 @@ def add_parser(commands: Any) -> None:
     devices = commands.add_parser("devices", help="the device inventory")
     device_commands = devices.add_subparsers(dest="action", required=True, parser_class=Parser)
     add = device_commands.add_parser("add", help="add one device")
-    add.add_argument("name")
-    add.add_argument("--host", required=True)
-    add.add_argument("--port", type=int)
-    add.add_argument("--user")
-    add.add_argument("--profile")
-    add.add_argument("--tag", action="append", default=[], dest="tags")
+    add.add_argument("name", help="the device's name, unique in the inventory")
+    add.add_argument("--host", required=True, help="its address: a host name or IP address")
+    add.add_argument("--port", type=int, help=f"its SSH port (default {DEFAULT_PORT})")
+    add.add_argument("--user", help=f"the SSH user (default {DEFAULT_USER})")
+    add.add_argument("--profile",
+                     help=f"the device profile: how to talk to this model (default "
+                     f"{DEFAULT_PROFILE}; see the profiles folder of `jobdesk paths`)")
+    add.add_argument("--tag", action="append", default=[], dest="tags", metavar="TAG",
+                     help="a tag to pick the device by in jobs (repeatable)")
     add.add_argument("--key", type=Path, help="private key file for SSH")
     add.add_argument("--password-stdin", action="store_true",
                      help="read the device's password from standard input")
-    add.add_argument("--json", action="store_true")
+    add_json_flag(add)
     password = device_commands.add_parser(
         "set-password", help="store a device's password (read from standard input)"
     )
-    password.add_argument("name")
+    password.add_argument("name", help="the device's name")
     imp = device_commands.add_parser("import", help="import devices from a CSV file")
-    imp.add_argument("file", type=Path)
+    imp.add_argument("file", type=Path,
+                     help="CSV with the columns name,host,port,user,profile,tags (tags "
+                     "separated by ;); a device already there is updated")
     imp.add_argument(
         "--skip-invalid", action="store_true",
         help="import the valid lines and report the rejected ones (default: all or nothing)",
     )
-    imp.add_argument("--json", action="store_true")
+    add_json_flag(imp)
     lst = device_commands.add_parser("list", help="list devices")
-    lst.add_argument("--json", action="store_true")
+    add_json_flag(lst)
     rm = device_commands.add_parser("remove", help="remove a device")
-    rm.add_argument("name")
+    rm.add_argument("name", help="the device's name")
 
 
 def cmd_devices(ctx: Context, args: argparse.Namespace) -> int:

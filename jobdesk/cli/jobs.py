@@ -17,6 +17,7 @@ from jobdesk.cli.common import (
     Context,
     Parser,
     add_job_arguments,
+    add_json_flag,
     add_schedule_arguments,
     bring_states_up_to_now,
     job_fields,
@@ -70,28 +71,31 @@ def add_parser(commands: Any) -> None:
     job_commands = jobs.add_subparsers(dest="action", required=True, parser_class=Parser)
     create = job_commands.add_parser("create", help="create a job")
     add_job_arguments(create)
-    create.add_argument("--name", required=True)
+    create.add_argument("--name", required=True, help="the job's name, as lists show it")
     create.add_argument("--replace", action="store_true",
                         help="replace unfinished jobs of the same type on these devices")
     add_schedule_arguments(create)
-    create.add_argument("--scheduled", action="store_true")
+    create.add_argument("--scheduled", action="store_true",
+                        help="run only in the maintenance windows --from, --to, --window, "
+                        "--weekdays and --tz give (default: at once, fire and forget)")
     _add_rollout_arguments(create)
-    create.add_argument("--json", action="store_true")
+    add_json_flag(create)
     listing = job_commands.add_parser("list", help="list jobs (system jobs hidden)")
     which = listing.add_mutually_exclusive_group()
     which.add_argument("--all", action="store_true", help="user and system jobs")
     which.add_argument("--system", action="store_true", help="only system jobs")
-    listing.add_argument("--state")
+    listing.add_argument("--state", help="only jobs in this state, e.g. failed, "
+                         "partially-succeeded, \"Cancelled Manually\"")
     listing.add_argument("--limit", type=LIMIT, help="at most this many (default: all)")
     listing.add_argument("--offset", type=OFFSET, default=0,
                          help="skip this many of the newest first")
-    listing.add_argument("--json", action="store_true")
+    add_json_flag(listing)
     show = job_commands.add_parser("show", help="a job with its tasks and steps")
-    show.add_argument("id", type=JOB_ID)
-    show.add_argument("--json", action="store_true")
+    show.add_argument("id", type=JOB_ID, help="the job's id (see `jobdesk jobs list`)")
+    add_json_flag(show)
     cancel = job_commands.add_parser("cancel", help="cancel a job")
-    cancel.add_argument("id", type=JOB_ID)
-    cancel.add_argument("--json", action="store_true")
+    cancel.add_argument("id", type=JOB_ID, help="the job's id")
+    add_json_flag(cancel)
     proceed = job_commands.add_parser(
         "continue", help="continue a rollout that waits for a person",
         description="A rollout waits for a person after each batch (--approve-batches) or "
@@ -99,15 +103,15 @@ def add_parser(commands: Any) -> None:
         "approves the next batch, or lets new tasks start again and counts failures anew "
         "from now.",
     )
-    proceed.add_argument("id", type=JOB_ID)
-    proceed.add_argument("--json", action="store_true")
+    proceed.add_argument("id", type=JOB_ID, help="the job's id")
+    add_json_flag(proceed)
     extend = job_commands.add_parser(
         "extend", help="give a job a later Expires At, so its expired tasks can be retried",
         description="Give a job a later Expires At. Tasks that failed because the job "
         "expired stay Failed: retry them afterwards with `jobdesk tasks retry ID DEVICE`. "
         "A cancelled or replaced job cannot be extended.",
     )
-    extend.add_argument("id", type=JOB_ID)
+    extend.add_argument("id", type=JOB_ID, help="the job's id")
     new_end = extend.add_mutually_exclusive_group(required=True)
     new_end.add_argument(
         "--to", type=_new_end, metavar="DATE|INSTANT",

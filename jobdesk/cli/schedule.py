@@ -10,6 +10,7 @@ from jobdesk.cli.common import (
     CliError,
     Context,
     Parser,
+    add_json_flag,
     add_schedule_arguments,
     print_json,
     schedule_from_args,
@@ -27,7 +28,7 @@ def add_parser(commands: Any) -> None:
     preview.add_argument("--count", type=whole_number(1, 1000, "--count"), default=5,
                          help="how many windows to show (1 to 1000)")
     preview.add_argument("--now", help="ISO 8601 instant with offset (default: now)")
-    preview.add_argument("--json", action="store_true")
+    add_json_flag(preview)
 
 
 def cmd_schedule(ctx: Context, args: argparse.Namespace) -> int:

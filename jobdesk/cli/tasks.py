@@ -9,6 +9,7 @@ from jobdesk.cli.common import (
     JOB_ID,
     Context,
     Parser,
+    add_json_flag,
     bring_states_up_to_now,
     print_json,
     short_time,
@@ -23,9 +24,9 @@ def add_parser(commands: Any) -> None:
     task_commands = tasks.add_subparsers(dest="action", required=True, parser_class=Parser)
     for name, text in (("cancel", "cancel a task"), ("retry", "retry a task now")):
         sub = task_commands.add_parser(name, help=text)
-        sub.add_argument("job", type=JOB_ID)
-        sub.add_argument("device")
-        sub.add_argument("--json", action="store_true")
+        sub.add_argument("job", type=JOB_ID, help="the job's id")
+        sub.add_argument("device", help="the device whose task it is")
+        add_json_flag(sub)
         if name == "retry":
             sub.add_argument(
                 "--extend", action="store_true",
@@ -34,10 +35,10 @@ def add_parser(commands: Any) -> None:
     skip = task_commands.add_parser(
         "skip-step", help="mark a failed or pending step Skipped (you fixed it by hand)"
     )
-    skip.add_argument("job", type=JOB_ID)
-    skip.add_argument("device")
-    skip.add_argument("step")
-    skip.add_argument("--json", action="store_true")
+    skip.add_argument("job", type=JOB_ID, help="the job's id")
+    skip.add_argument("device", help="the device whose task it is")
+    skip.add_argument("step", help="the step's name, as `jobdesk jobs show ID` lists it")
+    add_json_flag(skip)
 
 
 def cmd_tasks(ctx: Context, args: argparse.Namespace) -> int:

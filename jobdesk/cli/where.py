@@ -7,6 +7,7 @@ from typing import Any
 
 from jobdesk import paths
 from jobdesk.cli.common import (
+    add_json_flag,
     database_location,
     print_json,
 )
@@ -18,7 +19,7 @@ from jobdesk.store.location import Location, LocationError
 def add_parser(commands: Any) -> None:
     """`paths`."""
     where = commands.add_parser("paths", help="where jobdesk keeps its files")
-    where.add_argument("--json", action="store_true")
+    add_json_flag(where)
 
 
 def cmd_paths(args: argparse.Namespace) -> int:

@@ -10,6 +10,7 @@ from jobdesk.cli.common import (
     EXIT_ERROR,
     USER_ERRORS,
     CliError,
+    check_db_folder,
 )
 from jobdesk.store.location import LocationError, parse_location
 
@@ -30,6 +31,8 @@ def open_window(args: argparse.Namespace) -> int:
         print(f"jobdesk: error: cannot open the window: {error}", file=sys.stderr)
         return EXIT_ERROR
     try:
+        if args.db:
+            check_db_folder(args.db)
         return run_window(args.db, args.config)
     except (CliError, *USER_ERRORS) as error:
         print(f"jobdesk: error: {error}", file=sys.stderr)
@@ -44,7 +47,9 @@ def open_demo(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     try:
         location = parse_location(args.db) if args.db else None
-    except LocationError as error:
+        if args.db:
+            check_db_folder(args.db)
+    except (LocationError, CliError) as error:
         print(f"jobdesk: error: {error}", file=sys.stderr)
         return EXIT_ERROR
     if location is not None and location.path is None:
