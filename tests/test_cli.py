@@ -12,7 +12,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from typing import Any
 import pytest
 
 from jobdesk.store import Store
+from tests.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -312,16 +312,6 @@ def test_a_bad_settings_file_is_named_in_the_error(cli: Cli) -> None:
     assert str(cli.config) in result.stderr
 
 
-def wait_for(predicate: Any, timeout: float = 20) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("condition not reached in time")
-
-
 def test_kill_9_mid_attempt_loses_nothing(cli: Cli) -> None:
     cli("devices", "add", "r1", "--host", "10.0.0.1")
     cli.script.write_text(json.dumps(
@@ -463,7 +453,9 @@ def refused(cli: Cli, *args: str, code: int = 1) -> str:
     """Run a command that must be refused in one line; its message."""
     result = cli(*args, ok=False)
     assert result.returncode == code, result.stderr
-    assert result.stderr.startswith("jobdesk: error: ") and result.stderr.count("\n") == 1
+    # A usage error (exit 2) is said by the command it was given to; others by jobdesk.
+    prefix = f"jobdesk {' '.join(args[:2])}" if code == 2 else "jobdesk"
+    assert result.stderr.startswith(f"{prefix}: error: ") and result.stderr.count("\n") == 1
     return result.stderr
 
 

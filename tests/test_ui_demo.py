@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from jobdesk.ui.demo import INTRO, open_demo_window
+from tests.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 EIGHT_STATES = {"Scheduled", "Running", "Paused", "Succeeded", "Failed",
@@ -44,16 +44,6 @@ def test_the_demo_shows_eight_states_within_10_s_and_cleans_up(qtbot: Any) -> No
     assert not folder.exists()
 
 
-def wait_for(predicate: Any, timeout: float = 30) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("condition not reached in time")
-
-
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_a_signal_closes_the_demo_as_ctrl_q_does(tmp_path: Path, signum: int) -> None:
     temporary = tmp_path / "tmp"
@@ -71,7 +61,7 @@ def test_a_signal_closes_the_demo_as_ctrl_q_does(tmp_path: Path, signum: int) ->
             return any("window on" in path.read_text(encoding="utf-8")
                        for path in log.rglob("jobdesk.log"))
 
-        wait_for(window_open)
+        wait_for(window_open, timeout=30)
         made = [p.name for p in temporary.iterdir()]
         assert len(made) == 1 and made[0].startswith("jobdesk-demo-")
         demo.send_signal(signum)
