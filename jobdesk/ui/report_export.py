@@ -98,9 +98,10 @@ class ReportDialog(QDialog):
         for key, text in FORMAT_NAMES.items():
             self.format.addItem(text, key)
         self.format.currentIndexChanged.connect(self._format_changed)
-        folder = QStandardPaths.writableLocation(
-            QStandardPaths.StandardLocation.DocumentsLocation) or str(Path.home())
-        self.path = QLineEdit(str(Path(folder) / f"job-{job_id}-report.html"))
+        documents = Path(QStandardPaths.writableLocation(
+            QStandardPaths.StandardLocation.DocumentsLocation) or Path.home())
+        folder = documents if documents.is_dir() else Path.home()  # no Documents on servers
+        self.path = QLineEdit(str(folder / f"job-{job_id}-report.html"))
         self.path.setObjectName("reportPath")
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse)
