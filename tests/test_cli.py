@@ -6,6 +6,7 @@ as a site would plug in its own driver.
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import os
@@ -636,8 +637,6 @@ def test_check_refuses_what_jobs_create_refuses(cli: Cli) -> None:
 
 
 def test_a_job_report_to_hand_over_in_html_csv_and_json(cli: Cli) -> None:
-    import csv
-
     cli("devices", "add", "r1", "--host", "10.0.0.1")
     cli("devices", "add", "r2", "--host", "10.0.0.2")
     cli.script.write_text(json.dumps(
@@ -647,22 +646,22 @@ def test_a_job_report_to_hand_over_in_html_csv_and_json(cli: Cli) -> None:
     cli("run", "--until-done", "--max-seconds", "30", timeout=60)
     ident = str(job["id"])
 
+    data = json.loads(cli("jobs", "report", ident, "--format", "json").stdout)
+    assert data["job"]["state"] == "Partially Succeeded"
+    assert data["counts"] == {"Succeeded": 1, "Failed": 1}
+    steps = [s["name"] for s in data["devices"][0]["steps"]]
+
     sheet = cli.tmp / "report.csv"
     cli("jobs", "report", ident, "--format", "csv", "-o", str(sheet), "--tz", "Asia/Tokyo")
     raw = sheet.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
     rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"), newline="")))
-    steps = [s["name"] for s in cli.json("jobs", "show", ident)["tasks"][0]["steps"]]
     assert [(r["device"], r["step"]) for r in rows] == [
         (device, name) for device in ("r1", "r2") for name in steps]
     failed = [r for r in rows if r["step_state"].startswith("Failed")]
     assert [(r["device"], r["step"]) for r in failed] == [("r1", "reboot")]
     assert failed[0]["message"] and failed[0]["fix_hint"]
     assert failed[0]["started_at"].endswith("+09:00") and failed[0]["zone"] == "Asia/Tokyo"
-
-    data = json.loads(cli("jobs", "report", ident, "--format", "json").stdout)
-    assert data["job"]["state"] == "Partially Succeeded"
-    assert data["counts"] == {"Succeeded": 1, "Failed": 1}
 
     page = cli.tmp / "report.html"
     cli("jobs", "report", ident, "-o", str(page))
