@@ -67,7 +67,8 @@ def _new_end(text: str) -> date | datetime:
 
 def add_parser(commands: Any) -> None:
     """`jobs create|list|show|cancel|continue|extend|report`."""
-    jobs = commands.add_parser("jobs", help="create, list, show and cancel jobs")
+    jobs = commands.add_parser(
+        "jobs", help="create, list, show, cancel, continue, extend and report jobs")
     job_commands = jobs.add_subparsers(dest="action", required=True, parser_class=Parser)
     create = job_commands.add_parser("create", help="create a job")
     add_job_arguments(create)
