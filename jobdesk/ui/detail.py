@@ -45,6 +45,7 @@ from jobdesk.ui.elided import ElidedLabel
 from jobdesk.ui.extend_dialog import ExtendJobDialog
 from jobdesk.ui.gateway import Failure, StoreGateway
 from jobdesk.ui.jobs_model import next_run_text
+from jobdesk.ui.report_export import ReportExport
 from jobdesk.ui.rollout_bar import RolloutBar, batch_looks, batch_text
 from jobdesk.ui.task_models import StepRow, StepsModel, TasksModel, step_rows
 from jobdesk.ui.week_strip import WeekStrip, next_window_text
@@ -356,6 +357,8 @@ class DetailPane(QWidget):
         job_actions.addWidget(self.cancel_job_button)
         job_actions.addWidget(self.duplicate_button)
         job_actions.addWidget(self.extend_button)
+        self.report_export = ReportExport(self._ctx, self._gateway, self)
+        job_actions.addWidget(self.report_export.button())
         job_actions.addStretch(1)
         # *Continue rollout* is a job action like the others; why the rollout waits is
         # the line under its bar, there only while it waits, so the tasks keep their room.
@@ -472,6 +475,7 @@ class DetailPane(QWidget):
         if job_id != self._job_id:
             self._selected_task_id = None
         self._job_id = job_id
+        self.report_export.set_job(job_id)
         self.placeholder.setVisible(job_id is None)
         self.sections.setVisible(job_id is not None)
         self.place_sections()

@@ -295,6 +295,7 @@ class MainWindow(QMainWindow):
         for action in (self.new_action, self.duplicate_action, self.cancel_action,
                        self.retry_action):
             jobs_menu.addAction(action)
+        jobs_menu.addAction(self.detail.report_export.action)
         jobs_menu.addSeparator()
         jobs_menu.addAction(self.find_action)
         jobs_menu.addAction(self.system_action)
