@@ -10,7 +10,7 @@ For each concurrency (default 50 and 200) the benchmark measures, in the same ru
 * bare: this file run as a subprocess (`--bare-worker`), a plain asyncssh script that sends
   exactly what jobdesk's netmodule profile sends for a config update, with the same
   concurrency: connect; `sha256sum FINAL`; SFTP put to a temporary name; `sha256sum TEMP`;
-  SFTP rename; `cli config apply FINAL`; `cli get KEY` for every key (4 at a time); close.
+  SFTP rename; `cli update config FINAL`; `cli get KEY` for every key (4 at a time); close.
 
 Every run sends a snippet with a content of its own, so no run finds the file already on the
 devices (which would skip the upload). Devices' information is marked fresh in the database
@@ -103,7 +103,7 @@ async def _bare_device(
                             await sftp.posix_rename(temp, remote)
                         finally:
                             sftp.exit()
-                    applied = await run(conn, f"cli config apply {q(remote)}")
+                    applied = await run(conn, f"cli update config {q(remote)}")
                     if applied.exit_status != 0:
                         return f"{row['name']}: apply exited {applied.exit_status}"
                     reads = asyncio.Semaphore(PARALLEL_COMMANDS)
