@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import signal
 import sys
@@ -59,7 +60,12 @@ def cmd_run(ctx: Context, args: argparse.Namespace) -> int:
             return EXIT_NOT_DONE
         return EXIT_ERROR if outcome.store_problem else 0
 
-    return asyncio.run(main())
+    code = asyncio.run(main())
+    # The run is over: what it leaves in memory (a fleet's connections) is freed with the
+    # process, not collected object by object at exit, which took 0.1-1.5 s after the last
+    # task.
+    gc.freeze()
+    return code
 
 
 # --- schedule ---------------------------------------------------------------------------
