@@ -30,6 +30,7 @@ from jobdesk.store.records import JobRecord
 from jobdesk.ui import states
 from jobdesk.ui.delegates import ProgressRole
 from jobdesk.ui.gateway import StoreGateway
+from jobdesk.ui.one_call import OneCallPerCell
 
 PAGE = 200
 CACHE_LIMIT = 5000
@@ -94,7 +95,7 @@ def schedule_summary(schedule: dict[str, Any]) -> str:
     return summary
 
 
-class JobsTableModel(QAbstractTableModel):
+class JobsTableModel(OneCallPerCell, QAbstractTableModel):
     loaded = Signal()  # a new id list is in place (the first one, or after a change)
     failed = Signal(str)
 

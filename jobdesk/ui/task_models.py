@@ -15,6 +15,7 @@ from jobdesk.domain.times import format_instant
 from jobdesk.store.records import TaskRecord
 from jobdesk.ui import states
 from jobdesk.ui.delegates import ProgressRole
+from jobdesk.ui.one_call import OneCallPerCell
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -94,7 +95,7 @@ _SERVED = frozenset({
 })
 
 
-class RecordTableModel(QAbstractTableModel, Generic[Row]):
+class RecordTableModel(OneCallPerCell, QAbstractTableModel, Generic[Row]):
     """A small table of records keyed by id, updated in place when the same rows return.
 
     Updating in place (dataChanged) rather than resetting keeps the selection and the scroll
