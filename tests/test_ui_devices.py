@@ -20,14 +20,14 @@ from jobdesk.domain.jobtypes import JobType
 from jobdesk.runtime.actions import JobRequest
 from jobdesk.store.records import DeviceRecord
 from jobdesk.ui.device_dialog import DeviceDialog, split_tags
-from jobdesk.ui.devices_view import (
+from jobdesk.ui.devices_model import (
     RECORD_ROLE,
     Column,
     DevicesModel,
-    DevicesView,
     expiry_note,
     local_time,
 )
+from jobdesk.ui.devices_view import DevicesView
 from tests.conftest import START
 
 WAIT_MS = 5000
