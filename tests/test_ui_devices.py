@@ -419,6 +419,7 @@ def test_context_menu_offers_the_same_actions(qtbot: Any, view: DevicesView,
     select(view, "r1")
     menu = view.context_menu()
     texts = [a.text() for a in menu.actions() if not a.isSeparator()]
-    assert texts == ["Create job…", "Add…", "Edit…", "Remove…", "Import CSV…"]
+    assert texts == ["Create job…", "Add…", "Edit…", "Remove…", "History…", "Import CSV…",
+                     "Refresh"]
     assert all(a.isEnabled() for a in menu.actions())
     menu.deleteLater()

@@ -25,6 +25,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QBrush, QColor, QIcon, QPainter, QPainterPath, QPixmap
 from PySide6.QtWidgets import QWidget
 
+from jobdesk.domain.times import format_instant
 from jobdesk.store.records import DeviceRecord
 from jobdesk.ui import states
 
@@ -32,8 +33,6 @@ Index = QModelIndex | QPersistentModelIndex
 
 RECORD_ROLE = int(Qt.ItemDataRole.UserRole) + 1
 """`data(index, RECORD_ROLE)` is the row's `DeviceRecord`, for callers that need all of it."""
-
-TIME_FORMAT = "%Y-%m-%d %H:%M"
 
 
 class Column(IntEnum):
@@ -63,9 +62,10 @@ _EXPIRED = ("#b91c1c", "#fee2e2")
 _EXPIRING = ("#92400e", "#fef3c7")
 
 
-def local_time(value: datetime | None) -> str:
-    """An instant in the laptop's local time, to the minute: what people compare to a clock."""
-    return value.astimezone().strftime(TIME_FORMAT) if value is not None else ""
+def local_time(value: datetime | None, now: datetime | None = None) -> str:
+    """An instant in the laptop's zone, named ("28 Nov 06:10 CET"): the one format for
+    people everywhere in the window."""
+    return format_instant(value, now=now)
 
 
 def address(record: DeviceRecord) -> str:
@@ -293,10 +293,11 @@ class DevicesModel(QAbstractTableModel):
         if column == Column.FIRMWARE:
             return record.firmware or ""
         if column == Column.LAST_SEEN:
-            return local_time(record.last_seen_at) if record.last_seen_at else "never"
+            return local_time(record.last_seen_at, self._now()) if record.last_seen_at \
+                else "never"
         if column == Column.CERTIFICATE:
             note = expiry_note(record.cert_expires_at, self._now(), self._warn_before)
-            when = local_time(record.cert_expires_at)
+            when = local_time(record.cert_expires_at, self._now())
             return f"{when} · {note}" if note else when
         return ", ".join(record.tags)
 

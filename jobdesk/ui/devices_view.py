@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 import shiboken6
@@ -19,10 +18,11 @@ from PySide6.QtCore import (
     QModelIndex,
     QPoint,
     Qt,
+    QTimer,
     Signal,
     Slot,
 )
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QHideEvent, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
@@ -37,24 +37,31 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from jobdesk.domain.inventory import DeviceInput
 from jobdesk.runtime.actions import remove_device
-from jobdesk.runtime.inventory_file import ImportResult, import_inventory
 from jobdesk.store.devices import DeviceError
 from jobdesk.store.records import DeviceRecord
 from jobdesk.ui.context import AppContext
 from jobdesk.ui.device_dialog import DeviceDialog
+from jobdesk.ui.device_history import DeviceHistoryDialog
 from jobdesk.ui.devices_model import Column, DevicesModel
-from jobdesk.ui.file_dialogs import choose_file
 from jobdesk.ui.gateway import StoreGateway
 from jobdesk.ui.import_report import ImportReportDialog, plural
+from jobdesk.ui.inventory_editor import InventoryEditor
+from jobdesk.ui.runtime_host import RuntimeHost
 
 
-class DevicesView(QWidget):
+class DevicesPage(QWidget):
     """The inventory page: filter, table, and the actions that change the inventory."""
 
     createJobRequested = Signal(object)  # list[str]: the selected device names, in view order
     devicesChanged = Signal()  # the inventory changed here (added, edited, removed, imported)
+    showJobRequested = Signal(int)  # a job picked in a device's history: show it
+
+    # While the page is on screen it reads the inventory again this often, so a change
+    # made elsewhere (a `jobdesk devices import` in a terminal) shows without Refresh.
+    POLL_MS = 10_000
+    # Device reports arrive in bursts (a fleet's info refresh): one reload per burst.
+    SETTLE_MS = 300
 
     def __init__(
         self, context: AppContext, gateway: StoreGateway, parent: QWidget | None = None
@@ -67,8 +74,19 @@ class DevicesView(QWidget):
         self._select_after_load: list[str] | None = None
         self._loaded_once = False
         self._loading = False
-        self.dialog: DeviceDialog | None = None
-        self.import_report: ImportReportDialog | None = None
+        self._stale = True  # the table may be behind the store: read it when next shown
+        self.editor = InventoryEditor(context, gateway, self)
+        self.editor.changed.connect(self._changed)
+        self.editor.message.connect(self._on_editor_message)
+        self.editor.importing.connect(lambda busy: self.import_action.setEnabled(not busy))
+        self.history: DeviceHistoryDialog | None = None
+        self._settle = QTimer(self)
+        self._settle.setSingleShot(True)
+        self._settle.setInterval(self.SETTLE_MS)
+        self._settle.timeout.connect(self._reload_if_shown)
+        self._poll = QTimer(self)
+        self._poll.setInterval(self.POLL_MS)
+        self._poll.timeout.connect(self._reload_if_shown)
 
         self.model = DevicesModel(context.clock.now, context.settings.cert_renew_before, self)
 
@@ -100,11 +118,19 @@ class DevicesView(QWidget):
         self.create_job_action = QAction("Create job…", self)
         self.create_job_action.setToolTip("Create a job for the selected devices")
         self.create_job_action.triggered.connect(self.request_job)
+        self.refresh_action = QAction("Refresh", self)
+        self.refresh_action.setToolTip("Read the inventory again")
+        self.refresh_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Refresh))
+        self.refresh_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.refresh_action.triggered.connect(self.reload)
+        self.history_action = QAction("History…", self)
+        self.history_action.setToolTip("The jobs that touched the selected device")
+        self.history_action.triggered.connect(self.show_history)
         find = QAction("Find", self)
         find.setShortcut(QKeySequence(QKeySequence.StandardKey.Find))
         find.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         find.triggered.connect(self._focus_filter)
-        self.addActions([self.remove_action, find])
+        self.addActions([self.remove_action, self.refresh_action, find])
 
         self.filter_edit.setMinimumWidth(240)
         self.filter_edit.setMaximumWidth(420)
@@ -114,8 +140,8 @@ class DevicesView(QWidget):
         top.addStretch(1)
         for group in (
             (self.add_action, self.edit_action, self.remove_action),
-            (self.import_action,),
-            (self.create_job_action,),
+            (self.import_action, self.refresh_action),
+            (self.history_action, self.create_job_action),
         ):
             for action in group:
                 # Toolbar convention drops the "…" from iconText; these buttons open
@@ -174,10 +200,47 @@ class DevicesView(QWidget):
         layout.addWidget(self.table, 1)
         self._update_actions()
 
+    # --- following the store --------------------------------------------------------------
+
+    def page_actions(self) -> list[QAction]:
+        """What this page offers, in toolbar order, for the window to show while the page is
+        current; each is enabled only when it can act on the selection."""
+        return [self.add_action, self.edit_action, self.remove_action, self.import_action,
+                self.refresh_action, self.history_action, self.create_job_action]
+
+    def follow(self, runtime: RuntimeHost) -> None:
+        """Redraw a device when it reports itself (model, firmware, last seen) to a job."""
+        runtime.deviceChanged.connect(self.device_changed)
+
+    @Slot(object)
+    def device_changed(self, _device_id: object = None) -> None:
+        """Something about the devices changed in the store: read it again soon if shown,
+        else when the page is next shown."""
+        self._stale = True
+        if self.isVisible():
+            self._settle.start()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        """The first show loads the inventory; later ones catch up on what changed."""
+        super().showEvent(event)
+        self._poll.start()
+        if self._stale and not self._loading:
+            self.reload()
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        super().hideEvent(event)
+        self._poll.stop()
+
+    @Slot()
+    def _reload_if_shown(self) -> None:
+        if self.isVisible() and not self._loading:
+            self.reload()
+
     # --- loading --------------------------------------------------------------------------
 
     def reload(self) -> None:
         """Load the inventory in the background; the table keeps its selection by name."""
+        self._stale = False
         self._loading = True
         self._gateway.call(
             self._context.store.devices.list, self._guard(self._on_loaded),
@@ -195,6 +258,8 @@ class DevicesView(QWidget):
 
     def _on_loaded(self, records: list[DeviceRecord]) -> None:
         self._loading = False
+        if self._stale and self.isVisible():
+            self._settle.start()  # a change arrived while this read was under way
         self.model.set_devices(records)
         if self._select_after_load is not None:
             self.select_names(self._select_after_load)
@@ -275,6 +340,7 @@ class DevicesView(QWidget):
     def _update_actions(self) -> None:
         count = len(self.table.selectionModel().selectedRows())
         self.edit_action.setEnabled(count == 1)
+        self.history_action.setEnabled(count == 1)
         self.remove_action.setEnabled(count >= 1)
         self.create_job_action.setEnabled(count >= 1)
         shown, total = self.model.rowCount(), self.model.total_count()
@@ -309,55 +375,34 @@ class DevicesView(QWidget):
 
     @Slot()
     def add_device(self) -> None:
-        taken = [r.name for r in self.model.devices()]
-        self._open_dialog(DeviceDialog(taken_names=taken, profiles=self._context.profile_names(),
-                                       defer_accept=True, parent=self))
+        self.editor.add_device([r.name for r in self.model.devices()])
 
     @Slot()
     def edit_selected(self) -> None:
         rows = self.table.selectionModel().selectedRows()
-        if len(rows) != 1:
-            return
-        record = self.model.record(rows[0].row())
-        self._open_dialog(DeviceDialog(record, profiles=self._context.profile_names(),
-                                       defer_accept=True, parent=self))
+        if len(rows) == 1:
+            self.editor.edit_device(self.model.record(rows[0].row()))
 
-    def _open_dialog(self, dialog: DeviceDialog) -> None:
-        """Open it without blocking; saving happens off the UI thread, then it closes."""
-        if self.dialog is not None and shiboken6.isValid(self.dialog):
-            self.dialog.close()
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.submitted.connect(partial(self._save, dialog))
-        dialog.finished.connect(self._forget_dialog)
-        self.dialog = dialog
-        dialog.open()
+    @property
+    def dialog(self) -> DeviceDialog | None:
+        """The add/edit dialog while it is open."""
+        return self.editor.dialog
 
-    @Slot()
-    def _forget_dialog(self) -> None:
-        self.dialog = None
+    @property
+    def import_report(self) -> ImportReportDialog | None:
+        """The last import's report while it is open."""
+        return self.editor.import_report
 
-    def _save(self, dialog: DeviceDialog, device: DeviceInput) -> None:
-        """Add or update in the background; the dialog closes on success, else says why."""
-        devices = self._context.store.devices
-        editing = dialog.editing
-        now = self._context.clock.now()
+    @property
+    def file_dialog(self) -> Any:
+        """The inventory file chooser while it is open."""
+        return getattr(self.editor, "file_dialog", None)
 
-        def work() -> DeviceRecord:
-            return devices.update(device) if editing else devices.add(device, now)
-
-        def done(record: DeviceRecord) -> None:
-            if shiboken6.isValid(dialog):
-                dialog.accept()
-            self.show_message(f"{'Saved' if editing else 'Added'} {record.name}.")
-            self._changed([record.name])
-
-        def failed(message: str) -> None:
-            if shiboken6.isValid(dialog):
-                dialog.show_error(message)
-            else:
-                self.show_message(f"{device.name} was not saved: {message}", error=True)
-
-        self._gateway.call(work, self._guard(done), self._guard(failed))
+    def _on_editor_message(self, text: str, error: bool) -> None:
+        if text:
+            self.show_message(text, error=error)
+        else:
+            self.message_frame.hide()
 
     @Slot()
     def remove_selected(self) -> None:
@@ -405,54 +450,50 @@ class DevicesView(QWidget):
     @Slot()
     def import_csv(self) -> None:
         """Choose an inventory file; the import starts once one is chosen."""
-        self.file_dialog = choose_file(
-            self, "Import inventory", "", "CSV files (*.csv *.txt);;All files (*)",
-            self.import_file,
-        )
+        self.editor.import_csv()
 
     @Slot(str)
     def import_file(self, path: str) -> None:
-        if not path:
-            return
-        store = self._context.store
-        profiles = self._context.profile_names()
-        now = self._context.clock.now()
-        file_path = Path(path)
-        self.import_action.setEnabled(False)
-        self.show_message(f"Importing {file_path.name}…")
-
-        def done(result: ImportResult) -> None:
-            self.import_action.setEnabled(True)
-            self.message_frame.hide()
-            self._show_import_report(result)
-            if result.added or result.updated:
-                self._changed(None)
-
-        def failed(message: str) -> None:
-            self.import_action.setEnabled(True)
-            self._on_write_failed(message)
-
-        self._gateway.call(
-            lambda: import_inventory(file_path, store, profiles, now), self._guard(done),
-            self._guard(failed),
-        )
-
-    def _show_import_report(self, result: ImportResult) -> None:
-        report = ImportReportDialog(result, self)
-        report.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        report.finished.connect(self._forget_report)
-        self.import_report = report
-        report.open()
-
-    @Slot()
-    def _forget_report(self) -> None:
-        self.import_report = None
+        self.editor.import_file(path)
 
     @Slot()
     def request_job(self) -> None:
         names = self.selected_names()
         if names:
             self.createJobRequested.emit(names)
+
+    @Slot()
+    def show_history(self) -> None:
+        """The jobs that touched the selected device, newest first, read off the UI thread."""
+        names = self.selected_names()
+        if len(names) != 1:
+            return
+        if self.history is not None and shiboken6.isValid(self.history):
+            self.history.close()
+        dialog = DeviceHistoryDialog(names[0], self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.jobRequested.connect(self.showJobRequested)
+        dialog.finished.connect(self._forget_history)
+        self.history = dialog
+        dialog.open()
+        devices = self._context.store.devices
+        self._gateway.call(partial(devices.history, names[0]),
+                           self._guard(partial(self._show_history_rows, dialog)),
+                           self._guard(partial(self._history_failed, dialog)))
+
+    @staticmethod
+    def _show_history_rows(dialog: DeviceHistoryDialog, entries: list[Any]) -> None:
+        if shiboken6.isValid(dialog):
+            dialog.set_entries(entries)
+
+    @staticmethod
+    def _history_failed(dialog: DeviceHistoryDialog, message: str) -> None:
+        if shiboken6.isValid(dialog):
+            dialog.show_error(message)
+
+    @Slot()
+    def _forget_history(self) -> None:
+        self.history = None
 
     def _on_write_failed(self, message: str) -> None:
         self.show_message(f"The inventory was not changed: {message}", error=True)
@@ -471,8 +512,9 @@ class DevicesView(QWidget):
         menu.addAction(self.create_job_action)
         menu.addSeparator()
         menu.addActions([self.add_action, self.edit_action, self.remove_action])
+        menu.addAction(self.history_action)
         menu.addSeparator()
-        menu.addAction(self.import_action)
+        menu.addActions([self.import_action, self.refresh_action])
         return menu
 
     @Slot(QPoint)
@@ -488,3 +530,6 @@ class DevicesView(QWidget):
     def _focus_filter(self) -> None:
         self.filter_edit.setFocus()
         self.filter_edit.selectAll()
+
+
+DevicesView = DevicesPage  # the name the window has imported so far
