@@ -57,15 +57,16 @@ class DevicesPage(QWidget):
     devicesChanged = Signal()  # the inventory changed here (added, edited, removed, imported)
     showJobRequested = Signal(int)  # a job picked in a device's history: show it
 
-    # While the page is on screen it reads the inventory again this often, so a change
-    # made elsewhere (a `jobdesk devices import` in a terminal) shows without Refresh.
-    POLL_MS = 10_000
     # Device reports arrive in bursts (a fleet's info refresh): one reload per burst.
     SETTLE_MS = 300
 
     def __init__(
-        self, context: AppContext, gateway: StoreGateway, parent: QWidget | None = None
+        self, context: AppContext, gateway: StoreGateway, parent: QWidget | None = None,
+        *, poll_ms: int = 10_000,
     ) -> None:
+        """`poll_ms`: while the page is on screen it reads the inventory again this often,
+        so a change made elsewhere (`jobdesk devices import` in a terminal) shows without
+        Refresh; the runtime's device reports and this page's own changes show at once."""
         super().__init__(parent)
         self._context = context
         self._gateway = gateway
@@ -85,7 +86,7 @@ class DevicesPage(QWidget):
         self._settle.setInterval(self.SETTLE_MS)
         self._settle.timeout.connect(self._reload_if_shown)
         self._poll = QTimer(self)
-        self._poll.setInterval(self.POLL_MS)
+        self._poll.setInterval(poll_ms)
         self._poll.timeout.connect(self._reload_if_shown)
 
         self.model = DevicesModel(context.clock.now, context.settings.cert_renew_before, self)
@@ -339,10 +340,11 @@ class DevicesPage(QWidget):
     @Slot()
     def _update_actions(self) -> None:
         count = len(self.table.selectionModel().selectedRows())
-        self.edit_action.setEnabled(count == 1)
-        self.history_action.setEnabled(count == 1)
-        self.remove_action.setEnabled(count >= 1)
-        self.create_job_action.setEnabled(count >= 1)
+        one = "" if count == 1 else "Select one device first"
+        some = "" if count else "Select devices first"
+        for action, refusal in ((self.edit_action, one), (self.history_action, one),
+                                (self.remove_action, some), (self.create_job_action, some)):
+            _offer(action, refusal)
         shown, total = self.model.rowCount(), self.model.total_count()
         if total == 0:
             text = (
@@ -530,6 +532,15 @@ class DevicesPage(QWidget):
     def _focus_filter(self) -> None:
         self.filter_edit.setFocus()
         self.filter_edit.selectAll()
+
+
+def _offer(action: QAction, refusal: str) -> None:
+    """Enable an action, or disable it with the reason as its tooltip (its own tooltip,
+    kept in its status tip, comes back once it is enabled)."""
+    if not action.statusTip():
+        action.setStatusTip(action.toolTip())
+    action.setEnabled(not refusal)
+    action.setToolTip(refusal or action.statusTip())
 
 
 DevicesView = DevicesPage  # the name the window has imported so far
