@@ -15,7 +15,8 @@ from functools import partial
 from typing import Any
 
 import shiboken6
-from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtCore import QSize, Qt, Signal, Slot
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QDialog,
     QFrame,
@@ -23,6 +24,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMessageBox,
     QPushButton,
+    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -141,10 +143,24 @@ class NewJobDialog(QDialog):
         buttons.addWidget(self._cancel_button, 0, Qt.AlignmentFlag.AlignBottom)
 
         self._rollout_box = RolloutFields(self)
+        # The fields scroll inside a dialog of fixed size: a row that appears (a target
+        # version, a file's checksum, a rollout error) or a long zone name must not make
+        # the dialog jump under the pointer, and a 1024×640 screen must hold it.
+        self._body = QWidget(self)
+        body = QVBoxLayout(self._body)
+        body.setContentsMargins(0, 0, 0, 0)
+        body.addWidget(self._form, 1)
+        body.addWidget(self._rollout_box)
+        self._scroll = QScrollArea(self)
+        self._scroll.setObjectName("newJobFields")
+        self._scroll.setWidgetResizable(True)
+        self._scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self._scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self._scroll.setWidget(self._body)
         outer = QVBoxLayout(self)
-        outer.addWidget(self._form, 1)
-        outer.addWidget(self._rollout_box)
+        outer.addWidget(self._scroll, 1)
         outer.addLayout(buttons)
+        self._sized = False
 
     def _wire(self) -> None:
         for part in (self._payload, self._schedule_editor, self._picker, self._rollout_box):
@@ -303,6 +319,42 @@ class NewJobDialog(QDialog):
     def _on_create_failed(self, message: str) -> None:
         self._error = f"Not created: {sentence(message)}"
         self._set_busy(False)
+
+    # ---- size -------------------------------------------------------------------------------
+
+    def showEvent(self, event: QShowEvent) -> None:
+        """Sized once, on the first show: room for every field the form can grow (two more
+        lines than it has now), within the screen; the size then stays as it is."""
+        if not self._sized:
+            self._sized = True
+            # Never narrower than the fields (they scroll only vertically), never so low
+            # that less than the type and the first fields show.
+            margins = self.layout().contentsMargins()
+            scrollbar = self.style().pixelMetric(self.style().PixelMetric.PM_ScrollBarExtent)
+            self.setMinimumSize(
+                self._body.minimumSizeHint().width() + scrollbar + margins.left()
+                + margins.right(), 420)
+            self.resize(self.sizeHint())
+        super().showEvent(event)
+
+    def sizeHint(self) -> QSize:
+        """Every field without scrolling, two spare lines, bounded by the screen."""
+        margins = self.layout().contentsMargins()
+        spare_lines = 2 * self.fontMetrics().lineSpacing()
+        scrollbar = self.style().pixelMetric(self.style().PixelMetric.PM_ScrollBarExtent)
+        body = self._body.sizeHint()
+        buttons = self._create_button.sizeHint().height()
+        wanted = QSize(
+            body.width() + scrollbar + margins.left() + margins.right(),
+            body.height() + spare_lines + max(buttons, self._validation.minimumHeight())
+            + self.layout().spacing() + margins.top() + margins.bottom(),
+        )
+        screen = self.screen() if self.parentWidget() is None else \
+            self.parentWidget().screen()
+        if screen is not None:
+            room = screen.availableGeometry().size() - QSize(16, 48)  # frame and title
+            wanted = wanted.boundedTo(room)
+        return wanted.expandedTo(self.minimumSizeHint())
 
     # ---- plumbing ---------------------------------------------------------------------------
 

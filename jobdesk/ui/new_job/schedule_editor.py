@@ -184,6 +184,7 @@ class ScheduleEditor(QGroupBox):
         self._expires = QLabel(self)
         self._expires.setObjectName("expiresAt")
         self._expires.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._expires.setWordWrap(True)  # a long zone name wraps instead of widening
         font = self._expires.font()
         font.setBold(True)
         self._expires.setFont(font)
