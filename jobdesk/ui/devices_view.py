@@ -222,10 +222,11 @@ class DevicesPage(QWidget):
             self._settle.start()
 
     def showEvent(self, event: QShowEvent) -> None:
-        """The first show loads the inventory; later ones catch up on what changed."""
+        """Each show reads the inventory (in the background): the first loads it, later
+        ones catch up on changes made while the page was hidden."""
         super().showEvent(event)
         self._poll.start()
-        if self._stale and not self._loading:
+        if not self._loading:  # a device added in the New-job dialog, say
             self.reload()
 
     def hideEvent(self, event: QHideEvent) -> None:

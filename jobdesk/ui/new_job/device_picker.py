@@ -16,6 +16,7 @@ from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
@@ -30,7 +31,9 @@ from PySide6.QtWidgets import (
 
 from jobdesk.store import Store
 from jobdesk.store.records import DeviceRecord
+from jobdesk.ui.context import AppContext
 from jobdesk.ui.gateway import StoreGateway
+from jobdesk.ui.inventory_editor import InventoryEditor
 from jobdesk.ui.new_job.words import names_text
 
 _TAGS_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -47,14 +50,18 @@ class DevicePicker(QGroupBox):
 
     def __init__(
         self,
-        store: Store,
+        ctx: AppContext,
         gateway: StoreGateway,
         wanted: Sequence[str] = (),
         parent: QWidget | None = None,
     ) -> None:
         super().__init__("Target devices", parent)
-        self._store = store
+        self._store = ctx.store
         self._gateway = gateway
+        # With no devices yet, the picker offers to add some right here.
+        self.editor = InventoryEditor(ctx, gateway, self)
+        self.editor.changed.connect(self._on_inventory_changed)
+        self.editor.message.connect(self._on_editor_message)
         self._wanted: set[str] = set(wanted)
         self._checked: set[str] = set()
         self._missing: list[str] = []
@@ -95,6 +102,28 @@ class DevicePicker(QGroupBox):
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         layout.addWidget(self._list, 1)
 
+        self._empty = QFrame(self)
+        self._empty.setObjectName("noDevices")
+        self._empty.setFrameShape(QFrame.Shape.StyledPanel)
+        empty = QVBoxLayout(self._empty)
+        self._empty_text = QLabel(
+            "No devices yet. Import your inventory from a CSV file (name,host,port,user,"
+            "profile,tags) or add a device; it is checked for this job at once.", self._empty)
+        self._empty_text.setObjectName("noDevicesText")
+        self._empty_text.setWordWrap(True)
+        self.import_button = QPushButton("&Import CSV…", self._empty)
+        self.import_button.setObjectName("importDevices")
+        self.add_button = QPushButton("A&dd device…", self._empty)
+        self.add_button.setObjectName("addDevice")
+        offer = QHBoxLayout()
+        offer.addWidget(self.import_button)
+        offer.addWidget(self.add_button)
+        offer.addStretch(1)
+        empty.addWidget(self._empty_text)
+        empty.addLayout(offer)
+        self._empty.hide()
+        layout.addWidget(self._empty)
+
         tags = QHBoxLayout()
         self._tag_picker = QComboBox(self)
         self._tag_picker.setObjectName("tagPicker")
@@ -131,6 +160,8 @@ class DevicePicker(QGroupBox):
         self._select_tag.clicked.connect(self._check_tag)
         self._check_shown.clicked.connect(self._check_visible)
         self._clear.clicked.connect(self._uncheck_all)
+        self.import_button.clicked.connect(self.editor.import_csv)
+        self.add_button.clicked.connect(lambda: self.editor.add_device([]))
 
     # ---- public -------------------------------------------------------------------------
 
@@ -140,6 +171,7 @@ class DevicePicker(QGroupBox):
 
     def load(self) -> None:
         """Read the inventory on the worker thread; the checked devices stay checked."""
+        self._wanted |= self._checked
         self._gateway.call(
             partial(_read_devices, self._store),
             self._alive(self._on_devices_loaded),
@@ -173,6 +205,7 @@ class DevicePicker(QGroupBox):
         model = QStandardItemModel(0, 3, self)
         model.setHorizontalHeaderLabels(["Device", "Address", "Tags"])
         known: set[str] = set()
+        self._checked = set()
         for device in devices:
             known.add(device.name)
             name = QStandardItem(device.name)
@@ -199,7 +232,17 @@ class DevicePicker(QGroupBox):
         self._tag_picker.clear()
         self._tag_picker.addItems(tags)
         self.loaded = True
+        self._empty.setVisible(not devices)
         self.changed.emit()
+
+    def _on_inventory_changed(self, names: list[str] | None) -> None:
+        """Devices were added here: read the list again, a device added by hand checked."""
+        self._wanted.update(names or ())
+        self.load()
+
+    def _on_editor_message(self, text: str, error: bool) -> None:
+        if error:
+            self._empty_text.setText(text)
 
     def _on_devices_failed(self, message: str) -> None:
         self.load_error = f"Could not read the devices: {message}"

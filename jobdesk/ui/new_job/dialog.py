@@ -113,7 +113,7 @@ class NewJobDialog(QDialog):
         left.addWidget(self._payload)
         left.addWidget(self._schedule_editor, 1)
         columns.addLayout(left, 3)
-        self._picker = DevicePicker(self._ctx.store, self._gateway, devices, self)
+        self._picker = DevicePicker(self._ctx, self._gateway, devices, self)
         columns.addWidget(self._picker, 2)
 
         self._validation = QLabel(self)
@@ -313,6 +313,8 @@ class NewJobDialog(QDialog):
 
     def _on_created(self, record: JobRecord) -> None:
         self._busy = False
+        if self._schedule is not None:
+            self._schedule_editor.remember_zone(self._schedule)
         self.created.emit(record)
         self.accept()
 

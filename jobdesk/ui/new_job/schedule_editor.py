@@ -8,13 +8,11 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 from itertools import islice
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import QDate, Qt, QTime, QTimer, Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
-    QComboBox,
-    QCompleter,
     QDateEdit,
     QGridLayout,
     QGroupBox,
@@ -37,6 +35,7 @@ from jobdesk.domain.schedule import (
 )
 from jobdesk.ui.context import AppContext
 from jobdesk.ui.new_job.words import duration_text, sentence
+from jobdesk.ui.new_job.zone_picker import RecentZones, ZonePicker
 from jobdesk.ui.week_strip import WeekStrip, format_instant, format_window
 
 PREVIEW_WINDOWS = 5
@@ -88,6 +87,7 @@ class ScheduleEditor(QGroupBox):
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__("Schedule", parent)
         self._ctx = ctx
+        self._recent = RecentZones(ctx.config_path)
         self._build()
         self._clock_timer = QTimer(self)
         self._clock_timer.setInterval(30_000)  # "open now" and the marker move with time
@@ -121,6 +121,11 @@ class ScheduleEditor(QGroupBox):
         self._date_to = self._date_edit("dateTo", today + timedelta(days=13))
         self._add_grid_row(grid, 0, "&Dates:", self._date_from, "to", self._date_to)
 
+        self._start_note = QLabel("", self._schedule_fields)
+        self._start_note.setObjectName("startNote")
+        self._start_note.setStyleSheet("color: #92400e;")  # amber: a warning, not an error
+        grid.addWidget(self._start_note, 0, 4)
+
         self._time_from = self._time_edit("timeFrom", time(22, 0))
         self._time_to = self._time_edit("timeTo", time(4, 0))
         self._add_grid_row(grid, 1, "&Window:", self._time_from, "to", self._time_to)
@@ -148,19 +153,8 @@ class ScheduleEditor(QGroupBox):
         grid.addWidget(weekday_label, 2, 0)
         grid.addLayout(days, 2, 1, 1, 4)
 
-        self._zone = QComboBox(self._schedule_fields)
+        self._zone = ZonePicker(zone_name, self._recent.zones(), self._schedule_fields)
         self._zone.setObjectName("timeZone")
-        self._zone.setEditable(True)
-        self._zone.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
-        self._zone.addItems(sorted(available_timezones()))
-        self._zone.setMaxVisibleItems(16)
-        completer = QCompleter(self._zone.model(), self._zone)
-        completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
-        completer.setFilterMode(Qt.MatchFlag.MatchContains)
-        completer.setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
-        self._zone.setCompleter(completer)
-        self._zone.setCurrentText(zone_name)
-        self._zone.setToolTip("The plant's time zone: windows are read in it")
         zone_label = QLabel("Time &zone:", self._schedule_fields)
         zone_label.setBuddy(self._zone)
         grid.addWidget(zone_label, 3, 0)
@@ -250,13 +244,33 @@ class ScheduleEditor(QGroupBox):
         """Read the fields, redraw the preview; the schedule, or why there is none."""
         schedule, problem = self._read()
         self._schedule_fields.setEnabled(self._scheduled.isChecked())
+        self._start_note.setText("" if problem else self._start_warning(schedule))
+        self._start_note.setToolTip(self._start_note.text() and (
+            "Allowed: the job runs in the windows still to come; the days already past "
+            "are skipped, not made up"))
         self._update_preview(schedule)
         return schedule, problem
 
     def stop(self) -> None:
         self._clock_timer.stop()
 
+    def remember_zone(self, schedule: Schedule) -> None:
+        """A job was created: its zone comes first in the picker next time."""
+        if isinstance(schedule, Scheduled):
+            self._recent.remember(schedule.tz)
+
     # ---- reading --------------------------------------------------------------------------
+
+    def _start_warning(self, schedule: Schedule | None) -> str:
+        """Words for a start date before today in the job's zone. The spec sets no rule
+        against it (windows already over are simply never used), so it is allowed, but a
+        date picked a month off by mistake must be seen."""
+        if not isinstance(schedule, Scheduled):
+            return ""
+        today = self._ctx.clock.now().astimezone(_zone(schedule.tz)).date()
+        if schedule.start_date >= today:
+            return ""
+        return "starts in the past: runs from today on"
 
     def _read(self) -> tuple[Schedule | None, str | None]:
         """The schedule from the fields, or the reason (in words) it cannot be built."""
