@@ -23,6 +23,7 @@ from jobdesk.runtime.engine import Engine
 from jobdesk.runtime.events import Event
 from jobdesk.settings import Settings
 from jobdesk.store import Store
+from tests import thread_guard
 from tests.fake_driver import FakeDriver
 from tests.postgres_cluster import REQUIRED, Cluster, find_binaries
 
@@ -74,6 +75,15 @@ class Harness:
         return started
 
     loop: asyncio.AbstractEventLoop = None  # type: ignore[assignment]
+
+
+thread_guard.install()
+
+
+@pytest.fixture(autouse=True)
+def _no_thread_left_running() -> Iterator[None]:
+    """Every thread a test starts is stopped by its end (see tests/thread_guard.py)."""
+    yield from thread_guard.watch()
 
 
 @pytest.fixture

@@ -85,7 +85,7 @@ class Fleet:
 
 
 def applies(entry: dict[str, Any]) -> bool:
-    return entry["kind"] == "exec" and " config apply " in f" {entry['command']} "
+    return entry["kind"] == "exec" and " update config " in f" {entry['command']} "
 
 
 def uploads(entry: dict[str, Any]) -> bool:

@@ -6,12 +6,13 @@ as a site would plug in its own driver.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import signal
 import subprocess
 import sys
-import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from typing import Any
 import pytest
 
 from jobdesk.store import Store
+from tests.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -311,16 +313,6 @@ def test_a_bad_settings_file_is_named_in_the_error(cli: Cli) -> None:
     assert str(cli.config) in result.stderr
 
 
-def wait_for(predicate: Any, timeout: float = 20) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("condition not reached in time")
-
-
 def test_kill_9_mid_attempt_loses_nothing(cli: Cli) -> None:
     cli("devices", "add", "r1", "--host", "10.0.0.1")
     cli.script.write_text(json.dumps(
@@ -409,7 +401,9 @@ def test_names_are_shown_on_one_line_and_checked_when_created(cli: Cli) -> None:
 def test_numbers_out_of_range_get_one_line(cli: Cli, args: tuple[str, ...]) -> None:
     result = cli(*args, ok=False)
     assert result.returncode == 2
-    assert result.stderr.startswith("jobdesk: error: ") and result.stderr.count("\n") == 1
+    command = f"jobdesk {args[0]} {args[1]}" if args[0] != "run" else "jobdesk run"
+    assert result.stderr.startswith(f"{command}: error: ") and result.stderr.count("\n") == 1
+    assert result.stderr.rstrip().endswith(f"see '{command} --help'")
     assert "Traceback" not in result.stderr
 
 
@@ -460,7 +454,9 @@ def refused(cli: Cli, *args: str, code: int = 1) -> str:
     """Run a command that must be refused in one line; its message."""
     result = cli(*args, ok=False)
     assert result.returncode == code, result.stderr
-    assert result.stderr.startswith("jobdesk: error: ") and result.stderr.count("\n") == 1
+    # A usage error (exit 2) is said by the command it was given to; others by jobdesk.
+    prefix = f"jobdesk {' '.join(args[:2])}" if code == 2 else "jobdesk"
+    assert result.stderr.startswith(f"{prefix}: error: ") and result.stderr.count("\n") == 1
     return result.stderr
 
 
@@ -638,3 +634,99 @@ def test_check_refuses_what_jobs_create_refuses(cli: Cli) -> None:
     right = cli.json("check", "--type", "firmware-update", "--device", "r1", "--file",
                      str(image), "--version", "2.0", "--model", "FAKE-1")
     assert right[0]["verdict"] == "ready"
+
+
+def test_a_job_report_to_hand_over_in_html_csv_and_json(cli: Cli) -> None:
+    cli("devices", "add", "r1", "--host", "10.0.0.1")
+    cli("devices", "add", "r2", "--host", "10.0.0.2")
+    cli.script.write_text(json.dumps(
+        {"faults": [{"device": "r1", "op": "reboot", "error": "auth"}]}))
+    job = cli.json("jobs", "create", "--type", "reboot", "--name", "Reboot, depot",
+                   "--device", "r1", "--device", "r2")
+    cli("run", "--until-done", "--max-seconds", "30", timeout=60)
+    ident = str(job["id"])
+
+    data = json.loads(cli("jobs", "report", ident, "--format", "json").stdout)
+    assert data["job"]["state"] == "Partially Succeeded"
+    assert data["counts"] == {"Succeeded": 1, "Failed": 1}
+    steps = [s["name"] for s in data["devices"][0]["steps"]]
+
+    sheet = cli.tmp / "report.csv"
+    cli("jobs", "report", ident, "--format", "csv", "-o", str(sheet), "--tz", "Asia/Tokyo")
+    raw = sheet.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"), newline="")))
+    assert [(r["device"], r["step"]) for r in rows] == [
+        (device, name) for device in ("r1", "r2") for name in steps]
+    failed = [r for r in rows if r["step_state"].startswith("Failed")]
+    assert [(r["device"], r["step"]) for r in failed] == [("r1", "reboot")]
+    assert failed[0]["message"] and failed[0]["fix_hint"]
+    assert failed[0]["started_at"].endswith("+09:00") and failed[0]["zone"] == "Asia/Tokyo"
+
+    page = cli.tmp / "report.html"
+    cli("jobs", "report", ident, "-o", str(page))
+    html = page.read_text(encoding="utf-8")
+    assert "size: A4" in html and "Reboot, depot" in html and failed[0]["fix_hint"] in html
+
+    missing = cli("jobs", "report", "999", ok=False)
+    assert missing.returncode == 1 and missing.stderr.count("\n") == 1
+    nowhere = cli("jobs", "report", ident, "-o", str(cli.tmp / "no" / "r.html"), ok=False)
+    assert "no folder" in nowhere.stderr and not (cli.tmp / "no").exists()
+
+
+def _parsers(parser: Any, path: tuple[str, ...] = ()) -> Any:
+    import argparse
+
+    yield path, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from _parsers(sub, (*path, name))
+
+
+def test_every_option_and_argument_says_what_it_is_for() -> None:
+    import argparse
+
+    from jobdesk.cli import build_parser
+
+    silent = [
+        f"{' '.join(path) or 'jobdesk'} {'/'.join(action.option_strings) or action.dest}"
+        for path, parser in _parsers(build_parser()) for action in parser._actions
+        if not isinstance(action, argparse._HelpAction | argparse._SubParsersAction)
+        and not action.help
+    ]
+    assert silent == []
+
+
+def test_the_help_says_the_window_opens_without_a_command() -> None:
+    result = subprocess.run([sys.executable, "-m", "jobdesk", "--help"], capture_output=True,
+                            text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert result.returncode == 0
+    assert "Without a command, jobdesk opens its window" in " ".join(result.stdout.split())
+
+
+def test_a_db_in_a_missing_folder_is_refused_without_creating_it(tmp_path: Path) -> None:
+    missing = tmp_path / "no" / "such" / "x.db"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "XDG_DATA_HOME": str(tmp_path / "data"),
+           "XDG_CONFIG_HOME": str(tmp_path / "config"), "XDG_STATE_HOME": str(tmp_path / "s")}
+    for args in (("jobs", "list"), ("db", "check"), ()):
+        result = subprocess.run([sys.executable, "-m", "jobdesk", "--db", str(missing), *args],
+                                capture_output=True, text=True, env=env, timeout=60)
+        assert result.returncode == 1, args
+        assert result.stderr == (f"jobdesk: error: --db {missing}: there is no folder "
+                                 f"{missing.parent} (create it first, or give an existing "
+                                 "one)\n")
+        assert not (tmp_path / "no").exists()
+
+
+@pytest.mark.parametrize("args", [("jobs", "create", "--type", "reboot", "--colour", "red"),
+                                  ("devices", "list", "extra"), ("run", "--forever")])
+def test_a_mistyped_command_points_to_its_own_help(tmp_path: Path,
+                                                   args: tuple[str, ...]) -> None:
+    result = subprocess.run([sys.executable, "-m", "jobdesk", *args], capture_output=True,
+                            text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=60)
+    command = "jobdesk " + " ".join(a for a in args[:2] if not a.startswith("-"))
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"{command}: error: ")
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.rstrip().endswith(f"— see '{command} --help'")

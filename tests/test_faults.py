@@ -282,6 +282,9 @@ def _as_ordinary_user(path: Path, report_to: int) -> int:
 
 
 def test_the_database_file_is_private_whatever_the_umask(tmp_path: Path) -> None:
+    """A --db folder is the person's (it must exist and is left as it is); the database
+    jobdesk creates in it is private even so."""
+    (tmp_path / "new").mkdir(mode=0o777)
     jobdesk = Jobdesk(tmp_path, tmp_path / "new" / "jobdesk.db")
     jobdesk.env["PYTHONSTARTUP"] = ""
     result = subprocess.run(
@@ -290,7 +293,21 @@ def test_the_database_file_is_private_whatever_the_umask(tmp_path: Path) -> None
         env=jobdesk.env, capture_output=True, text=True, cwd=ROOT,
     )
     assert result.returncode == 0, result.stderr
-    assert (tmp_path / "new").stat().st_mode & 0o777 == 0o700
     assert jobdesk.db.stat().st_mode & 0o777 == 0o600
     with sqlite3.connect(jobdesk.db) as db:
         assert db.execute("PRAGMA application_id").fetchone()[0] != 0
+
+
+def test_the_default_data_folder_and_database_are_private_whatever_the_umask(
+        tmp_path: Path) -> None:
+    jobdesk = Jobdesk(tmp_path, tmp_path / "unused.db")
+    argv = jobdesk.argv("devices", "add", "r1", "--host", "10.0.0.1")
+    del argv[argv.index("--db"):argv.index("--db") + 2]  # the default place, in XDG_DATA_HOME
+    result = subprocess.run(["sh", "-c", 'umask 000 && exec "$@"', "sh", *argv],
+                            env={**jobdesk.env, "PYTHONSTARTUP": ""},
+                            capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    data_dir = tmp_path / "data" / "jobdesk"
+    assert data_dir.stat().st_mode & 0o777 == 0o700
+    databases = list(data_dir.glob("*.db"))
+    assert databases and all(db.stat().st_mode & 0o777 == 0o600 for db in databases)

@@ -432,3 +432,20 @@ def test_after_extending_an_expired_scheduled_job_its_failed_task_can_be_retried
     change = lifecycle.retry_now(job, failed, later)
     # It expired at 04:00 on 11 December; the new night of the 11th opens at 22:00.
     assert change.next_attempt_at == datetime(2026, 12, 11, 22, 0, tzinfo=UTC)
+
+
+def test_which_steps_may_be_skipped_is_declared_with_the_step() -> None:
+    from jobdesk.domain.jobtypes import JOB_TYPES, STEPS_BY_NAME
+
+    failed = task(TaskState.FAILED, attempts=1)
+    for name in ("connect", "sign", "store-info"):
+        assert not STEPS_BY_NAME[name].skippable
+        with pytest.raises(ActionRefused, match=f"{name} cannot be skipped"):
+            lifecycle.skip_step(failed, StepStatus.FAILED, name)
+        refusal = lifecycle.available_actions(fire(), failed, StepStatus.FAILED, NOW,
+                                              step_name=name)[Action.SKIP_STEP]
+        assert refusal is not None and "cannot be skipped" in refusal
+    # Every job type starts with a connection nobody can make by hand.
+    assert all(not spec.steps[0].skippable for spec in JOB_TYPES.values())
+    assert lifecycle.available_actions(fire(), failed, StepStatus.FAILED, NOW,
+                                       step_name="reboot")[Action.SKIP_STEP] is None

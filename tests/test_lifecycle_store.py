@@ -122,11 +122,12 @@ def test_a_task_whose_every_step_left_was_skipped_succeeds_without_a_current_ste
     add(store, clock, "r1")
     job = service(store, clock).create(JobRequest("rb", JobType.REBOOT, devices=["r1"]))
     attempt = claim(store, clock, job.id, "r1")
-    connect = attempt.steps[0]
+    connect, reboot, _wait = attempt.steps
     store.queue.begin_step(attempt.hold, connect.id, clock.now())
-    store.queue.fail_step(attempt.hold, connect.id, clock.now(), message="auth refused",
+    store.queue.complete_and_begin(attempt.hold, connect.id, reboot.id, clock.now())
+    store.queue.fail_step(attempt.hold, reboot.id, clock.now(), message="not allowed",
                           retryable=False, retry_interval=timedelta(minutes=5))
-    for step in ("connect", "reboot", "wait-online"):
+    for step in ("reboot", "wait-online"):  # the connection is never skipped
         store.jobs.skip_step(job.id, "r1", step, clock.now())
     store.jobs.retry_task(job.id, "r1", clock.now())
     attempt = claim(store, clock, job.id, "r1")

@@ -17,6 +17,7 @@ from jobdesk.devices.profiles import (
     Template,
     builtin_profiles_dir,
 )
+from jobdesk.sim.nrsw import DOCUMENTED_DEFAULTS
 from tests.sim_fixtures import make_driver, record, running
 
 EVIL = "x'; rm -rf / #$(reboot)`id` \"\n; echo pwned"
@@ -67,7 +68,7 @@ def test_an_evil_value_reaches_the_device_as_one_literal_argument(tmp_path: Path
             session = await driver.connect(record(fleet, driver), timeout=5)
             command = session.profile.render("config_set", key="lan.name", value=EVIL)
             assert (await session.run(command, timeout=5)).exit_status == 0
-            assert fleet.devices[0].config == {"lan.name": EVIL}
+            assert fleet.devices[0].config == {**DOCUMENTED_DEFAULTS, "lan.name": EVIL}
             assert await session.read_config(["lan.name"], timeout=5) == {"lan.name": EVIL}
             await session.close()
 

@@ -64,8 +64,11 @@ def test_the_demo_on_a_given_database_shows_every_kind_of_job(tmp_path: Path) ->
     states = {job["name"]: job["state"] for job in json.loads(listed.stdout)}
     assert states["Certificates — depot south"] == "Succeeded"
     assert states["Firmware 4.9.0 — pilot"] == "Partially Succeeded"  # one login refused
-    # Back on the old version after the flash: retried, not failed (B3).
-    assert states["Firmware 4.9.0 — sim-021"] == "Running"
+    # Back on the old version after the flash, with one attempt allowed (B8 max_attempts).
+    assert states["Firmware 4.9.0 — sim-021"] == "Failed"
+    assert states["Diagnostics — approve each batch"] == "Paused"  # waits for approval
+    assert states["Collect logs — first plan"] == "Replaced"
+    assert states["Collect logs"] == "Scheduled"
     assert states["NTP and syslog servers"] == "Running"  # two devices are offline
     assert states["Firmware 4.9.0 — depot north"] == "Scheduled"
     assert states["Reboot after maintenance"] == "Cancelled Manually"

@@ -9,6 +9,8 @@ import random
 import signal
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -133,6 +135,14 @@ def test_shell_basics_and_unknown_commands(tmp_path: Path) -> None:
     asyncio.run(scenario())
 
 
+async def _until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Wait for a condition the fleet's own loop makes true, yielding to it meanwhile."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "the condition never held"
+        await asyncio.sleep(0.01)
+
+
 def test_reboot_closes_the_port_until_it_is_back(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with running(1, reboot_seconds=0.5) as fleet:
@@ -140,10 +150,10 @@ def test_reboot_closes_the_port_until_it_is_back(tmp_path: Path) -> None:
             device = record(fleet, driver)
             session = await driver.connect(device, timeout=5)
             await session.reboot(timeout=5)
-            await asyncio.sleep(0.4)
-            assert not fleet.nodes[0].listening
-            await asyncio.sleep(0.6)
-            assert fleet.nodes[0].listening and fleet.devices[0].reboots == 1
+            node = fleet.nodes[0]
+            await _until(lambda: not node.listening)
+            await _until(lambda: node.listening)
+            assert fleet.devices[0].reboots == 1
 
     asyncio.run(scenario())
 

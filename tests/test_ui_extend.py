@@ -11,11 +11,11 @@ from PySide6.QtWidgets import QMessageBox
 from jobdesk.domain.inventory import make_device
 from jobdesk.domain.jobtypes import JobType
 from jobdesk.domain.schedule import Scheduled
+from jobdesk.domain.times import format_instant
 from jobdesk.runtime.actions import JobRequest
 from jobdesk.ui.context import AppContext
 from jobdesk.ui.detail import DetailPane
 from jobdesk.ui.extend_dialog import ExtendJobDialog
-from jobdesk.ui.jobs_model import local_time
 from jobdesk.ui.main_window import MainWindow
 
 # 22:00-22:10 UTC on 1 and 2 December 2026; the tests' clock starts on the 1st at 09:00.
@@ -51,7 +51,7 @@ def test_an_expired_scheduled_job_is_extended_in_the_dialog_and_then_retried(
     window.select_job(job_id)
     detail = window.detail
     qtbot.waitUntil(lambda: detail.record is not None and detail.tasks_model.rowCount() == 1)
-    assert detail.expires_label.text() == local_time(datetime(2026, 12, 2, 22, 10, tzinfo=UTC))
+    assert detail.expires_label.text() == format_instant(datetime(2026, 12, 2, 22, 10, tzinfo=UTC))
     assert not detail.retry_button.isEnabled()
     assert "expired" in detail.retry_button.toolTip()
 
@@ -64,10 +64,10 @@ def test_an_expired_scheduled_job_is_extended_in_the_dialog_and_then_retried(
     dialog.end_date.setDate(QDate(2026, 12, 5))
     new_expiry = datetime(2026, 12, 5, 22, 10, tzinfo=UTC)
     assert dialog.ok_button.isEnabled()
-    assert dialog.preview.text().startswith(f"New Expires At: {local_time(new_expiry)}")
+    assert dialog.preview.text().startswith(f"New Expires At: {format_instant(new_expiry)}")
     dialog.ok_button.click()
 
-    qtbot.waitUntil(lambda: detail.expires_label.text() == local_time(new_expiry))
+    qtbot.waitUntil(lambda: detail.expires_label.text() == format_instant(new_expiry))
     assert ctx.store.jobs.get(job_id).schedule["to"] == "2026-12-05"
     assert detail.tasks_model.record(0).state == "Failed"  # extending retries nothing
     # Now the failed task can be retried: it waits for tonight's window.
@@ -94,17 +94,18 @@ def test_a_fire_and_forget_job_is_given_more_time_or_told_why_not(
     dialog.amount.setValue(2)
     dialog.unit.setCurrentText("hours")
     assert dialog.preview.text() == (
-        f"New Expires At: {local_time(job.expires_at + timedelta(hours=2))}")
+        f"New Expires At: {format_instant(job.expires_at + timedelta(hours=2))}")
 
     # Someone cancels the job while the dialog is open: the store refuses, in words.
     warnings: list[str] = []
-    monkeypatch.setattr(QMessageBox, "warning",
-                        lambda parent, title, text, *a: warnings.append(text))
+    monkeypatch.setattr(QMessageBox, "information",
+                        lambda parent, title, text, *a: warnings.append(f"{title}: {text}"))
     ctx.service.cancel_job(job.id)
     dialog.ok_button.click()
     qtbot.waitUntil(lambda: bool(warnings))
-    assert warnings == ["the job is Cancelled Manually; it cannot be extended, "
-                        "create a new job instead"]
+    # A refusal of the rules, shown as one (not as an error).
+    assert warnings == ["Not possible: The job is Cancelled Manually; it cannot be "
+                        "extended, create a new job instead."]
     assert ctx.store.jobs.get(job.id).expires_at == job.expires_at
     qtbot.waitUntil(lambda: not detail.extend_button.isEnabled())
     assert "Cancelled Manually" in detail.extend_button.toolTip()

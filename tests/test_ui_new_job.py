@@ -318,10 +318,10 @@ def test_preview_lists_the_windows_of_the_schedule(
     lines = child(reboot_dialog, QLabel, "preview").text().splitlines()
     assert lines[0] == "Next windows (Europe/Zurich):"
     assert lines[1:] == expected
-    assert lines[1] == "Tue 1 Dec 22:00–04:00"
-    assert lines[5] == "Mon 7 Dec 22:00–04:00"
+    assert lines[1] == "Tue 01 Dec 22:00–04:00"
+    assert lines[5] == "Mon 07 Dec 22:00–04:00"
     assert child(reboot_dialog, QLabel, "expiresAt").text().startswith(
-        "Expires at: Tue 15 Dec 2026 04:00 (Europe/Zurich)"
+        "Expires at: 15 Dec 04:00 CET (Europe/Zurich)"
     )
     strip = child(reboot_dialog, WeekStrip, "weekStrip")
     assert strip.schedule() == schedule
@@ -331,8 +331,8 @@ def test_preview_lists_the_windows_of_the_schedule(
     ctx.clock.set(START + timedelta(hours=13))  # 23:00 in Zurich
     qtbot.mouseClick(child(reboot_dialog, QToolButton, "weekday_sat"), Qt.MouseButton.LeftButton)
     lines = child(reboot_dialog, QLabel, "preview").text().splitlines()
-    assert lines[1] == "Tue 1 Dec 22:00–04:00  (open now)"
-    assert lines[5] == "Sat 5 Dec 22:00–04:00"
+    assert lines[1] == "Tue 01 Dec 22:00–04:00  (open now)"
+    assert lines[5] == "Sat 05 Dec 22:00–04:00"
 
 
 def test_equal_times_are_a_whole_day_and_the_preview_says_so(
@@ -348,21 +348,21 @@ def test_equal_times_are_a_whole_day_and_the_preview_says_so(
     # START is Tuesday 1 December, 10:00 in Zurich: Tuesday's day is open already.
     assert lines == [
         "Next windows (Europe/Zurich):",
-        "Tue 1 Dec all day (00:00–00:00)  (open now)",
-        "Wed 2 Dec all day (00:00–00:00)",
-        "Thu 3 Dec all day (00:00–00:00)",
-        "Fri 4 Dec all day (00:00–00:00)",
-        "Mon 7 Dec all day (00:00–00:00)",
+        "Tue 01 Dec all day (00:00–00:00)  (open now)",
+        "Wed 02 Dec all day (00:00–00:00)",
+        "Thu 03 Dec all day (00:00–00:00)",
+        "Fri 04 Dec all day (00:00–00:00)",
+        "Mon 07 Dec all day (00:00–00:00)",
     ]
     # The range ends on Monday 14 December, whose day closes as Tuesday begins.
     assert child(reboot_dialog, QLabel, "expiresAt").text().startswith(
-        "Expires at: Tue 15 Dec 2026 00:00 (Europe/Zurich)"
+        "Expires at: 15 Dec 00:00 CET (Europe/Zurich)"
     )
     child(reboot_dialog, QTimeEdit, "timeFrom").setTime(QTime(8, 0))
     assert note.text() == "closes the next day"
     child(reboot_dialog, QTimeEdit, "timeTo").setTime(QTime(8, 0))
     assert note.text() == "all day (24 h from 08:00)"
-    assert "Wed 2 Dec all day (08:00–08:00)" in child(reboot_dialog, QLabel, "preview").text()
+    assert "Wed 02 Dec all day (08:00–08:00)" in child(reboot_dialog, QLabel, "preview").text()
 
     with qtbot.waitSignal(reboot_dialog.created, timeout=WAIT_MS) as blocker:
         qtbot.mouseClick(create_button(reboot_dialog), Qt.MouseButton.LeftButton)

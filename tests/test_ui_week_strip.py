@@ -105,7 +105,7 @@ def test_no_schedule_is_an_empty_strip(qtbot: Any) -> None:
 def test_tooltip_names_the_window(qtbot: Any) -> None:
     strip = shown(qtbot, nights(), START)
     text = strip._tooltip_at(strip.x_for(zurich(1, 23)))
-    assert text == "Tue 1 Dec 22:00–04:00 (Europe/Zurich)"
+    assert text == "Tue 01 Dec 22:00–04:00 Europe/Zurich"
 
 
 @pytest.mark.parametrize(
@@ -113,25 +113,26 @@ def test_tooltip_names_the_window(qtbot: Any) -> None:
     [
         (None, START, "No schedule"),
         (FireAndForget(), START, "Runs at once"),
-        (nights(frozenset({4})), START, "Next window: Fri 4 Dec 22:00–04:00 (Europe/Zurich)"),
-        (nights(), zurich(2, 1), "Window open now, closes 04:00"),
+        (nights(frozenset({4})), START, "Next window: Fri 04 Dec 22:00–04:00 (+1 day) Europe/Zurich"
+         " · 21:00–03:00 (+1 day) UTC here"),
+        (nights(), zurich(2, 1), "Window open now, closes 04:00 Europe/Zurich · 03:00 UTC here"),
         (nights(days=0), zurich(2, 5), "No window left"),
         # Whole days: the consecutive days join, so it stays open until Saturday begins.
-        (whole_days(), zurich(2, 1), "Open all day now, until Sat 5 Dec 2026 00:00"),
+        (whole_days(), zurich(2, 1), "Open all day now, until 05 Dec 00:00 CET · 23:00 UTC here"),
         (whole_days(frozenset(range(7))), zurich(2, 1),
-         "Open all day now, until Tue 15 Dec 2026 00:00"),
+         "Open all day now, until 15 Dec 00:00 CET · 23:00 UTC here"),
         (whole_days(), zurich(5, 1),
-         "Next window: Mon 7 Dec all day (00:00–00:00) (Europe/Zurich)"),
+         "Next window: Mon 07 Dec all day (00:00–00:00) Europe/Zurich"),
     ],
 )
 def test_next_window_text(schedule: Any, now: datetime, expected: str) -> None:
-    assert next_window_text(schedule, now) == expected
+    assert next_window_text(schedule, now, here=UTC) == expected
 
 
 def test_format_window_uses_the_zone() -> None:
     window = next(nights().windows(after=START))
-    assert format_window(window, ZURICH) == "Tue 1 Dec 22:00–04:00"
-    assert format_window(window, "UTC") == "Tue 1 Dec 21:00–03:00"
+    assert format_window(window, ZURICH) == "Tue 01 Dec 22:00–04:00"
+    assert format_window(window, "UTC") == "Tue 01 Dec 21:00–03:00"
 
 
 def test_whole_days_are_one_unbroken_block(qtbot: Any) -> None:
@@ -145,10 +146,23 @@ def test_whole_days_are_one_unbroken_block(qtbot: Any) -> None:
     assert colour_at(strip, image, zurich(5, 12)) != ACCENT  # Saturday is not chosen
     assert colour_at(strip, image, zurich(7, 12)) == ACCENT  # Monday is
     text = strip._tooltip_at(strip.x_for(zurich(3, 12)))
-    assert text == "Thu 3 Dec all day (00:00–00:00) (Europe/Zurich)"
+    assert text == "Thu 03 Dec all day (00:00–00:00) Europe/Zurich"
 
 
 def test_format_window_of_a_whole_day() -> None:
     window = next(whole_days(opens=time(8)).windows(after=START))
-    assert format_window(window, ZURICH, whole_day=True) == "Tue 1 Dec all day (08:00–08:00)"
-    assert format_window(window, ZURICH) == "Tue 1 Dec 08:00–08:00"  # what it used to say
+    assert format_window(window, ZURICH, whole_day=True) == "Tue 01 Dec all day (08:00–08:00)"
+    assert format_window(window, ZURICH) == "Tue 01 Dec 08:00–08:00"  # what it used to say
+
+
+def test_a_finished_job_draws_no_future_window(qtbot: Any) -> None:
+    strip = WeekStrip()
+    qtbot.addWidget(strip)
+    strip.resize(700, 84)
+    strip.set_schedule(nights(), zurich(3, 12), finished=True)
+    strip.show()
+    image = strip.grab().toImage()
+    # Tonight and the nights after would run if the job had not ended: nothing is drawn.
+    for day in (3, 4, 5):
+        assert colour_at(strip, image, zurich(day, 23)) != ACCENT, day
+    assert strip._tooltip_at(strip.x_for(zurich(4, 23))) == ""

@@ -22,7 +22,8 @@ def where(device: DeviceRecord) -> str:
 
 
 def map_error(error: BaseException, device: DeviceRecord, action: str) -> DeviceError:
-    """The typed error for `error`, raised while `action` (e.g. "connecting") ran."""
+    """The typed error for `error`, raised while `action` ran: a phrase the device
+    completes ("connecting to", "uploading to"), so every message is a whole sentence."""
     if isinstance(error, DeviceError):
         return error
     at = where(device)
@@ -41,11 +42,11 @@ def map_error(error: BaseException, device: DeviceRecord, action: str) -> Device
             "the key into an SSH agent and clear the key path).",
         )
     if isinstance(error, asyncssh.ConnectionLost | asyncssh.SFTPConnectionLost):
-        return Unreachable(f"the connection to {at} was lost while {action}")
+        return Unreachable(f"the connection was lost while {action} {at}")
     if isinstance(error, asyncssh.DisconnectError):
-        return Unreachable(f"{at} closed the connection while {action}: {error.reason}")
+        return Unreachable(f"the device closed the connection while {action} {at}: {error.reason}")
     if isinstance(error, asyncssh.ChannelOpenError):
-        return Unreachable(f"{at} refused a channel while {action}: {error.reason}")
+        return Unreachable(f"the device refused a channel while {action} {at}: {error.reason}")
     if isinstance(error, ConnectionRefusedError):
         return Unreachable(f"{at} refused the connection (nothing listens on the port)")
     if isinstance(error, OSError):

@@ -48,6 +48,7 @@ class TrustStore:
         self.path = path
         self._keys: dict[str, list[asyncssh.SSHKey]] = {}
         self._stamp: _FileStamp | None = None
+        self._folder_ready = False  # the private folder is made (or checked) once
         self._load()
 
     def _current_stamp(self) -> _FileStamp | None:
@@ -104,7 +105,9 @@ class TrustStore:
     def _record(self, pattern: str, key: asyncssh.SSHKey) -> None:
         self._keys.setdefault(pattern, []).append(key)
         line = f"{pattern} {key.export_public_key('openssh').decode().strip()}\n"
-        private_folder(self.path.parent)
+        if not self._folder_ready:
+            private_folder(self.path.parent)
+            self._folder_ready = True
         # One small append per new device: a short, local write.
         descriptor = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         with os.fdopen(descriptor, "a", encoding="utf-8") as handle:

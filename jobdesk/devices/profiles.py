@@ -6,7 +6,9 @@ line: it is split once with `shlex`, and every `{placeholder}` must be a whole w
 command is rendered, each word is quoted with `shlex.quote`, so a value such as
 `x'; rm -rf /` reaches the device as one literal argument and can never become shell
 syntax. Scripts that need a shell pass values as positional arguments: `sh -c '... "$1"'
-name {path}`. The simulator reverses the same templates to recognise the commands it gets.
+name {path}`. The simulator reverses the templates of profiles it has no emulation for; a
+NetModule router is emulated from its documentation instead (jobdesk/sim/nrsw.py), so the
+`netmodule` profile is tested against the device rather than against itself.
 """
 
 from __future__ import annotations
@@ -146,6 +148,29 @@ class InfoSource:
 
 
 @dataclass(frozen=True)
+class StatusLine:
+    """How a device's tool reports success and failure in its output, as NetModule's
+    `cli.php` does with `OK: <msg>` / `ERROR: <msg>` lines: a command can print `ERROR:`
+    and still exit 0, so the line decides, and its message is what a person reads."""
+
+    ok: str = ""
+    error: str = ""
+    unknown_key: re.Pattern[str] | None = None  # an error that means "no such key"
+    incompatible: re.Pattern[str] | None = None  # an error that means "not for this model"
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A command's outcome read through the profile: the data, or the device's message."""
+
+    ok: bool
+    body: str  # the output without the status line
+    message: str  # the status line's message, else the output's last line
+    unknown_key: bool = False
+    incompatible: bool = False
+
+
+@dataclass(frozen=True)
 class Profile:
     name: str
     description: str
@@ -156,6 +181,32 @@ class Profile:
     # Exit statuses of config_get that mean "this device has no such key" (not merely
     # "not set"): the pre-flight check blocks a snippet that sets such a key.
     unknown_key_exit: frozenset[int] = field(default_factory=frozenset)
+    status_line: StatusLine = field(default_factory=StatusLine)
+
+    def answer(self, exit_status: int, output: str) -> Answer:
+        """Read one command's exit status and output by this profile's conventions."""
+        status = self.status_line
+        lines = output.splitlines()
+        message = next((ln[len(status.error):].strip() for ln in lines
+                        if status.error and ln.startswith(status.error)), None)
+        failed = exit_status != 0 or message is not None
+        if status.ok and lines and lines[0].startswith(status.ok):
+            ok_message = lines[0][len(status.ok):].strip()
+            lines = lines[1:]
+            message = message if message is not None else ok_message
+        if message is None:
+            tail = output.strip().splitlines()
+            message = tail[-1] if tail else "no output"
+        body = "\n".join(lines) + ("\n" if lines and output.endswith("\n") else "")
+        return Answer(
+            ok=not failed,
+            body=body if not failed else output,
+            message=message,
+            unknown_key=failed and (exit_status in self.unknown_key_exit or bool(
+                status.unknown_key and status.unknown_key.search(message))),
+            incompatible=failed and (exit_status in self.incompatible_exit or bool(
+                status.incompatible and status.incompatible.search(message))),
+        )
 
     def has(self, operation: str) -> bool:
         return operation in self.commands
@@ -170,7 +221,8 @@ class Profile:
         return template.render(values)
 
     def match(self, argv: list[str]) -> tuple[str, dict[str, str]] | None:
-        """Which operation produced this argument vector (used by the simulator)."""
+        """Which operation produced this argument vector (the simulator's generic-linux
+        device answers by it; tests classify recorded commands with it)."""
         for operation, template in self.commands.items():
             values = template.match(argv)
             if values is not None:
@@ -188,7 +240,8 @@ def parse_profile(name: str, text: str, source: Path) -> Profile:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ProfileError(f"{where}: not valid TOML: {error}") from None
-    unknown = set(data) - {"name", "description", "commands", "info", "exit_status"}
+    unknown = set(data) - {"name", "description", "commands", "info", "exit_status",
+                           "status_line"}
     if unknown:
         raise ProfileError(f"{where}: unknown section(s) {', '.join(sorted(unknown))}")
     if data.get("name", name) != name:
@@ -225,7 +278,23 @@ def parse_profile(name: str, text: str, source: Path) -> Profile:
         info=info,
         incompatible_exit=frozenset(incompatible),
         unknown_key_exit=frozenset(unknown_key),
+        status_line=_parse_status_line(data.get("status_line", {}), where),
     )
+
+
+def _parse_status_line(raw: object, where: str) -> StatusLine:
+    if not isinstance(raw, dict) or set(raw) - {"ok", "error", "unknown_key", "incompatible"} \
+            or not all(isinstance(v, str) for v in raw.values()):
+        raise ProfileError(
+            f"{where}: [status_line] takes text values ok, error, unknown_key, incompatible"
+        )
+    patterns: dict[str, re.Pattern[str] | None] = {}
+    for name in ("unknown_key", "incompatible"):
+        try:
+            patterns[name] = re.compile(raw[name]) if raw.get(name) else None
+        except re.error as error:
+            raise ProfileError(f"{where}: status_line.{name} is not a pattern: {error}") from None
+    return StatusLine(ok=raw.get("ok", ""), error=raw.get("error", ""), **patterns)
 
 
 def _exit_list(exits: object, name: str, where: str) -> list[int]:

@@ -52,6 +52,10 @@ def pem_block(output: str, label: str) -> str | None:
     return None
 
 
+def _pair(result: CommandResult) -> tuple[int, str]:
+    return result.exit_status, result.output
+
+
 def parse_config_dump(text: str) -> dict[str, str]:
     """`key = value` lines, the last occurrence winning (appended snippets override)."""
     values: dict[str, str] = {}
@@ -102,15 +106,17 @@ class SshSession:
         """Run one profile operation; a non-zero exit is a CommandFailed with the output."""
         command = self.profile.render(operation, **values)
         result = await self._exec(command)
-        if result.exit_status != 0:
+        answer = self.profile.answer(result.exit_status, result.output)
+        if not answer.ok:
+            # The device's own message (an `ERROR:` status line's) is what a person reads.
             message = (
                 f"{operation} on {self.device.name} exited with {result.exit_status}: "
-                f"{last_line(result.output)}"
+                f"{answer.message}"
             )
-            if result.exit_status in self.profile.incompatible_exit:
+            if answer.incompatible:
                 raise Incompatible(message, fix_hint="Use the image built for this model.")
             raise CommandFailed(message, exit_status=result.exit_status, output=result.output)
-        return result.output
+        return answer.body
 
     async def _remote_sha256(self, path: str) -> str | None:
         result = await self._exec(self.profile.render("sha256", path=path))
@@ -197,14 +203,16 @@ class SshSession:
         return await self._guard("reading the information of", timeout, self._read_info)
 
     async def _read_info(self) -> DeviceInfo:
-        commands = {src.template.source for src in self.profile.info.values()}
+        # The certificate is read side by side with the rest: one round of commands less.
+        cert_show = self.profile.render("cert_show")
+        commands = {src.template.source for src in self.profile.info.values()} | {cert_show}
         outputs = await self._gather({c: self._exec(c) for c in sorted(commands)})
         values: dict[str, str | None] = {}
         for field_name, src in self.profile.info.items():
-            result = outputs[src.template.source]
-            values[field_name] = src.extract(result.output) if result.exit_status == 0 else None
-        cert = pem_block((await self._exec(self.profile.render("cert_show"))).output, "CERTIFICATE")
-        expires, cert_fingerprint = _cert_facts(cert)
+            answer = self.profile.answer(*_pair(outputs[src.template.source]))
+            values[field_name] = src.extract(answer.body) if answer.ok else None
+        expires, cert_fingerprint = _cert_facts(pem_block(outputs[cert_show].output,
+                                                          "CERTIFICATE"))
         uptime = values.get("uptime_s")
         return DeviceInfo(
             model=values.get("model"),
@@ -251,8 +259,9 @@ class SshSession:
         results = await self._gather(commands)
         found = ConfigValues()
         for key, result in results.items():
-            if result.exit_status == 0:
-                found[key] = result.output.rstrip("\r\n")
+            answer = self.profile.answer(*_pair(result))
+            if answer.ok:
+                found[key] = answer.body.rstrip("\r\n")
             elif result.exit_status >= 126 or result.exit_status < 0:
                 raise CommandFailed(
                     f"config_get on {self.device.name} exited with {result.exit_status}: "
@@ -263,9 +272,8 @@ class SshSession:
             else:
                 # The device could not read the key (unknown, not allowed): its own words
                 # are what a person needs, not "None, expected …".
-                found.errors[key] = (f"exit status {result.exit_status}: "
-                                     f"{last_line(result.output)}")
-                if result.exit_status in self.profile.unknown_key_exit:
+                found.errors[key] = f"exit status {result.exit_status}: {answer.message}"
+                if answer.unknown_key:
                     found.unknown.add(key)
         return found
 

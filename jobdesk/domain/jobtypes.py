@@ -52,6 +52,14 @@ class StepSpec:
     # would only read the same outcome again (a command's exit status, a device's value).
     # It is the step verified, or the upload that step consumes, so the file is there.
     retry_from: str | None = None
+    # Why a person may not skip the step (None: they may, after doing it by hand). A
+    # step that only jobdesk can do — the connection every later step uses, the local CA's
+    # signature, the write to its own database — cannot be done "by hand" instead.
+    not_skippable: str | None = None
+
+    @property
+    def skippable(self) -> bool:
+        return self.not_skippable is None
 
 
 CONNECT = StepSpec(
@@ -60,6 +68,7 @@ CONNECT = StepSpec(
     30,
     "Check that the device is powered, reachable from this laptop (VPN, cable, address and "
     "port in the inventory) and that its SSH service runs.",
+    not_skippable="every later step needs the connection; fix it and retry instead",
 )
 UPLOAD_SNIPPET = StepSpec(
     "upload-snippet",
@@ -72,22 +81,24 @@ APPLY_CONFIG = StepSpec(
     "Apply",
     120,
     "Log in and apply the snippet by hand to see the device's error; fix the snippet if a "
-    "key or value is rejected.",
+    "key or value is rejected (on a NetModule router `cli get KEY` shows whether a key "
+    "exists; `cli -l` lists the commands this firmware has).",
 )
 VERIFY_VALUES = StepSpec(
     "verify-values",
     "Verify values",
     60,
-    "Compare the device's running configuration with the snippet; another tool or person "
-    "may have changed the same keys.",
+    "Compare the device's running configuration with the snippet (NetModule: `cli get "
+    "KEY`); another tool or person may have changed the same keys.",
     retry_from="upload-snippet",
 )
 CHECK_VERSION = StepSpec(
     "check-version",
     "Check version",
     60,
-    "Read the firmware version on the device; if the image does not fit this model, choose "
-    "the image built for it.",
+    "Read the firmware version on the device (NetModule: `cli status summary`; `jobdesk "
+    "devices probe NAME` shows whether the profile reads it); if the image does not fit "
+    "this model, choose the image built for it.",
 )
 UPLOAD_IMAGE = StepSpec(
     "upload-image",
@@ -101,7 +112,8 @@ INSTALL_IMAGE = StepSpec(
     "Install",
     900,
     "Log in and check the installer's message on the device; the image may be damaged or "
-    "meant for another model.",
+    "meant for another model (on a NetModule router `cli -l` shows whether this firmware "
+    "has the update command the profile sends).",
 )
 REBOOT = StepSpec(
     "reboot",
@@ -136,6 +148,7 @@ SIGN_CERTIFICATE = StepSpec(
     30,
     "The local CA could not sign the request: check that jobdesk's data folder is writable "
     "and the request names the device.",
+    not_skippable="only jobdesk's local CA signs the request; fix the cause and retry",
 )
 INSTALL_CERTIFICATE = StepSpec(
     "install-certificate",
@@ -155,13 +168,15 @@ READ_INFO = StepSpec(
     "read-info",
     "Read info",
     60,
-    "Check that the user in the inventory may read the device's status.",
+    "Check that the user in the inventory may read the device's status; `jobdesk devices "
+    "probe NAME` shows what the device answers and what its profile understood.",
 )
 STORE_INFO = StepSpec(
     "store-info",
     "Store in inventory",
     30,
     "jobdesk could not write its database: check free disk space on this laptop.",
+    not_skippable="only jobdesk writes its inventory; fix the cause and retry",
 )
 UPLOAD_SCRIPT = StepSpec(
     "upload-script",

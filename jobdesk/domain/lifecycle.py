@@ -311,8 +311,12 @@ def replace(task: TaskView, new_job_id: int, now: datetime) -> TaskChange | None
     return cancel_task(task, now, f"replaced by job {new_job_id}")
 
 
-def skip_step(task: TaskView, step: StepStatus) -> None:
-    """B5 *Skip step*: refused with the reason, or allowed (None)."""
+def skip_step(task: TaskView, step: StepStatus, name: str | None = None) -> None:
+    """B5 *Skip step*: refused with the reason, or allowed (None). Whether a step may be
+    skipped at all is declared with the step (`StepSpec.not_skippable`)."""
+    spec = STEPS_BY_NAME.get(name) if name is not None else None
+    if spec is not None and spec.not_skippable is not None:
+        raise ActionRefused(f"{spec.name} cannot be skipped: {spec.not_skippable}")
     rules.check_skip_step(step_status=step, task_state=task.state)
 
 
@@ -343,8 +347,8 @@ def extend(job: JobView, now: datetime, *, to: date | datetime | None = None,
 
 
 def available_actions(job: JobView, task: TaskView | None, step: StepStatus | None,
-                      now: datetime, *,
-                      extension: timedelta | None = None) -> dict[Action, str | None]:
+                      now: datetime, *, extension: timedelta | None = None,
+                      step_name: str | None = None) -> dict[Action, str | None]:
     """Each manual action: None when it is allowed now, else why it is refused.
 
     The window enables its buttons from this, with the refusal as tooltip; the command
@@ -371,6 +375,7 @@ def available_actions(job: JobView, task: TaskView | None, step: StepStatus | No
     found[Action.RETRY_NOW] = reason(
         lambda: retry_now(retry_view(job, now, extension), task, now))
     found[Action.SKIP_STEP] = (
-        "select a step first" if step is None else reason(lambda: skip_step(task, step))
+        "select a step first" if step is None
+        else reason(lambda: skip_step(task, step, step_name))
     )
     return found

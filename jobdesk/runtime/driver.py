@@ -77,7 +77,7 @@ class ConfigValues(dict[str, str]):
     """Values read from a device's configuration, by key. `errors` holds, for each key the
     device could not read, the device's own answer (what a person needs to see); `unknown`
     the keys among them that the device says it does not know at all (its profile names
-    the exit statuses that mean so), which no snippet can set."""
+    the exit statuses or the error wording that mean so), which no snippet can set."""
 
     def __init__(self, values: dict[str, str] | None = None,
                  errors: dict[str, str] | None = None,

@@ -80,7 +80,9 @@ def build_parser(prog: str = "jobdesk sim") -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--profiles", default="netmodule",
-        help="comma-separated profiles, assigned round-robin (default netmodule)",
+        help="comma-separated profiles, assigned round-robin (default netmodule); a "
+        "netmodule router emulates NetModule's documented cli (docs/netmodule.md), any other "
+        "answers its profile's commands",
     )
     parser.add_argument(
         "--reboot-seconds", type=float, default=2.0, help="how long a reboot takes (default 2)"

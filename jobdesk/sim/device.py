@@ -11,6 +11,7 @@ import hashlib
 import random
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -64,7 +65,10 @@ class SimDevice:
     index: int
     name: str
     port: int
-    profile: Profile
+    family: str  # "netmodule" (the emulated `cli`, jobdesk.sim.nrsw) or a profile's name
+    # The profile a non-NetModule device answers by (its commands reversed); a NetModule
+    # device has none: its `cli` is emulated from the documentation, not from a profile.
+    profile: Profile | None
     faults: DeviceFaults
     model: str
     serial: str
@@ -83,19 +87,23 @@ class SimDevice:
 
     @classmethod
     def create(
-        cls, index: int, name: str, port: int, profile: Profile, faults: DeviceFaults, seed: int
+        cls, index: int, name: str, port: int, profile: Profile | None, faults: DeviceFaults,
+        seed: int,
     ) -> SimDevice:
+        """A device of the profile's family; `profile=None` is an emulated NetModule router."""
         rng = random.Random(f"{seed}/device/{index}")
-        family = profile.name if profile.name in MODELS else "netmodule"
+        family = profile.name if profile is not None else "netmodule"
+        models = family if family in MODELS else "generic-linux"
         return cls(
             index=index,
             name=name,
             port=port,
+            family=family,
             profile=profile,
             faults=faults,
-            model=rng.choice(MODELS[family]),
+            model=rng.choice(MODELS[models]),
             serial=f"SIM{seed % 1000:03d}{index:06d}",
-            firmware=FIRST_FIRMWARE[family],
+            firmware=FIRST_FIRMWARE[models],
             capacity=0 if faults.disk_full else DEFAULT_CAPACITY,
         )
 
@@ -144,6 +152,7 @@ class SimDevice:
     def info_output(self, command: list[str]) -> tuple[int, str]:
         """Print every info field this command serves, in the shape the profile parses."""
         lines: list[str] = []
+        assert self.profile is not None, "an emulated NetModule router answers `cli status`"
         for info_field, source in self.profile.info.items():
             if source.template.match(command) is None:
                 continue
@@ -175,30 +184,35 @@ class SimDevice:
     def config_dump(self) -> tuple[int, str]:
         return 0, "".join(f"{k} = {v}\n" for k, v in sorted(self.config.items()))
 
-    def config_apply(self, path: str) -> tuple[int, str]:
+    def config_apply(
+        self, path: str, known: Callable[[str], bool] | None = None
+    ) -> tuple[int, str]:
+        """Merge a `key=value` snippet; `known` tells which parameter names exist."""
         data = self.files.get(path)
         if data is None:
-            return 1, f"cli: {path}: No such file or directory\n"
+            return 1, f"{path}: No such file or directory\n"
         try:
             values = parse_snippet(bytes(data).decode("utf-8", errors="replace"))
         except PayloadError as error:
-            return 2, f"cli: configuration rejected: {error}\n"
-        unknown = sorted(set(values) & self.faults.unknown_keys)
+            return 2, f"configuration rejected: {error}\n"
+        exists = known or (lambda key: key not in self.faults.unknown_keys)
+        unknown = sorted(k for k in values if not exists(k))
         if unknown:
-            return 2, f"cli: configuration rejected: unknown key {unknown[0]}\n"
+            return 2, f"configuration rejected: unknown parameter {unknown[0]}\n"
         self.config.update(values)
         return 0, f"applied {len(values)} value(s)\n"
 
     def firmware_install(self, path: str) -> tuple[int, str]:
         data = self.files.get(path)
         if data is None:
-            return 1, f"firmware: {path}: No such file or directory\n"
+            return 1, f"{path}: No such file or directory\n"
         header = read_image_header(data)
         models = image_models(header)
         if models and self.model not in models:
-            status = min(self.profile.incompatible_exit, default=1)
+            listed = self.profile.incompatible_exit if self.profile is not None else ()
+            status = min(listed, default=1)
             built_for = ",".join(sorted(models))
-            return status, f"firmware: image is for {built_for}, this device is {self.model}\n"
+            return status, f"image is for {built_for}, this device is {self.model}\n"
         self.pending_firmware = header.get("version", "unknown")
         return 0, f"installed {self.pending_firmware}; active after reboot\n"
 
@@ -213,15 +227,15 @@ class SimDevice:
     def cert_install(self, cert_path: str, ca_path: str) -> tuple[int, str]:
         cert_data, ca_data = self.files.get(cert_path), self.files.get(ca_path)
         if cert_data is None or ca_data is None:
-            return 1, "cert: certificate or CA file missing\n"
+            return 1, "certificate or CA file missing\n"
         try:
             cert = x509.load_pem_x509_certificate(bytes(cert_data))
             x509.load_pem_x509_certificate(bytes(ca_data))
         except ValueError:
-            return 2, "cert: not a PEM certificate\n"
+            return 2, "not a PEM certificate\n"
         key = self._new_key or self._key
         if key is None or cert.public_key() != key.public_key():
-            return 3, "cert: the certificate does not match the device key\n"
+            return 3, "the certificate does not match the device key\n"
         self._key, self._new_key = key, None
         self._cert_pem = bytes(cert_data).decode()
         return 0, "certificate installed\n"

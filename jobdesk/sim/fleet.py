@@ -17,7 +17,8 @@ from typing import Any
 
 from jobdesk.devices.profiles import ProfileLibrary
 from jobdesk.sim.device import SimDevice
-from jobdesk.sim.faults import parse_faults
+from jobdesk.sim.faults import DeviceFaults, parse_faults
+from jobdesk.sim.nrsw import DOCUMENTED_DEFAULTS
 from jobdesk.sim.record import Recorder
 from jobdesk.sim.server import SimNode
 
@@ -56,14 +57,8 @@ class SimFleet:
         self.recorder = Recorder(record) if record is not None else None
         self.nodes = [
             SimNode(
-                SimDevice.create(
-                    i,
-                    names[i],
-                    base_port + i,
-                    library.get(profiles[i % len(profiles)]),
-                    plan[i],
-                    seed,
-                ),
+                _device(i, names[i], base_port + i, profiles[i % len(profiles)], library,
+                        plan[i], seed),
                 seed,
                 host,
                 reboot_seconds,
@@ -124,14 +119,14 @@ class SimFleet:
         """Inventory rows in the format `jobdesk devices import` reads."""
         rows = []
         for device in self.devices:
-            tags = ["sim", device.profile.name, *device.faults.names]
+            tags = ["sim", device.family, *device.faults.names]
             rows.append(
                 {
                     "name": device.name,
                     "host": self.host,
                     "port": str(device.port),
                     "user": "admin",
-                    "profile": device.profile.name,
+                    "profile": device.family,
                     "tags": ";".join(tags),
                 }
             )
@@ -143,6 +138,17 @@ class SimFleet:
             writer = csv.DictWriter(handle, fieldnames=INVENTORY_COLUMNS, lineterminator="\n")
             writer.writeheader()
             writer.writerows(self.rows())
+
+
+def _device(index: int, name: str, port: int, profile: str, library: ProfileLibrary,
+            faults: DeviceFaults, seed: int) -> SimDevice:
+    """A NetModule router emulates its documented `cli` and never reads the `netmodule`
+    profile (which is tested against it); any other device answers by its profile."""
+    if profile == "netmodule":
+        device = SimDevice.create(index, name, port, None, faults, seed)
+        device.config.update(DOCUMENTED_DEFAULTS)
+        return device
+    return SimDevice.create(index, name, port, library.get(profile), faults, seed)
 
 
 async def start_on_free_ports(devices: int, *, attempts: int = 20, first_port: int = 20000,

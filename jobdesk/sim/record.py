@@ -6,7 +6,7 @@ flushed as it happens, so the record is complete even when the runtime talking t
 fleet is killed.
 
     {"device": "sim-007", "at": "2026-11-28T09:00:00.123456+00:00", "kind": "exec",
-     "command": "cli config apply /tmp/jobdesk-job1-snippet.cfg", "exit": 0}
+     "command": "cli update config /tmp/jobdesk-job1-snippet.cfg", "exit": 0}
     {"device": "sim-007", "at": "...", "kind": "upload",
      "path": "/tmp/jobdesk-job1-snippet.cfg.jobdesk.part", "bytes": 24, "exit": 0}
 """

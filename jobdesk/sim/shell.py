@@ -1,10 +1,13 @@
 """What a simulated device does with a command line.
 
 The line is split with `shlex` exactly as a shell would split it, so a quoted value stays
-one argument. Each simple command is first matched against the device's profile templates
-(the reverse of rendering them) and dispatched to that operation; otherwise a few POSIX
-basics run (echo, true, false, exit N, sleep N, cat, sha256sum, uname, rm), enough for the
-command job type. `;`, `&&`, `||` and `NAME=value` assignments work; pipes do not.
+one argument. On an emulated NetModule router `cli ...` runs the documented CLI
+(jobdesk.sim.nrsw), never the profile; on other devices each simple command is first matched
+against the device's profile templates (the reverse of rendering them) and dispatched to
+that operation. Otherwise a few POSIX basics run (echo, true, false, exit N, sleep N, cat,
+sha256sum, uname, rm), enough for the command job type, and `cat` also reads the two Linux
+files a device's identity comes from (/proc/uptime, /proc/sys/kernel/random/boot_id).
+`;`, `&&`, `||` and `NAME=value` assignments work; pipes do not.
 """
 
 from __future__ import annotations
@@ -15,10 +18,13 @@ import shlex
 from collections.abc import Awaitable, Callable
 
 from jobdesk.sim.device import SimDevice
+from jobdesk.sim.nrsw import NrswCli, operation_of
 
 Result = tuple[int, str]
 RebootRequest = Callable[[], None]
 _ASSIGN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
+BOOT_ID_FILE = "/proc/sys/kernel/random/boot_id"
+UPTIME_FILE = "/proc/uptime"
 _VAR = re.compile(r"^\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))$")
 
 
@@ -84,7 +90,15 @@ class SimShell:
         if not words:
             return 0, ""
         words = [self._expand(w) for w in words]
-        matched = self.device.profile.match(words)
+        profile = self.device.profile
+        if profile is None:  # an emulated NetModule router: its own `cli`, no profile
+            injected = await self.before_operation(_emulated_operation(words))
+            if injected is not None:
+                return injected
+            if words[0] == "cli":
+                return NrswCli(self.device, self.request_reboot).run(words[1:])
+            return await self._builtin(words)
+        matched = profile.match(words)
         operation = matched[0] if matched else "command"
         injected = await self.before_operation(operation)
         if injected is not None:
@@ -127,6 +141,10 @@ class SimShell:
             await asyncio.sleep(float(args[0]) if args else 0)
             return 0, ""
         if name == "cat":
+            if args == [BOOT_ID_FILE]:
+                return 0, device.boot_id + "\n"
+            if args == [UPTIME_FILE]:
+                return 0, f"{device.uptime_s:.2f} {device.uptime_s:.2f}\n"
             missing = [p for p in args if p not in device.files]
             if missing:
                 return 1, f"cat: {missing[0]}: No such file or directory\n"
@@ -155,6 +173,17 @@ class SimShell:
                 status, text = await self.run_line(line)
                 output.append(text)
         return status, "".join(output)
+
+
+def _emulated_operation(words: list[str]) -> str:
+    """The name `--faults` knows a command on an emulated NetModule router by."""
+    if words[0] == "cli":
+        return operation_of(words[1:])
+    if words[0] == "sha256sum":
+        return "sha256"
+    if words[0] == "cat" and words[1:] in ([BOOT_ID_FILE], [UPTIME_FILE]):
+        return "info"
+    return "command"
 
 
 def _int(text: str) -> int:

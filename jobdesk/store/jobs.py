@@ -545,7 +545,7 @@ class JobRepository:
                 raise NotFound(
                     f"the task has no step {step_name!r}; its steps are: {', '.join(names)}"
                 )
-            lifecycle.skip_step(_view(task), StepStatus(step.status))
+            lifecycle.skip_step(_view(task), StepStatus(step.status), step.name)
             step.status = StepStatus.SKIPPED.value
             step.skipped_at = now
             step.message = "skipped by a person"

@@ -1,17 +1,63 @@
-"""Painting helpers for the tables: a drawn progress bar with its `done/total` text."""
+"""Progress painted by outcome: in the tables (a delegate) and in the detail pane (a bar).
+
+A bar filled in one colour reads as "done, fine" whatever happened: thirteen cancelled
+tasks of thirteen looked like a success. So a bar is drawn as segments, one per outcome,
+each in its state's colour (`states.LOOK`), and what is still open stays empty.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
-from PySide6.QtGui import QPainter
-from PySide6.QtWidgets import QApplication, QStyle, QStyledItemDelegate, QStyleOptionProgressBar
+from collections.abc import Sequence
+
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QRectF, Qt
+from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPalette
+from PySide6.QtWidgets import QProgressBar, QStyle, QStyledItemDelegate, QWidget
 from PySide6.QtWidgets import QStyleOptionViewItem as ViewItem
+
+from jobdesk.ui import states
 
 ProgressRole = Qt.ItemDataRole.UserRole + 2
 
+Segment = tuple[int, str]  # how many, and the state whose colour they take
+
+
+def segments_for(done: int, total: int, state: str) -> list[Segment]:
+    """One row's progress (the jobs list, a task's steps): what is done, in the colour of
+    how it ended or runs — green only when it succeeded."""
+    look = {"Running": "Running", "Scheduled": "Running", "Rescheduled": "Running",
+            "Paused": "Paused"}.get(state, state)
+    return [(min(done, total), look)]
+
+
+def paint_segments(painter: QPainter, rect: QRect, segments: Sequence[Segment], total: int,
+                   text: str, palette: QPalette) -> None:
+    """Segments left to right over an empty trough, the text centred on top."""
+    painter.save()
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+    trough = QRectF(rect).adjusted(0.5, 0.5, -0.5, -0.5)
+    painter.setPen(palette.color(QPalette.ColorRole.Mid))
+    painter.setBrush(palette.color(QPalette.ColorRole.Base))
+    painter.drawRect(trough)
+    inner = QRectF(rect).adjusted(1, 1, -1, -1)
+    left = inner.left()
+    dark = False
+    for count, state in segments:
+        if count <= 0 or total <= 0:
+            continue
+        width = inner.width() * count / total
+        fill = QColor(states.colour(state))
+        fill.setAlpha(200)
+        painter.fillRect(QRectF(left, inner.top(), width, inner.height()), fill)
+        dark = dark or width > inner.width() / 2
+        left += width
+    painter.setPen(QColor("white") if dark else palette.color(QPalette.ColorRole.Text))
+    painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
+    painter.restore()
+
 
 class ProgressDelegate(QStyledItemDelegate):
-    """Reads `(done, total)` from ProgressRole and draws it as a bar; no widget per row."""
+    """Reads `(done, total, state)` from ProgressRole and draws it by outcome; no widget
+    per row."""
 
     def paint(self, painter: QPainter, option: ViewItem,
               index: QModelIndex | QPersistentModelIndex) -> None:
@@ -19,17 +65,40 @@ class ProgressDelegate(QStyledItemDelegate):
         if not value:
             super().paint(painter, option, index)
             return
-        done, total = value
+        done, total, state = value
         if option.state & QStyle.StateFlag.State_Selected:
             painter.fillRect(option.rect, option.palette.highlight())
-        bar = QStyleOptionProgressBar()
-        bar.rect = option.rect.adjusted(3, 3, -3, -3)
-        bar.minimum = 0
-        bar.maximum = max(total, 1)
-        bar.progress = min(done, max(total, 1))
-        bar.text = f"{done}/{total}"
-        bar.textVisible = True
-        bar.textAlignment = Qt.AlignmentFlag.AlignCenter
-        bar.state = QStyle.StateFlag.State_Enabled | QStyle.StateFlag.State_Horizontal
-        style = option.widget.style() if option.widget else QApplication.style()
-        style.drawControl(QStyle.ControlElement.CE_ProgressBar, bar, painter, option.widget)
+        paint_segments(painter, option.rect.adjusted(3, 3, -3, -3),
+                       segments_for(done, total, state), max(total, 1), f"{done}/{total}",
+                       option.palette)
+
+
+class OutcomeBar(QProgressBar):
+    """The job's tasks as a bar of outcomes: succeeded, failed, cancelled or replaced, the
+    open ones empty. `value()` stays the number finished, for whoever reads it."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._segments: list[Segment] = []
+        self.setTextVisible(True)
+
+    def set_outcomes(self, segments: Sequence[Segment], total: int) -> None:
+        self._segments = [s for s in segments if s[0] > 0]
+        finished = sum(count for count, _ in self._segments)
+        self.setRange(0, max(total, 1))
+        self.setValue(min(finished, max(total, 1)))
+        words = ", ".join(f"{count} {state.lower()}" for count, state in self._segments)
+        self.setFormat(f"{finished}/{total} finished" + (f": {words}" if words else ""))
+        self.setToolTip(self.format())
+        self.update()
+
+    def outcomes(self) -> list[Segment]:
+        return list(self._segments)
+
+    def paintEvent(self, _event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        text = self.format() if self.fontMetrics().horizontalAdvance(self.format()) < \
+            self.width() - 8 else f"{self.value()}/{self.maximum()}"
+        paint_segments(painter, self.rect(), self._segments, self.maximum(), text,
+                       self.palette())
+        painter.end()

@@ -7,23 +7,23 @@ dropped. Live updates refetch the shown job and update the tables in place.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import replace
 from datetime import datetime, timedelta
 from html import escape
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, Qt, QTimer, Signal
+from PySide6.QtGui import QPalette, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
-    QFormLayout,
-    QGroupBox,
+    QGridLayout,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QMenu,
     QMessageBox,
-    QProgressBar,
     QPushButton,
+    QSizePolicy,
     QSplitter,
     QTableView,
     QVBoxLayout,
@@ -33,20 +33,36 @@ from PySide6.QtWidgets import (
 from jobdesk.domain import lifecycle
 from jobdesk.domain.jobtypes import JobType
 from jobdesk.domain.lifecycle import Action, JobView, TaskView
-from jobdesk.domain.schedule import FireAndForget, schedule_from_dict
+from jobdesk.domain.schedule import FireAndForget, Schedule, Scheduled, schedule_from_dict
 from jobdesk.domain.states import JobState, StepStatus, TaskState
+from jobdesk.domain.times import format_instant
 from jobdesk.store.records import JobRecord, TaskRecord
 from jobdesk.ui import states
+from jobdesk.ui.columns import SAMPLE_TIME, fit_columns
 from jobdesk.ui.context import AppContext
-from jobdesk.ui.delegates import ProgressDelegate
+from jobdesk.ui.delegates import OutcomeBar, ProgressDelegate, segments_for
+from jobdesk.ui.elided import ElidedLabel
 from jobdesk.ui.extend_dialog import ExtendJobDialog
-from jobdesk.ui.gateway import StoreGateway
-from jobdesk.ui.jobs_model import local_time
+from jobdesk.ui.gateway import Failure, StoreGateway
+from jobdesk.ui.jobs_model import next_run_text
+from jobdesk.ui.report_export import ReportExport
 from jobdesk.ui.rollout_bar import RolloutBar, batch_looks, batch_text
 from jobdesk.ui.task_models import StepRow, StepsModel, TasksModel, step_rows
 from jobdesk.ui.week_strip import WeekStrip, next_window_text
 
 CHANGE_MARGIN = timedelta(seconds=5)
+TASK_ROWS = 8  # rows the tasks table shows by default (a laptop screen's worth)
+STEP_ROWS = 3  # the least the steps table keeps before the tasks give way
+ACTION_TIPS: dict[str, str] = {
+    "cancel_job": "Cancel the job: waiting tasks do not run, running steps finish first",
+    "duplicate": "Create a new job like this one",
+    "extend": "Give the job a later Expires At, so that its expired tasks can be retried",
+    "continue": "Let the rollout go on: start the next batch, or lift the pause after "
+                "failures",
+    "retry": "Run the selected task again now (or at the next window)",
+    "cancel_task": "Cancel the selected task",
+    "skip": "Mark the selected step done by hand; the next attempt goes on after it",
+}
 
 
 def _terminal(state: str) -> bool:
@@ -70,6 +86,75 @@ def _rollout_waits(record: JobRecord) -> bool:
     """Whether the job's rollout waits for a person now (what *Continue rollout* is for)."""
     view = (record.rollout or {}).get("view") or {}
     return view.get("waiting_for") is not None and not _terminal(record.state)
+
+
+def _next_run(record: JobRecord, finished: bool, now: datetime) -> str:
+    """The same words as the jobs list's Next run, with what a blank there means."""
+    if finished:
+        return "none (finished)"
+    text = next_run_text(record)
+    if text:
+        return text
+    if record.state == JobState.PAUSED.value:
+        return "when a person continues the rollout"
+    return "now" if record.state == JobState.RUNNING.value else "not planned"
+
+
+def _expires_text(record: JobRecord, schedule: Schedule | None, now: datetime) -> str:
+    """Expires At on the laptop's clock and, for a job in another zone, in the job's."""
+    text = format_instant(record.expires_at, now=now)
+    if isinstance(schedule, Scheduled):
+        in_zone = format_instant(record.expires_at, zone=schedule.zone, now=now)
+        if in_zone != text:
+            text += f" · {in_zone} {schedule.tz}"
+    return text
+
+
+def _table_height(view: QTableView, rows: int) -> int:
+    """The height at which a table shows its header and `rows` rows (and its scroll bar)."""
+    return (view.horizontalHeader().sizeHint().height() + 2 * view.frameWidth()
+            + view.horizontalScrollBar().sizeHint().height()
+            + rows * view.verticalHeader().defaultSectionSize())
+
+
+def _chrome(box: QWidget, *parts: QWidget) -> int:
+    """What a section needs besides `parts`: its title line, spacing and margins."""
+    return box.sizeHint().height() - sum(part.sizeHint().height() for part in parts) + 4
+
+
+def _section(name: str, title: QHBoxLayout, table: QTableView, *below: QWidget) -> QWidget:
+    """A section of the pane: its title line (with its actions), its table, what follows."""
+    box = QWidget()
+    box.setObjectName(name)
+    layout = QVBoxLayout(box)
+    layout.setContentsMargins(0, 2, 0, 0)
+    layout.setSpacing(2)
+    layout.addLayout(title)
+    layout.addWidget(table, 1)
+    for widget in below:
+        layout.addWidget(widget)
+    return box
+
+
+def _button(text: str, name: str, slot: object) -> QPushButton:
+    button = QPushButton(text)
+    button.setObjectName(name)
+    button.clicked.connect(slot)
+    return button
+
+
+def _caption(text: str) -> QLabel:
+    label = QLabel(text)
+    label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+    return label
+
+
+def _section_title(text: str) -> QLabel:
+    label = QLabel(text)
+    font = label.font()
+    font.setBold(True)
+    label.setFont(font)
+    return label
 
 
 def _sentence(text: str) -> str:
@@ -124,6 +209,8 @@ class DetailPane(QWidget):
     changed = Signal(object)  # job id: an action here changed it (the runtime should look)
     duplicateRequested = Signal(object)  # JobRecord with its tasks
     message = Signal(str)  # a short note for the status bar
+    # {action: None or why not}: what may be done with the shown job now (ACTION_TIPS keys)
+    availabilityChanged = Signal(object)
 
     def __init__(self, ctx: AppContext, gateway: StoreGateway,
                  parent: QWidget | None = None) -> None:
@@ -138,6 +225,9 @@ class DetailPane(QWidget):
         self._shown_version: object = None  # of the task whose steps are shown
         self._attempts_task_id: int | None = None  # whose attempts the chooser lists
         self._history: TaskRecord | None = None  # one task with every attempt's record
+        self.availability: dict[str, str | None] = dict.fromkeys(ACTION_TIPS,
+                                                                 "select a job first")
+        self.sections_kept = False  # a person moved the sections (or they were restored)
         self._reload_timer = QTimer(self)
         self._reload_timer.setSingleShot(True)
         self._reload_timer.setInterval(200)
@@ -150,171 +240,195 @@ class DetailPane(QWidget):
     # --- layout ---------------------------------------------------------------------
 
     def _build(self) -> None:
+        """Job and State (spec A1) as one compact header, then Job Tasks and Steps in a
+        vertical splitter: on a 1366×768 laptop the tasks keep eight rows and the failed
+        step its message and fix hint. Each section's actions sit on its title line, so no
+        row of buttons takes a table's room; long lines are shortened, never wrapped."""
         self.placeholder = QLabel("Select a job to see its tasks and steps.")
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.placeholder.setObjectName("detailPlaceholder")
-
-        job_box = QGroupBox("Job")
-        job_layout = QVBoxLayout(job_box)
-        self.name_label = QLabel()
-        self.name_label.setObjectName("jobName")
-        self.name_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        font = self.name_label.font()
-        font.setPointSizeF(font.pointSizeF() * 1.25)
-        font.setBold(True)
-        self.name_label.setFont(font)
-        self.type_label = QLabel()
-        self.type_label.setObjectName("jobType")
-        self.created_label = QLabel()
-        self.created_label.setObjectName("jobCreated")
-        facts = QHBoxLayout()
-        facts.addWidget(self.type_label)
-        facts.addSpacing(16)
-        facts.addWidget(self.created_label)
-        facts.addStretch(1)
-        job_layout.addWidget(self.name_label)
-        job_layout.addLayout(facts)
-
-        state_box = QGroupBox("State")
-        state_layout = QVBoxLayout(state_box)
-        top = QHBoxLayout()
-        self.state_icon = QLabel()
-        self.state_label = QLabel()
-        self.state_label.setObjectName("jobState")
-        self.progress = QProgressBar()
-        self.progress.setObjectName("jobProgress")
-        self.progress.setFormat("%v/%m tasks finished")
-        top.addWidget(self.state_icon)
-        top.addWidget(self.state_label)
-        top.addSpacing(12)
-        top.addWidget(self.progress, 1)
-        state_layout.addLayout(top)
-        form = QFormLayout()
-        self.schedule_label = QLabel()
-        self.schedule_label.setObjectName("jobSchedule")
-        self.schedule_label.setWordWrap(True)
-        self.next_window_label = QLabel()
-        self.next_window_label.setObjectName("nextWindow")
-        self.expires_label = QLabel()
-        self.expires_label.setObjectName("expiresAt")
-        timing = QHBoxLayout()
-        timing.addWidget(self.next_window_label)
-        timing.addSpacing(16)
-        timing.addWidget(QLabel("Expires At"))
-        timing.addWidget(self.expires_label)
-        timing.addStretch(1)
-        form.addRow("Schedule", self.schedule_label)
-        form.addRow("Next", timing)
-        state_layout.addLayout(form)
-        self.week_strip = WeekStrip()
-        self.week_strip.setObjectName("weekStrip")
-        self.week_strip.setMinimumHeight(64)
-        self.week_strip.setMaximumHeight(84)
-        state_layout.addWidget(self.week_strip)
-        state_layout.addWidget(self._build_rollout_row())
-
-        self.cancel_job_button = QPushButton("Cancel job…")
-        self.cancel_job_button.setObjectName("cancelJob")
-        self.cancel_job_button.clicked.connect(self.cancel_job)
-        self.duplicate_button = QPushButton("Duplicate…")
-        self.duplicate_button.setObjectName("duplicateJob")
-        self.duplicate_button.clicked.connect(self._duplicate)
-        self.extend_button = QPushButton("Extend…")
-        self.extend_button.setObjectName("extendJob")
-        self.extend_button.clicked.connect(self.extend_job)
-        job_actions = QHBoxLayout()
-        job_actions.addWidget(self.cancel_job_button)
-        job_actions.addWidget(self.duplicate_button)
-        job_actions.addWidget(self.extend_button)
-        job_actions.addStretch(1)
-        # *Continue rollout* is a job action like the others; why the rollout waits is
-        # the line under its bar, there only while it waits, so the tasks keep their room.
-        job_actions.addWidget(self.continue_button)
-        state_layout.addLayout(job_actions)
-
-        tasks_box = QGroupBox("Job Tasks")
-        tasks_layout = QVBoxLayout(tasks_box)
-        self.tasks_view = _table(self.tasks_model, "tasksView", sortable=True)
-        self.tasks_view.setItemDelegateForColumn(TasksModel.progress_column,
-                                                 ProgressDelegate(self.tasks_view))
-        self.tasks_view.selectionModel().currentRowChanged.connect(self._task_selected)
-        self.tasks_view.customContextMenuRequested.connect(self._tasks_menu)
-        header = self.tasks_view.horizontalHeader()
-        for column, width in enumerate((115, 115, 50, 90, 95, 105, 70, 62, 95)):
-            header.resizeSection(column, width)
-        # Which host works on a task matters only where several runtimes share the jobs.
-        self.tasks_view.setColumnHidden(TasksModel.host_column, not self._ctx.store.is_postgres)
-        # A task's batch only means something in a rollout (shown per job, _show_header).
-        self.tasks_view.setColumnHidden(TasksModel.batch_column, True)
-        tasks_layout.addWidget(self.tasks_view)
-        task_actions = QHBoxLayout()
-        self.retry_button = QPushButton("Retry now")
-        self.retry_button.setObjectName("retryTask")
-        self.retry_button.clicked.connect(self.retry_task)
-        self.cancel_task_button = QPushButton("Cancel task…")
-        self.cancel_task_button.setObjectName("cancelTask")
-        self.cancel_task_button.clicked.connect(self.cancel_task)
-        task_actions.addWidget(self.retry_button)
-        task_actions.addWidget(self.cancel_task_button)
-        task_actions.addStretch(1)
-        tasks_layout.addLayout(task_actions)
-
-        steps_box = QGroupBox("Steps")
-        steps_layout = QVBoxLayout(steps_box)
-        # B1: the latest attempt (and what the next one runs), or any earlier one.
-        attempt_row = QHBoxLayout()
-        attempt_row.addWidget(QLabel("Attempt:"))
-        self.attempt_chooser = QComboBox()
-        self.attempt_chooser.setObjectName("attemptChooser")
-        self.attempt_chooser.setSizeAdjustPolicy(
-            QComboBox.SizeAdjustPolicy.AdjustToContents)
-        self.attempt_chooser.activated.connect(self._attempt_chosen)
-        attempt_row.addWidget(self.attempt_chooser)
-        attempt_row.addStretch(1)
-        steps_layout.addLayout(attempt_row)
-        # Steps keep their order: it is the order they run in.
-        self.steps_view = _table(self.steps_model, "stepsView", sortable=False)
-        self.steps_view.customContextMenuRequested.connect(self._steps_menu)
-        self.steps_view.selectionModel().currentRowChanged.connect(self._update_actions)
-        self.steps_view.setWordWrap(True)
-        header = self.steps_view.horizontalHeader()
-        for column, width in enumerate((120, 180, 95, 95, 95, 300)):
-            header.resizeSection(column, width)
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        steps_layout.addWidget(self.steps_view)
-        self.fix_hint = QLabel()
-        self.fix_hint.setObjectName("fixHint")
-        self.fix_hint.setWordWrap(True)
-        self.fix_hint.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        steps_layout.addWidget(self.fix_hint)
-        step_actions = QHBoxLayout()
-        self.skip_button = QPushButton("Skip step…")
-        self.skip_button.setObjectName("skipStep")
-        self.skip_button.clicked.connect(self.skip_step)
-        step_actions.addWidget(self.skip_button)
-        step_actions.addStretch(1)
-        steps_layout.addLayout(step_actions)
-
-        upper = QWidget()
-        upper_layout = QVBoxLayout(upper)
-        upper_layout.setContentsMargins(0, 0, 0, 0)
-        upper_layout.addWidget(job_box)
-        upper_layout.addWidget(state_box)
         self.sections = QSplitter(Qt.Orientation.Vertical)
         self.sections.setObjectName("detailSections")
-        self.sections.addWidget(upper)
-        self.sections.addWidget(tasks_box)
-        self.sections.addWidget(steps_box)
+        self.sections.addWidget(self._build_header())
+        self.sections.addWidget(self._build_tasks())
+        self.sections.addWidget(self._build_steps())
         self.sections.setStretchFactor(0, 0)
         self.sections.setStretchFactor(1, 3)
-        self.sections.setStretchFactor(2, 3)
-        self.sections.setSizes([280, 200, 290])
+        self.sections.setStretchFactor(2, 2)
         self.sections.setChildrenCollapsible(False)
+        self.sections.setHandleWidth(6)
+        self.sections.splitterMoved.connect(self.keep_sections)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 0, 0, 0)
         layout.addWidget(self.placeholder)
         layout.addWidget(self.sections)
+
+    def keep_sections(self, *_: object) -> None:
+        """From now on the sections keep the sizes a person gave them."""
+        self.sections_kept = True
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self.place_sections()
+
+    def place_sections(self) -> None:
+        """The header as tall as it needs, the tasks room for `TASK_ROWS` rows, the steps
+        the rest; on a short screen the tasks give way until the steps keep
+        `STEP_ROWS` rows and the fix hint. The current task and step stay in view."""
+        if not self.sections_kept:
+            total = self.height() - 2 * self.sections.handleWidth()
+            header = self.sections.widget(0).sizeHint().height()
+            tasks_box, steps_box = self.sections.widget(1), self.sections.widget(2)
+            tasks = _table_height(self.tasks_view, TASK_ROWS) + _chrome(tasks_box,
+                                                                        self.tasks_view)
+            steps = (_table_height(self.steps_view, STEP_ROWS)
+                     + _chrome(steps_box, self.steps_view, self.fix_hint)
+                     + 2 * self.fix_hint.fontMetrics().lineSpacing() + 6)
+            tasks = max(min(tasks, total - header - steps), _table_height(self.tasks_view, 2))
+            self.sections.setSizes([header, tasks, max(total - header - tasks, 1)])
+        for view in (self.tasks_view, self.steps_view):
+            if view.currentIndex().isValid():
+                view.scrollTo(view.currentIndex())
+
+    def _build_header(self) -> QWidget:
+        header = QWidget()
+        header.setObjectName("jobHeader")
+        self.name_label = ElidedLabel()
+        self.name_label.setObjectName("jobName")
+        font = self.name_label.font()
+        font.setPointSizeF(font.pointSizeF() * 1.2)
+        font.setBold(True)
+        self.name_label.setFont(font)
+        self.type_label = QLabel()
+        self.type_label.setObjectName("jobType")
+        self.created_label = ElidedLabel()
+        self.created_label.setObjectName("jobCreated")
+        self.state_icon = QLabel()
+        self.state_label = QLabel()
+        self.state_label.setObjectName("jobState")
+        self.progress = OutcomeBar()
+        self.progress.setObjectName("jobProgress")
+        self.schedule_label = ElidedLabel()
+        self.schedule_label.setObjectName("jobSchedule")
+        self.next_run_label = ElidedLabel()
+        self.next_run_label.setObjectName("nextRun")
+        self.next_window_label = ElidedLabel()
+        self.next_window_label.setObjectName("nextWindow")
+        self.expires_label = ElidedLabel()
+        self.expires_label.setObjectName("expiresAt")
+
+        grid = QGridLayout()
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.setHorizontalSpacing(8)
+        grid.setVerticalSpacing(3)
+        title = QHBoxLayout()
+        title.setSpacing(12)
+        title.addWidget(self.name_label, 3)
+        title.addWidget(self.type_label)
+        title.addWidget(self.created_label, 2)
+        state = QHBoxLayout()
+        state.addWidget(self.state_icon)
+        state.addWidget(self.state_label)
+        state.addWidget(self.progress, 1)
+        grid.addLayout(title, 0, 0, 1, 4)
+        grid.addWidget(_caption("State"), 1, 0)
+        grid.addLayout(state, 1, 1, 1, 3)
+        grid.addWidget(_caption("Schedule"), 2, 0)
+        grid.addWidget(self.schedule_label, 2, 1, 1, 3)
+        grid.addWidget(_caption("Next run"), 3, 0)
+        grid.addWidget(self.next_run_label, 3, 1)
+        grid.addWidget(_caption("Expires"), 3, 2)
+        grid.addWidget(self.expires_label, 3, 3)
+        grid.addWidget(_caption("Window"), 4, 0)
+        grid.addWidget(self.next_window_label, 4, 1, 1, 3)
+        grid.setColumnStretch(1, 1)
+        grid.setColumnStretch(3, 1)
+
+        self.week_strip = WeekStrip()
+        self.week_strip.setObjectName("weekStrip")
+        self.week_strip.setFixedHeight(56)
+
+        self.cancel_job_button = _button("Cancel job…", "cancelJob", self.cancel_job)
+        self.duplicate_button = _button("Duplicate…", "duplicateJob", self._duplicate)
+        self.extend_button = _button("Extend…", "extendJob", self.extend_job)
+        rollout_row = self._build_rollout_row()
+        job_actions = QHBoxLayout()
+        job_actions.addWidget(self.cancel_job_button)
+        job_actions.addWidget(self.duplicate_button)
+        job_actions.addWidget(self.extend_button)
+        self.report_export = ReportExport(self._ctx, self._gateway, self)
+        job_actions.addWidget(self.report_export.button())
+        job_actions.addStretch(1)
+        # *Continue rollout* is a job action like the others; why the rollout waits is
+        # the line under its bar, there only while it waits, so the tasks keep their room.
+        job_actions.addWidget(self.continue_button)
+
+        layout = QVBoxLayout(header)
+        layout.setContentsMargins(0, 2, 0, 2)
+        layout.setSpacing(4)
+        layout.addLayout(grid)
+        layout.addWidget(self.week_strip)
+        layout.addWidget(rollout_row)
+        layout.addLayout(job_actions)
+        header.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+        return header
+
+    def _build_tasks(self) -> QWidget:
+        self.tasks_view = _table(self.tasks_model, "tasksView", sortable=True)
+        self.tasks_view.setItemDelegateForColumn(TasksModel.progress_column,
+                                                 ProgressDelegate(self.tasks_view))
+        self.tasks_view.selectionModel().currentRowChanged.connect(self._task_selected)
+        self.tasks_view.customContextMenuRequested.connect(self._tasks_menu)
+        fit_columns(self.tasks_view, {"Device": "sim-000-north", "State": "Partially Succeeded",
+                                      "Last triggered": SAMPLE_TIME, "Current step":
+                                      "verify-version", "Steps": "7/7", "Attempts": "12",
+                                      "Next attempt": SAMPLE_TIME, "Batch": "10", "Host":
+                                      "laptop-01"})
+        # Which host works on a task matters only where several runtimes share the jobs.
+        self.tasks_view.setColumnHidden(TasksModel.host_column, not self._ctx.store.is_postgres)
+        # A task's batch only means something in a rollout (shown per job, _show_header).
+        self.tasks_view.setColumnHidden(TasksModel.batch_column, True)
+        self.retry_button = _button("Retry now", "retryTask", self.retry_task)
+        self.cancel_task_button = _button("Cancel task…", "cancelTask", self.cancel_task)
+        title = QHBoxLayout()
+        title.addWidget(_section_title("Job Tasks"))
+        title.addStretch(1)
+        title.addWidget(self.retry_button)
+        title.addWidget(self.cancel_task_button)
+        return _section("tasksSection", title, self.tasks_view)
+
+    def _build_steps(self) -> QWidget:
+        # B1: the latest attempt (and what the next one runs), or any earlier one.
+        self.attempt_chooser = QComboBox()
+        self.attempt_chooser.setObjectName("attemptChooser")
+        self.attempt_chooser.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.attempt_chooser.activated.connect(self._attempt_chosen)
+        self.skip_button = _button("Skip step…", "skipStep", self.skip_step)
+        title = QHBoxLayout()
+        title.addWidget(_section_title("Steps"))
+        title.addSpacing(12)
+        title.addWidget(QLabel("Attempt:"))
+        title.addWidget(self.attempt_chooser)
+        title.addStretch(1)
+        title.addWidget(self.skip_button)
+        # Steps keep their order: it is the order they run in.
+        self.steps_view = _table(self.steps_model, "stepsView", sortable=False)
+        self.steps_view.customContextMenuRequested.connect(self._steps_menu)
+        self.steps_view.selectionModel().currentRowChanged.connect(self._update_actions)
+        fit_columns(self.steps_view, {"Step": "verify-fingerprint", "Status":
+                                      "Completed, runs again", "Attempt": "earlier",
+                                      "Started": SAMPLE_TIME, "Finished": SAMPLE_TIME,
+                                      "Message": "x" * 28})
+        self.fix_hint = QLabel()
+        self.fix_hint.setObjectName("fixHint")
+        self.fix_hint.setWordWrap(True)
+        self.fix_hint.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        hint_policy = QSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        hint_policy.setHeightForWidth(True)
+        self.fix_hint.setSizePolicy(hint_policy)
+        return _section("stepsSection", title, self.steps_view, self.fix_hint)
 
     def _build_rollout_row(self) -> QWidget:
         """B8: the batches as a bar and, while the rollout waits for a person, why (the
@@ -342,9 +456,7 @@ class DetailPane(QWidget):
         font = self.rollout_reason_label.font()
         font.setBold(True)
         self.rollout_reason_label.setFont(font)
-        self.continue_button = QPushButton("Continue rollout")
-        self.continue_button.setObjectName("continueRollout")
-        self.continue_button.clicked.connect(self.continue_rollout)
+        self.continue_button = _button("Continue rollout", "continueRollout", self.continue_rollout)
         layout.addWidget(self.rollout_reason_label)
         return self.rollout_row
 
@@ -363,8 +475,10 @@ class DetailPane(QWidget):
         if job_id != self._job_id:
             self._selected_task_id = None
         self._job_id = job_id
+        self.report_export.set_job(job_id)
         self.placeholder.setVisible(job_id is None)
         self.sections.setVisible(job_id is not None)
+        self.place_sections()
         if job_id is None:
             self._record = None
             self.tasks_model.set_records([])
@@ -428,6 +542,7 @@ class DetailPane(QWidget):
         if header_changed or minute != self._header_minute:
             self._header_minute = minute
             self._show_header(record)
+        self._show_progress(record)
         self.tasks_model.set_records(record.tasks)
         self._restore_task_selection()
         self._update_actions()
@@ -439,24 +554,41 @@ class DetailPane(QWidget):
             self.type_label.setText(JobType(record.type).title)
         except ValueError:
             self.type_label.setText(record.type)
-        self.created_label.setText(f"job {record.id}, created {local_time(record.created_at)}")
+        now = self._ctx.clock.now()
+        self.created_label.setText(
+            f"job {record.id}, created {format_instant(record.created_at, now=now)}")
         self.state_icon.setPixmap(states.pixmap(record.state, 18))
         self.state_label.setText(record.state)
-        self.progress.setRange(0, max(record.progress_total, 1))
-        self.progress.setValue(record.progress_done)
-        now = self._ctx.clock.now()
         try:
             schedule = schedule_from_dict(record.schedule)
         except ValueError:
             schedule = None
         self.schedule_label.setText(schedule.describe() if schedule else "unreadable schedule")
         finished = _terminal(record.state)
-        self.next_window_label.setText(
-            "Finished" if finished else next_window_text(schedule, now)
-        )
-        self.expires_label.setText(local_time(record.expires_at))
-        self.week_strip.set_schedule(schedule, now, record.expires_at)
+        self.next_run_label.setText(_next_run(record, finished, now))
+        if finished:
+            self.next_window_label.setText("Finished: no further runs")
+        else:
+            self.next_window_label.setText(next_window_text(schedule, now))
+        self.expires_label.setText(_expires_text(record, schedule, now))
+        self.week_strip.set_schedule(schedule, now, record.expires_at, finished=finished)
         self._show_rollout(record, finished)
+        self.place_sections()  # the rollout's lines come and go with the job
+
+    def _show_progress(self, record: JobRecord) -> None:
+        """The tasks by outcome: a cancelled job's bar is grey, not a blue "done"."""
+        if not record.tasks:
+            self.progress.set_outcomes(
+                segments_for(record.progress_done, record.progress_total, record.state),
+                record.progress_total)
+            return
+        counts = Counter(task.state for task in record.tasks)
+        cancelled_look = "Replaced" if record.replaced_by is not None else "Cancelled"
+        self.progress.set_outcomes([
+            (counts[TaskState.SUCCEEDED.value], "Succeeded"),
+            (counts[TaskState.FAILED.value], "Failed"),
+            (counts[TaskState.CANCELLED.value], cancelled_look),
+        ], len(record.tasks))
 
     def _show_rollout(self, record: JobRecord, finished: bool) -> None:
         """The bar and the words from the view the store keeps with the job (B8)."""
@@ -594,39 +726,43 @@ class DetailPane(QWidget):
         return self.steps_model.record(self.steps_view.currentIndex().row())
 
     def _update_actions(self, *_: object) -> None:
-        """Each button enabled when the domain allows its action now, else its refusal as
-        the tooltip: the rules are asked, not repeated here."""
+        """Each action enabled when the domain allows it now, else its refusal as the
+        tooltip: the rules are asked here, once, and the buttons, the context menus and
+        the window's menu entries all follow `availability` (see `availabilityChanged`)."""
+        self.availability = self._availability()
+        for name, button in self._buttons().items():
+            refusal = self.availability[name]
+            button.setEnabled(refusal is None)
+            button.setToolTip(refusal if refusal is not None else ACTION_TIPS[name])
+        self.availabilityChanged.emit(dict(self.availability))
+
+    def _buttons(self) -> dict[str, QPushButton]:
+        return {"cancel_job": self.cancel_job_button, "duplicate": self.duplicate_button,
+                "extend": self.extend_button, "continue": self.continue_button,
+                "retry": self.retry_button, "cancel_task": self.cancel_task_button,
+                "skip": self.skip_button}
+
+    def _availability(self) -> dict[str, str | None]:
+        """Per action, None when it may be taken now, else why not (in words)."""
         record, task, step = self._record, self.selected_task(), self.selected_step()
-        self.duplicate_button.setEnabled(record is not None and not record.system)
         if record is None:
-            for button in (self.cancel_job_button, self.retry_button,
-                           self.cancel_task_button, self.skip_button):
-                button.setEnabled(False)
-                button.setToolTip("select a job first")
-            self.extend_button.setEnabled(False)
-            self.extend_button.setToolTip("select a job first")
-            self.continue_button.setEnabled(False)
-            return
-        waiting = _rollout_waits(record)
-        self.continue_button.setEnabled(waiting)
-        self.continue_button.setToolTip(
-            "Let the rollout go on: start the next batch, or lift the pause after failures"
-            if waiting else "The rollout is not waiting for anyone")
+            return dict.fromkeys(ACTION_TIPS, "select a job first")
         actions = lifecycle.available_actions(
             _job_view(record), _task_view(task), _step_status(step), self._ctx.clock.now(),
-            extension=self._ctx.settings.fire_and_forget_lifetime)
-        for button, action in ((self.cancel_job_button, Action.CANCEL_JOB),
-                               (self.retry_button, Action.RETRY_NOW),
-                               (self.cancel_task_button, Action.CANCEL_TASK),
-                               (self.skip_button, Action.SKIP_STEP)):
-            refusal = actions[action]
-            button.setEnabled(refusal is None)
-            button.setToolTip(refusal or "")
-        extend_refusal = actions[Action.EXTEND_JOB]
-        self.extend_button.setEnabled(extend_refusal is None)
-        self.extend_button.setToolTip(
-            extend_refusal or "Give the job a later Expires At, so that its expired tasks "
-            "can be retried")
+            extension=self._ctx.settings.fire_and_forget_lifetime,
+            step_name=step.name if step is not None else None)
+        if task is not None and step is None and self.attempt_chooser.currentData() is not None:
+            actions[Action.SKIP_STEP] = "an earlier attempt is shown; choose the latest"
+        return {
+            "cancel_job": actions[Action.CANCEL_JOB],
+            "duplicate": "system jobs are made by jobdesk itself" if record.system else None,
+            "extend": actions[Action.EXTEND_JOB],
+            "continue": None if _rollout_waits(record) else "the rollout is not waiting "
+            "for anyone",
+            "retry": actions[Action.RETRY_NOW],
+            "cancel_task": actions[Action.CANCEL_TASK],
+            "skip": actions[Action.SKIP_STEP],
+        }
 
     def _run(self, action: object, done_text: str) -> None:
         job_id = self._job_id
@@ -637,8 +773,12 @@ class DetailPane(QWidget):
                 self.changed.emit(job_id)
             self.reload()
 
-        def failed(error: str) -> None:
-            QMessageBox.warning(self, "jobdesk", error)
+        def failed(error: Failure) -> None:
+            # A refusal (the job was cancelled meanwhile) is the rules' answer, not a fault.
+            if error.refused:
+                QMessageBox.information(self, "Not possible", _sentence(error) + ".")
+            else:
+                QMessageBox.warning(self, "jobdesk", error)
             self.reload()
 
         self._gateway.call(action, finished, failed)  # type: ignore[arg-type]
@@ -700,7 +840,7 @@ class DetailPane(QWidget):
             minutes = self._ctx.settings.fire_and_forget_lifetime_s // 60
             answer = QMessageBox.question(
                 self, "Retry",
-                f"The job expired at {local_time(record.expires_at)}. Extend it by "
+                f"The job expired at {format_instant(record.expires_at)}. Extend it by "
                 f"{minutes} minutes from now and retry {task.device}?",
             )
             if answer != QMessageBox.StandardButton.Yes:

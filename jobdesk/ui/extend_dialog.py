@@ -30,8 +30,7 @@ from jobdesk.domain import lifecycle
 from jobdesk.domain.lifecycle import JobView
 from jobdesk.domain.rules import ActionRefused
 from jobdesk.domain.schedule import Scheduled
-from jobdesk.ui.jobs_model import local_time
-from jobdesk.ui.week_strip import format_instant
+from jobdesk.domain.times import format_instant
 
 # The units a fire-and-forget job can be extended by, largest last.
 UNITS: tuple[tuple[str, timedelta], ...] = (
@@ -71,8 +70,8 @@ class ExtendJobDialog(QDialog):
         self.unit: QComboBox | None = None
 
         intro = QLabel(
-            f"Expires At: {local_time(job.expires_at)}. Tasks that failed because the job "
-            "expired stay Failed: retry them afterwards."
+            f"Expires At: {format_instant(job.expires_at, now=now)}. Tasks that failed because "
+            "the job expired stay Failed: retry them afterwards."
         )
         intro.setWordWrap(True)
         form = QFormLayout()
@@ -141,10 +140,12 @@ class ExtendJobDialog(QDialog):
             self.preview.setText(_sentence(str(refused)) + ".")
             self.ok_button.setEnabled(False)
             return
-        text = f"New Expires At: {local_time(extended.expires_at)}"
+        text = f"New Expires At: {format_instant(extended.expires_at, now=self._now)}"
         if isinstance(extended.schedule, Scheduled):
             zone = extended.schedule.tz
-            text += f" ({format_instant(extended.expires_at, zone)} in {zone})"
+            in_zone = format_instant(extended.expires_at, zone=ZoneInfo(zone), now=self._now)
+            if in_zone != text.removeprefix("New Expires At: "):
+                text += f" ({in_zone} {zone})"
         self.preview.setText(text)
         self.ok_button.setEnabled(True)
 

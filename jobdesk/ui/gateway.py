@@ -1,8 +1,12 @@
 """Store work off the UI thread: one worker thread runs queries and actions in order.
 
 The window never waits on the database. It hands a function to the gateway and gets the
-result (or the error, in words) back on its own thread through a queued signal; the
-callback runs in the UI thread because the gateway itself lives there.
+result (or the failure) back on its own thread through a queued signal; the callback runs
+in the UI thread because the gateway itself lives there.
+
+A failure comes back as a `Failure`: the words a person reads (it is a `str`) together
+with the exception object, so a caller can tell a refusal the rules gave (a job cancelled
+meanwhile) from a fault, and only a fault that is neither is logged as a crash.
 """
 
 from __future__ import annotations
@@ -14,18 +18,41 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
+from jobdesk.domain.rules import ActionRefused
 from jobdesk.store import Store
 from jobdesk.store.faults import FaultKind
 
 log = logging.getLogger(__name__)
 
+
+
+class Failure(str):
+    """Why a store call failed, in words, with the exception that said so.
+
+    A `str`, so a caller that only shows the words needs nothing else; `error` is the
+    exception itself and `refused` tells a refusal (the rules said no, or the input was
+    wrong: a person's matter, not a bug) from anything else.
+    """
+
+    error: BaseException
+
+    def __new__(cls, text: str, error: BaseException) -> Failure:
+        failure = super().__new__(cls, text)
+        failure.error = error
+        return failure
+
+    @property
+    def refused(self) -> bool:
+        return isinstance(self.error, ActionRefused | ValueError)
+
+
 Callback = Callable[[Any], None]
-ErrorCallback = Callable[[str], None]
+ErrorCallback = Callable[[Failure], None]
 
 
 class _Worker(QObject):
     done = Signal(object, object)
-    failed = Signal(object, str)
+    failed = Signal(object, object)  # token, Failure
     reachable = Signal(str)  # "" once the database answers again, else why it does not
 
     def __init__(self, store: Store | None) -> None:
@@ -38,7 +65,7 @@ class _Worker(QObject):
         try:
             result = function()
         except Exception as error:  # every error goes back to the caller, in words
-            self.failed.emit(token, self._describe(error))
+            self.failed.emit(token, Failure(self._describe(error), error))
             return
         if self._unreachable:
             self._unreachable = False
@@ -46,8 +73,8 @@ class _Worker(QObject):
         self.done.emit(token, result)
 
     def _describe(self, error: Exception) -> str:
-        """A database condition (disk full, locked, read-only) in words, logged in one
-        line; anything else is a bug, logged with its traceback."""
+        """A database condition (disk full, locked, read-only) or a refusal in words,
+        logged in one line; anything else is a bug, logged with its traceback."""
         fault = self._store.fault_of(error) if self._store is not None else None
         if fault is not None and fault.kind is FaultKind.UNREACHABLE:
             if not self._unreachable:
@@ -58,6 +85,9 @@ class _Worker(QObject):
         if fault is not None:
             log.warning("a change was not saved: %s", fault)
             return str(fault)
+        if isinstance(error, ActionRefused | ValueError):
+            log.info("refused: %s", error)
+            return str(error) or error.__class__.__name__
         log.exception("background store call failed")
         return str(error) or error.__class__.__name__
 
@@ -74,7 +104,7 @@ class StoreGateway(QObject):
 
     _submit = Signal(object, object)
     _release = Signal()
-    error = Signal(str)  # a failure nobody asked to handle
+    error = Signal(object)  # a Failure nobody asked to handle
     # Why the database cannot be reached (the server is down, the VPN dropped), or "" once
     # it answers again: the window says so in a banner instead of an error per query.
     reachable = Signal(str)
@@ -112,8 +142,8 @@ class StoreGateway(QObject):
         if on_done is not None:
             on_done(result)
 
-    @Slot(object, str)
-    def _on_failed(self, token: int, message: str) -> None:
+    @Slot(object, object)
+    def _on_failed(self, token: int, message: Failure) -> None:
         _, on_error = self._pending.pop(token, (None, None))
         if on_error is not None:
             on_error(message)

@@ -10,7 +10,6 @@ current row) on its job.
 from __future__ import annotations
 
 from collections import OrderedDict
-from datetime import datetime
 from typing import Any
 
 from PySide6.QtCore import (
@@ -24,6 +23,8 @@ from PySide6.QtCore import (
 
 from jobdesk.domain.jobtypes import JobType
 from jobdesk.domain.schedule import schedule_from_dict
+from jobdesk.domain.states import JobState
+from jobdesk.domain.times import format_instant
 from jobdesk.store import Store
 from jobdesk.store.records import JobRecord
 from jobdesk.ui import states
@@ -58,14 +59,21 @@ _SERVED = frozenset({
 })
 
 
-def local_time(value: datetime | None) -> str:
-    """Compact local time for tables: the year only when it is not this year's."""
-    if value is None:
+def next_run_text(record: JobRecord) -> str:
+    """When the job's next attempt is due, the same words in the list and the detail.
+
+    A finished job runs no more, whatever a stale `next_attempt_at` says; an open job with
+    nothing due names no time (its tasks run now, or wait for a person)."""
+    if _finished(record.state):
         return ""
-    local = value.astimezone()
-    if local.year == datetime.now().year:
-        return local.strftime("%d %b %H:%M")
-    return local.strftime("%Y-%m-%d %H:%M")
+    return format_instant(record.next_attempt_at)
+
+
+def _finished(state: str) -> bool:
+    try:
+        return JobState(state).is_terminal
+    except ValueError:
+        return False
 
 
 _SUMMARIES: dict[str, str] = {}
@@ -153,7 +161,7 @@ class JobsTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.BackgroundRole and column == "state":
             return states.tint(record.state)
         if role == ProgressRole:
-            return (record.progress_done, record.progress_total)
+            return (record.progress_done, record.progress_total, record.state)
         if role == Qt.ItemDataRole.ToolTipRole:
             return self._tooltip(record)
         return None
@@ -174,10 +182,10 @@ class JobsTableModel(QAbstractTableModel):
         if column == "schedule":
             return schedule_summary(record.schedule)
         if column == "created":
-            return local_time(record.created_at)
+            return format_instant(record.created_at)
         if column == "next_run":
-            return local_time(record.next_attempt_at)
-        return local_time(record.expires_at)
+            return next_run_text(record)
+        return format_instant(record.expires_at)
 
     @staticmethod
     def _tooltip(record: JobRecord) -> str:

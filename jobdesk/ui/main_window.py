@@ -9,19 +9,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtCore import QByteArray, QPoint, QRect, QSettings, QSize, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QCheckBox,
     QComboBox,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QLineEdit,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QPushButton,
     QSplitter,
+    QStyle,
     QSystemTrayIcon,
     QTableView,
     QTabWidget,
@@ -34,17 +36,36 @@ from jobdesk.runtime.events import JobFinished, NeedsAttention, RuntimeStatus
 from jobdesk.store.records import JobRecord
 from jobdesk.ui import states
 from jobdesk.ui.banner import Banner
+from jobdesk.ui.columns import SAMPLE_TIME, fit_columns
 from jobdesk.ui.context import AppContext
 from jobdesk.ui.delegates import ProgressDelegate
 from jobdesk.ui.detail import DetailPane
 from jobdesk.ui.devices_view import DevicesView
 from jobdesk.ui.gateway import StoreGateway
-from jobdesk.ui.jobs_model import PROGRESS_COLUMN, JobsTableModel
+from jobdesk.ui.jobs_model import COLUMNS, PROGRESS_COLUMN, JobsTableModel
 from jobdesk.ui.new_job import NewJobDialog
 from jobdesk.ui.runtime_host import RuntimeHost
 
-DEFAULT_WIDTHS = (175, 140, 170, 80, 130, 105, 105, 105)
 ALL_STATES = "All states"
+PREFERRED = QSize(1400, 860)
+MINIMUM = QSize(1024, 640)  # the smallest laptop screen the window is laid out for
+# Room left for the window manager's title bar, so the frame fits the available screen.
+FRAME_ALLOWANCE = 32
+LIST_MINIMUM, LIST_MAXIMUM, LIST_SHARE = 400, 640, 0.38
+NAME_ROOM = 110  # the least a job's name is given before an optional column is
+# Shown when the list is wide enough, in this order of need; else from the header's menu.
+OPTIONAL_COLUMNS = (3, 7, 4, 1, 5)  # Progress, Expires, Schedule, Type, Created
+LIST_SAMPLES = {"Name": "Firmware 4.9.0 — pilot", "Type": "Certificate renewal",
+                "State": "Partially Succeeded", "Progress": "13/13",
+                "Schedule": "Mon–Fri 22:00–04:00", "Created": SAMPLE_TIME,
+                "Next run": SAMPLE_TIME, "Expires": SAMPLE_TIME}
+
+
+def fits(geometry: QRect, area: QRect) -> bool:
+    """Whether a window of this geometry is on the available screen area and no wider or
+    taller than it (a window manager's frame may shift it by a few pixels)."""
+    return (geometry.width() <= area.width() and geometry.height() <= area.height()
+            and area.contains(geometry.topLeft()))
 RUNTIME_START_DELAY_MS = 500
 
 
@@ -69,6 +90,8 @@ class MainWindow(QMainWindow):
         self._first_load_done = False
         self._start_runtime_after_load = False
         self._selected_job: int | None = None
+        self._splitter_kept = False  # a person moved it (or it was restored): left alone
+        self._columns_chosen = False  # a person chose the list's columns: left alone
         self.setWindowTitle(f"jobdesk — {ctx.store.location.short_name}")
         self.setWindowIcon(states.icon("Running", 64))
 
@@ -90,6 +113,7 @@ class MainWindow(QMainWindow):
         self.detail.changed.connect(self._job_touched)
         self.detail.duplicateRequested.connect(self.duplicate_job)
         self.detail.message.connect(self.statusBar().showMessage)
+        self.detail.availabilityChanged.connect(self._follow_availability)
         self.devices.createJobRequested.connect(self.new_job_for)
         self.devices.showJobRequested.connect(
             lambda job_id: (self.pages.setCurrentIndex(0), self.select_job(job_id)))
@@ -149,15 +173,11 @@ class MainWindow(QMainWindow):
         for state in JobState:
             self.state_filter.addItem(states.icon(state.value), state.value)
         self.state_filter.currentTextChanged.connect(self._apply_state)
-        self.show_system = QCheckBox("Show system jobs")
-        self.show_system.setObjectName("showSystem")
-        self.show_system.toggled.connect(self._apply_system)
         self.count_label = QLabel()
         self.count_label.setObjectName("jobCount")
         bar = QHBoxLayout()
         bar.addWidget(self.search, 1)
         bar.addWidget(self.state_filter)
-        bar.addWidget(self.show_system)
         bar.addWidget(self.count_label)
 
         self.table = QTableView()
@@ -168,14 +188,19 @@ class MainWindow(QMainWindow):
         self.table.setSortingEnabled(True)
         self.table.horizontalHeader().setSortIndicator(5, Qt.SortOrder.DescendingOrder)
         self.table.horizontalHeader().setDefaultAlignment(Qt.AlignmentFlag.AlignLeft)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        # The name takes the room the other columns leave (elided, whole in its tooltip).
+        self.table.horizontalHeader().setStretchLastSection(False)
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setDefaultSectionSize(26)
         self.table.setAlternatingRowColors(True)
         self.table.setWordWrap(False)
         self.table.setItemDelegateForColumn(PROGRESS_COLUMN, ProgressDelegate(self.table))
-        for column, width in enumerate(DEFAULT_WIDTHS):
-            self.table.setColumnWidth(column, width)
+        fit_columns(self.table, LIST_SAMPLES)
+        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.table.horizontalHeader().setMinimumSectionSize(72)  # a name stays readable
+        self.table.horizontalHeader().setContextMenuPolicy(
+            Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.horizontalHeader().customContextMenuRequested.connect(self._header_menu)
         self.table.selectionModel().currentRowChanged.connect(self._row_changed)
         self.table.verticalScrollBar().valueChanged.connect(self._scrolled)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
@@ -198,9 +223,10 @@ class MainWindow(QMainWindow):
         self.splitter.setObjectName("jobsSplitter")
         self.splitter.addWidget(left)
         self.splitter.addWidget(self.detail)
-        self.splitter.setStretchFactor(0, 3)
-        self.splitter.setStretchFactor(1, 2)
-        self.splitter.setSizes([800, 600])
+        self.splitter.setStretchFactor(0, 0)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.splitterMoved.connect(self._keep_splitter)
 
         self.pages = QTabWidget()
         self.pages.setObjectName("pages")
@@ -248,8 +274,9 @@ class MainWindow(QMainWindow):
         self.system_action.setShortcut(QKeySequence("Ctrl+Shift+S"))
         self.system_action.setStatusTip("Show the jobs jobdesk makes for itself")
         self.system_action.setCheckable(True)
-        self.system_action.toggled.connect(self.show_system.setChecked)
-        self.show_system.toggled.connect(self.system_action.setChecked)
+        self.system_action.toggled.connect(self._apply_system)
+        # In the toolbar and the Jobs menu: the list's filter bar keeps its room for search.
+        self.show_system = self.system_action
         self.refresh_action = self._action("Re&fresh", self.refresh,
                                            QKeySequence.StandardKey.Refresh,
                                            name="refreshAction", tip="Read the jobs again")
@@ -271,6 +298,7 @@ class MainWindow(QMainWindow):
         for action in (self.new_action, self.duplicate_action, self.cancel_action,
                        self.retry_action):
             jobs_menu.addAction(action)
+        jobs_menu.addAction(self.detail.report_export.action)
         jobs_menu.addSeparator()
         jobs_menu.addAction(self.find_action)
         jobs_menu.addAction(self.system_action)
@@ -284,15 +312,46 @@ class MainWindow(QMainWindow):
         help_menu = menus.addMenu("&Help")
         help_menu.addAction(self._action("&About jobdesk", self._about, name="aboutAction"))
 
-        toolbar = self.addToolBar("Main")
-        toolbar.setObjectName("mainToolbar")
-        toolbar.setMovable(False)
-        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-        for action in (self.new_action, self.duplicate_action, self.cancel_action,
-                       self.retry_action, self.refresh_action):
-            toolbar.addAction(action)
-        toolbar.addSeparator()
-        toolbar.addAction(self.system_action)
+        self.toolbar = self.addToolBar("Main")
+        self.toolbar.setObjectName("mainToolbar")
+        self.toolbar.setMovable(False)
+        self.toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.jobs_page_actions: list[QAction | None] = [
+            self.new_action, self.duplicate_action, self.cancel_action, self.retry_action,
+            self.refresh_action, None, self.system_action]
+        self.pages.currentChanged.connect(self._show_page_actions)
+        self._show_page_actions(self.pages.currentIndex())
+        self._follow_availability(self.detail.availability)
+
+    def page_actions(self, page: QWidget) -> list[QAction | None]:
+        """The toolbar of a page (None: a separator). A page offers its own with a
+        `page_actions()` method; the jobs page's are the window's job actions."""
+        if page is self.splitter:
+            return self.jobs_page_actions
+        offered = getattr(page, "page_actions", None)
+        return list(offered()) if callable(offered) else []
+
+    def _show_page_actions(self, index: int) -> None:
+        """The toolbar shows what fits the page in view, nothing of another page."""
+        self.toolbar.clear()
+        for action in self.page_actions(self.pages.widget(index)):
+            if action is None:
+                self.toolbar.addSeparator()
+            else:
+                self.toolbar.addAction(action)
+        self.toolbar.setVisible(bool(self.toolbar.actions()))
+
+    @Slot(object)
+    def _follow_availability(self, availability: dict[str, str | None]) -> None:
+        """The job actions of the menus and the toolbar, as the detail pane found them:
+        enabled when the rules allow, else the refusal as tooltip (asked once, there)."""
+        for action, name in ((self.cancel_action, "cancel_job"),
+                             (self.retry_action, "retry"),
+                             (self.duplicate_action, "duplicate")):
+            refusal = availability.get(name)
+            action.setEnabled(refusal is None)
+            tip = refusal if refusal is not None else action.statusTip()
+            action.setToolTip(f"{tip[:1].upper()}{tip[1:]}")
 
     def _build_status_bar(self) -> None:
         self.runtime_label = QLabel("Runtime starting…" if self.runtime else "Runtime off")
@@ -318,29 +377,100 @@ class MainWindow(QMainWindow):
     # --- layout persistence ---------------------------------------------------------
 
     def _restore_layout(self) -> None:
+        """Open within the screen: the saved geometry only when it fits the screen it is
+        on now (a laptop undocked from a big monitor), else a size that fits."""
+        self._fit_to_screen()
         if self.settings is None:
-            self.resize(1400, 860)
             return
         geometry = self.settings.value("window/geometry")
         if isinstance(geometry, QByteArray):
-            self.restoreGeometry(geometry)
-        else:
-            self.resize(1400, 860)
-        for key, widget in (("window/splitter", self.splitter),
-                            ("window/sections", self.detail.sections)):
-            state = self.settings.value(key)
-            if isinstance(state, QByteArray):
-                widget.restoreState(state)
+            before = self.geometry()
+            if not self.restoreGeometry(geometry) or not fits(self.geometry(),
+                                                              self._available()):
+                self.setGeometry(before)
+        state = self.settings.value("window/splitter")
+        if isinstance(state, QByteArray) and self.splitter.restoreState(state):
+            self._splitter_kept = True
+        state = self.settings.value("window/sections")
+        if isinstance(state, QByteArray) and self.detail.sections.restoreState(state):
+            self.detail.keep_sections()
         header = self.settings.value("window/jobsHeader")
-        if isinstance(header, QByteArray):
-            self.table.horizontalHeader().restoreState(header)
+        if isinstance(header, QByteArray) and self.table.horizontalHeader().restoreState(header):
+            self._columns_chosen = True
+
+    def _available(self) -> QRect:
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        return screen.availableGeometry()
+
+    def _fit_to_screen(self) -> None:
+        """The preferred size, shrunk to the available screen (never taller or wider:
+        at 1366×768 the status bar stays on screen); the minimum likewise."""
+        area = self._available()
+        room = area.adjusted(0, 0, 0, -FRAME_ALLOWANCE)
+        self.setMinimumSize(min(MINIMUM.width(), room.width()),
+                            min(MINIMUM.height(), room.height()))
+        width = min(PREFERRED.width(), room.width())
+        height = min(PREFERRED.height(), room.height())
+        self.setGeometry(QStyle.alignedRect(Qt.LayoutDirection.LeftToRight,
+                                            Qt.AlignmentFlag.AlignCenter,
+                                            QSize(width, height), room))
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if not self._splitter_kept:
+            self._place_splitter()
+
+    def _place_splitter(self) -> None:
+        """The list as wide as a third of the window (its key columns), the detail the
+        rest: on a laptop the detail needs the room, on a wide monitor both have it."""
+        width = max(self.width(), 1)  # the splitter's own width lags behind on a resize
+        left = max(LIST_MINIMUM, min(int(width * LIST_SHARE), LIST_MAXIMUM))
+        self.splitter.setSizes([left, max(width - left, 1)])
+        self._fit_list_columns(left)
+
+    def _fit_list_columns(self, width: int) -> None:
+        """Hide the list's less needed columns (they come back from the header's menu)
+        where they would only push Next run and Expires off to the right."""
+        if self._columns_chosen:
+            return
+        header = self.table.horizontalHeader()
+        shown = NAME_ROOM + sum(header.sectionSize(c) for c in range(1, len(COLUMNS))
+                                if c not in OPTIONAL_COLUMNS)
+        for column in OPTIONAL_COLUMNS:
+            self.table.setColumnHidden(column, False)
+        for column in OPTIONAL_COLUMNS:
+            fits_too = shown + header.sectionSize(column) <= width - 24
+            self.table.setColumnHidden(column, not fits_too)
+            if fits_too:
+                shown += header.sectionSize(column)
+
+    def _keep_splitter(self, *_: object) -> None:
+        self._splitter_kept = True
+
+    def _header_menu(self, position: QPoint) -> None:
+        """Show or hide a list column; from then on the choice is kept."""
+        menu = QMenu(self)
+        for column, (title, _key) in enumerate(COLUMNS):
+            action = menu.addAction(title)
+            action.setCheckable(True)
+            action.setChecked(not self.table.isColumnHidden(column))
+            action.setEnabled(column != 0)
+            action.toggled.connect(lambda on, c=column: self._choose_column(c, on))
+        menu.exec(self.table.horizontalHeader().mapToGlobal(position))
+
+    def _choose_column(self, column: int, shown: bool) -> None:
+        self._columns_chosen = True
+        self.table.setColumnHidden(column, not shown)
 
     def _save_layout(self) -> None:
         if self.settings is None:
             return
         self.settings.setValue("window/geometry", self.saveGeometry())
-        self.settings.setValue("window/splitter", self.splitter.saveState())
-        self.settings.setValue("window/sections", self.detail.sections.saveState())
+        # Moved by a person: kept; else they follow the screen the window opens on.
+        if self._splitter_kept:
+            self.settings.setValue("window/splitter", self.splitter.saveState())
+        if self.detail.sections_kept:
+            self.settings.setValue("window/sections", self.detail.sections.saveState())
         self.settings.setValue("window/jobsHeader", self.table.horizontalHeader().saveState())
         self.settings.sync()
 
@@ -402,11 +532,16 @@ class MainWindow(QMainWindow):
             else:
                 store = self.ctx.store
                 self.gateway.call(lambda: store.devices.count(), self.empty.show_welcome)
-        # Keep the detail pane on the selected job even when it moved or left the list.
+        # Keep the detail pane on the selected job when it moved; when the filter or the
+        # search left it out, the pane follows the list and shows nothing.
         if self._selected_job is not None:
             row = self.model.row_of(self._selected_job)
             current = self.table.currentIndex().row()
-            if row is not None and row != current:
+            if row is None and filtered:
+                self._selected_job = None
+                self.table.clearSelection()
+                self.detail.show_job(None)
+            elif row is not None and row != current:
                 self.table.selectRow(row)
 
     # --- rollouts waiting for a person -------------------------------------------------

@@ -11,10 +11,10 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 
 from jobdesk.domain import lifecycle
 from jobdesk.domain.states import StepStatus
+from jobdesk.domain.times import format_instant
 from jobdesk.store.records import TaskRecord
 from jobdesk.ui import states
 from jobdesk.ui.delegates import ProgressRole
-from jobdesk.ui.jobs_model import local_time
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -33,22 +33,51 @@ class StepRow:
     completed_at: datetime | None
     message: str | None
     fix_hint: str | None  # only where a step failed: elsewhere it is noise
+    attempt: int | None = None  # which attempt the times are of (None: it has not run)
+    earlier: bool = False  # done in an attempt before the latest one
+
+    @property
+    def attempt_text(self) -> str:
+        if self.attempt is None:
+            return "earlier" if self.earlier else ""
+        return str(self.attempt)
+
+    @property
+    def finished_at(self) -> datetime | None:
+        return self.completed_at or self.skipped_at
 
 
 def step_rows(task: TaskRecord, attempt: int | None = None) -> list[StepRow]:
-    """The rows of the steps table: the plan (`attempt` None) or one attempt's record."""
+    """The rows of the steps table: the plan (`attempt` None) or one attempt's record.
+
+    In the plan, a step's times are those of the attempt that ran it last: a step the
+    latest attempt did not reach shows no time (a Pending step once started in an earlier
+    attempt is not "started" now), and each row says which attempt its times are of."""
     if attempt is None:
-        return [
-            StepRow(step.id, step.name, step.status, label, step.started_at, step.skipped_at,
-                    step.completed_at, step.message,
-                    step.fix_hint if step.status == StepStatus.FAILED.value else None)
-            for step, label in zip(task.steps, task.step_labels(), strict=True)
-        ]
+        latest = {run.step_id: run for run in task.runs if run.attempt == task.attempts}
+        rows = []
+        for step, label in zip(task.steps, task.step_labels(), strict=True):
+            run = latest.get(step.id)
+            pending = step.status == StepStatus.PENDING.value
+            if run is not None and not pending:
+                times = (run.started_at, run.skipped_at, run.completed_at)
+            elif pending:
+                times = (None, None, None)
+            else:
+                times = (step.started_at, step.skipped_at, step.completed_at)
+            rows.append(StepRow(
+                step.id, step.name, step.status, label, *times,
+                step.message if not pending else None,
+                step.fix_hint if step.status == StepStatus.FAILED.value else None,
+                attempt=run.attempt if run is not None and not pending else None,
+                earlier=run is None and not pending and step.started_at is not None))
+        return rows
     hints = {step.id: step.fix_hint for step in task.steps}
     return [
         StepRow(run.step_id, run.name, run.status, run.status, run.started_at, run.skipped_at,
                 run.completed_at, run.message,
-                hints.get(run.step_id) if run.status == StepStatus.FAILED.value else None)
+                hints.get(run.step_id) if run.status == StepStatus.FAILED.value else None,
+                attempt=number)
         for number, runs in task.attempts_history() if number == attempt for run in runs
     ]
 
@@ -199,9 +228,9 @@ def _runs(rows: list[int]) -> list[tuple[int, int]]:
     return runs
 
 
-def _step_progress(task: TaskRecord) -> tuple[int, int]:
+def _step_progress(task: TaskRecord) -> tuple[int, int, str]:
     progress = task.step_progress
-    return (progress.done, progress.total)
+    return (progress.done, progress.total, task.state)
 
 
 class TasksModel(RecordTableModel[TaskRecord]):
@@ -210,11 +239,11 @@ class TasksModel(RecordTableModel[TaskRecord]):
         ("State", lambda t: t.state),
         ("Batch", lambda t: t.batch),  # its rollout batch (B8); hidden without a rollout
         ("Host", lambda t: t.driven_by),  # which runtime's host works on it (team mode)
-        ("Last triggered", lambda t: local_time(t.last_triggered_at)),
+        ("Last triggered", lambda t: format_instant(t.last_triggered_at)),
         ("Current step", lambda t: t.current_step),
         ("Steps", _step_progress),
         ("Attempts", lambda t: t.attempts),
-        ("Next attempt", lambda t: local_time(t.next_attempt_at)),
+        ("Next attempt", lambda t: format_instant(t.next_attempt_at)),
         ("Reason", lambda t: t.reason),
     )
     state_column = 1
@@ -233,9 +262,9 @@ class StepsModel(RecordTableModel[StepRow]):
     columns = (
         ("Step", lambda s: s.name),
         ("Status", lambda s: s.label),
-        ("Started At", lambda s: local_time(s.started_at)),
-        ("Skipped At", lambda s: local_time(s.skipped_at)),
-        ("Completed At", lambda s: local_time(s.completed_at)),
+        ("Attempt", lambda s: s.attempt_text),
+        ("Started", lambda s: format_instant(s.started_at)),
+        ("Finished", lambda s: format_instant(s.finished_at)),
         ("Message", lambda s: s.message),
         ("Fix hint", lambda s: s.fix_hint),
     )

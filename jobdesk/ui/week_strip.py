@@ -8,7 +8,7 @@ The new-job dialog and the job detail pane both use it, so all drawing and wordi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 from itertools import islice
 from zoneinfo import ZoneInfo
 
@@ -25,6 +25,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
+from jobdesk.domain import times
 from jobdesk.domain.schedule import (
     WEEKDAY_NAMES,
     FireAndForget,
@@ -58,32 +59,41 @@ def _hhmm(moment: datetime) -> str:
     return f"{moment.hour:02d}:{moment.minute:02d}"
 
 
-def format_instant(instant: datetime, tz: str, *, year: bool = True) -> str:
-    """"Fri 4 Dec 2026 22:00" in ``tz``; English names on purpose (not the OS locale), so the
+def format_instant(instant: datetime, tz: str, *, now: datetime | None = None) -> str:
+    """"04 Dec 22:00 CET" in ``tz``: the one format of `domain.times`, in a job's zone."""
+    return times.format_instant(instant, zone=ZoneInfo(tz), now=now)
+
+
+def _date_text(local: datetime) -> str:
+    """"Fri 04 Dec" of a local time; English names on purpose (not the OS locale), so the
     words match the CLI and the spec whatever language the laptop is set to."""
-    local = instant.astimezone(ZoneInfo(tz))
-    return f"{_date_text(local, year=year)} {_hhmm(local)}"
-
-
-def _date_text(local: datetime, *, year: bool) -> str:
-    """"Fri 4 Dec 2026" (or without the year) of a local time."""
-    text = f"{_day_name(local.date())} {local.day} {_MONTHS[local.month - 1]}"
-    return f"{text} {local.year}" if year else text
+    return f"{_day_name(local.date())} {local.day:02d} {_MONTHS[local.month - 1]}"
 
 
 def format_window(window: Window, tz: str, *, whole_day: bool = False) -> str:
-    """"Fri 4 Dec 22:00–04:00": a window closes within a day of opening, so the close needs no
-    date.  A window of a whole-day schedule (``whole_day``) reads "Fri 4 Dec all day
+    """"Fri 04 Dec 22:00–04:00": a window closes within a day of opening, so the close needs
+    no date.  A window of a whole-day schedule (``whole_day``) reads "Fri 04 Dec all day
     (00:00–00:00)": its two equal times alone would look like a window of no length."""
+    opens = window.opens.astimezone(ZoneInfo(tz))
     closes = window.closes.astimezone(ZoneInfo(tz))
     if whole_day:
-        opens = window.opens.astimezone(ZoneInfo(tz))
-        return f"{_date_text(opens, year=False)} all day ({_hhmm(opens)}–{_hhmm(closes)})"
-    return f"{format_instant(window.opens, tz, year=False)}–{_hhmm(closes)}"
+        return f"{_date_text(opens)} all day ({_hhmm(opens)}–{_hhmm(closes)})"
+    return f"{_date_text(opens)} {_hhmm(opens)}–{_hhmm(closes)}"
 
 
-def next_window_text(schedule: Schedule | None, now: datetime) -> str:
-    """One line for people: when may this job run next (read in the schedule's own zone)."""
+def _here(instant: datetime, zone: tzinfo, here: tzinfo | None) -> str:
+    """" · 21:00 UTC here" when the laptop's clock reads otherwise than the job's zone."""
+    laptop = here if here is not None else times.local_zone()
+    if instant.astimezone(laptop).utcoffset() == instant.astimezone(zone).utcoffset():
+        return ""
+    local = instant.astimezone(laptop)
+    return f" · {_hhmm(local)} {times.zone_label(local)} here"
+
+
+def next_window_text(schedule: Schedule | None, now: datetime, *,
+                     here: tzinfo | None = None) -> str:
+    """One line for people: when may this job run next, in the schedule's own zone (the
+    one agreed with the customer) and, where it differs, in the laptop's (`here`)."""
     if schedule is None:
         return "No schedule"
     if isinstance(schedule, FireAndForget):
@@ -94,12 +104,18 @@ def next_window_text(schedule: Schedule | None, now: datetime) -> str:
     if upcoming.opens <= now and schedule.whole_day:
         # Whole days on consecutive weekdays join: say when the stretch ends, not "00:00".
         until = schedule.open_until(now) or upcoming.closes
-        return f"Open all day now, until {format_instant(until, schedule.tz)}"
+        return (f"Open all day now, until {format_instant(until, schedule.tz, now=now)}"
+                f"{_here(until, schedule.zone, here)}")
     if upcoming.opens <= now:
         closes = upcoming.closes.astimezone(schedule.zone)
-        return f"Window open now, closes {_hhmm(closes)}"
-    text = format_window(upcoming, schedule.tz, whole_day=schedule.whole_day)
-    return f"Next window: {text} ({schedule.tz})"
+        return (f"Window open now, closes {_hhmm(closes)} {schedule.tz}"
+                f"{_here(upcoming.closes, schedule.zone, here)}")
+    if schedule.whole_day:
+        text = format_window(upcoming, schedule.tz, whole_day=True)
+        return f"Next window: {text} {schedule.tz}"
+    return "Next window: " + times.format_span(
+        upcoming.opens, upcoming.closes, zone=schedule.zone, zone_name=schedule.tz, now=now,
+        here=here)
 
 
 @dataclass(frozen=True)
@@ -123,6 +139,7 @@ class WeekStrip(QWidget):
         self._schedule: Schedule | None = None
         self._now: datetime | None = None
         self._expires_at: datetime | None = None
+        self._finished = False
         self._tz = local_zone_name()
         self._day0 = date.today()
         self._key: tuple[object, ...] | None = None
@@ -134,19 +151,22 @@ class WeekStrip(QWidget):
     # ---- API ----------------------------------------------------------------------------
 
     def set_schedule(
-        self, schedule: Schedule | None, now: datetime, expires_at: datetime | None = None
+        self, schedule: Schedule | None, now: datetime, expires_at: datetime | None = None,
+        *, finished: bool = False,
     ) -> None:
         """Show ``schedule`` for the seven local days starting with today's.
 
         ``expires_at`` is only needed for fire-and-forget (its bar ends there); a scheduled job
-        carries its own end.
+        carries its own end. A ``finished`` job runs no more: only the windows already gone
+        are drawn (grey), so the strip never promises a run that will not happen.
         """
         # The picture changes with the schedule, and with the clock only minute by minute:
         # the detail pane refreshes often while a job runs, and painting is not free.
-        key = (schedule, now.replace(second=0, microsecond=0), expires_at)
+        key = (schedule, now.replace(second=0, microsecond=0), expires_at, finished)
         if key == self._key:
             return
         self._key = key
+        self._finished = finished
         self._schedule = schedule
         self._now = now
         self._expires_at = expires_at
@@ -235,6 +255,8 @@ class WeekStrip(QWidget):
         if self._now is None or self._schedule is None:
             return []
         if isinstance(self._schedule, FireAndForget):
+            if self._finished:
+                return []
             end = self._expires_at or self._now
             return [_Span(self.x_for(self._now), self.x_for(end), None)]
         zone = ZoneInfo(self._tz)
@@ -243,9 +265,10 @@ class WeekStrip(QWidget):
         spans = []
         # One window opens per day, so 7 days hold at most 8 (one may open the day before).
         for window in islice(self._schedule.windows(after=start), DAYS + 2):
-            if window.opens >= end:
+            if window.opens >= end or (self._finished and window.opens >= self._now):
                 break
-            spans.append(_Span(self.x_for(window.opens), self.x_for(window.closes), window))
+            closes = min(window.closes, self._now) if self._finished else window.closes
+            spans.append(_Span(self.x_for(window.opens), self.x_for(closes), window))
         return spans
 
     def _tooltip_at(self, x: float) -> str:
@@ -255,7 +278,7 @@ class WeekStrip(QWidget):
                     return "Runs at once, retries until it expires"
                 whole_day = isinstance(self._schedule, Scheduled) and self._schedule.whole_day
                 text = format_window(span.window, self._tz, whole_day=whole_day)
-                return f"{text} ({self._tz})"
+                return f"{text} {self._tz}"
         return ""
 
     def _paint(self, painter: QPainter) -> None:
@@ -303,10 +326,13 @@ class WeekStrip(QWidget):
         painter.drawLine(QPointF(now_x, body.top() - 3), QPointF(now_x, body.bottom()))
 
         painter.setPen(palette.color(QPalette.ColorRole.Text))
-        if fire_and_forget:
+        if fire_and_forget and not self._finished:
             right = max((s.right for s in spans), default=now_x) + 6
             text_box = QRectF(right, body.top(), body.right() - right - 4, body.height())
             painter.drawText(text_box, Qt.AlignmentFlag.AlignVCenter, "runs at once")
+        elif self._finished:
+            painter.setPen(palette.color(QPalette.ColorRole.PlaceholderText))
+            painter.drawText(body, Qt.AlignmentFlag.AlignCenter, "Finished: no further runs")
         elif not spans:
             painter.setPen(palette.color(QPalette.ColorRole.PlaceholderText))
             painter.drawText(body, Qt.AlignmentFlag.AlignCenter, "No window in these 7 days")

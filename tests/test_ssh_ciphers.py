@@ -1,0 +1,50 @@
+"""The SSH driver's cipher choice: the cheapest per packet when the device offers it, and
+still a connection with a device that offers only the others."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import asyncssh
+import pytest
+
+from jobdesk.store.records import DeviceRecord
+from tests.sim_fixtures import make_driver
+
+
+class _OpenServer(asyncssh.SSHServer):
+    def begin_auth(self, username: str) -> bool:
+        return False  # no credentials needed: the test is about the transport
+
+
+@pytest.mark.parametrize(("offered", "agreed"), [
+    (None, "aes128-gcm@openssh.com"),
+    (["chacha20-poly1305@openssh.com"], "chacha20-poly1305@openssh.com"),
+    (["aes256-ctr"], "aes256-ctr"),
+])
+def test_the_driver_agrees_on_the_cheapest_cipher_the_device_offers(
+    tmp_path: Path, offered: list[str] | None, agreed: str
+) -> None:
+    async def scenario() -> tuple[str, str]:
+        options = {"encryption_algs": offered} if offered else {}
+        server = await asyncssh.listen(
+            "127.0.0.1", 0, server_factory=_OpenServer,
+            server_host_keys=[asyncssh.generate_private_key("ssh-ed25519")], **options,
+        )
+        port = server.sockets[0].getsockname()[1]
+        device = DeviceRecord(id=1, name="gw", host="127.0.0.1", port=port, user="admin",
+                              profile="generic-linux", tags=())
+        driver = make_driver(tmp_path)
+        try:
+            session = await driver.connect(device, timeout=5)
+            ciphers = (session.conn.get_extra_info("send_cipher"),
+                       session.conn.get_extra_info("recv_cipher"))
+            await session.close()
+            return ciphers
+        finally:
+            await driver.aclose()
+            server.close()
+            await server.wait_closed()
+
+    assert asyncio.run(scenario()) == (agreed, agreed)
