@@ -719,6 +719,8 @@ def test_the_dialog_keeps_its_size_while_fields_change(
                     timeout=WAIT_MS)
     set_schedule(qtbot, dialog, date(2026, 12, 1), date(2026, 12, 14), time(22, 0), time(22, 0),
                  {0, 1, 2}, "America/Argentina/ComodRivadavia")
+    child(dialog, QDateEdit, "dateFrom").setDate(QDate(2026, 11, 2))  # the past: a warning
+    assert "in the past" in child(dialog, QLabel, "startNote").text()
     child(dialog, QComboBox, "rolloutPreset").setCurrentIndex(3)
     child(dialog, QLineEdit, "rolloutSizes").setText("1,2,x")
     qtbot.mouseClick(child(dialog, QToolButton, "rolloutMore"), Qt.MouseButton.LeftButton)

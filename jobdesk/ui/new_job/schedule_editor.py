@@ -121,11 +121,6 @@ class ScheduleEditor(QGroupBox):
         self._date_to = self._date_edit("dateTo", today + timedelta(days=13))
         self._add_grid_row(grid, 0, "&Dates:", self._date_from, "to", self._date_to)
 
-        self._start_note = QLabel("", self._schedule_fields)
-        self._start_note.setObjectName("startNote")
-        self._start_note.setStyleSheet("color: #92400e;")  # amber: a warning, not an error
-        grid.addWidget(self._start_note, 0, 4)
-
         self._time_from = self._time_edit("timeFrom", time(22, 0))
         self._time_to = self._time_edit("timeTo", time(4, 0))
         self._add_grid_row(grid, 1, "&Window:", self._time_from, "to", self._time_to)
@@ -160,6 +155,13 @@ class ScheduleEditor(QGroupBox):
         grid.addWidget(zone_label, 3, 0)
         grid.addWidget(self._zone, 3, 1, 1, 4)
         layout.addWidget(self._schedule_fields)
+        # Its own wrapping line: beside the dates it would widen the dialog.
+        self._start_note = QLabel("", self)
+        self._start_note.setObjectName("startNote")
+        self._start_note.setWordWrap(True)
+        self._start_note.setStyleSheet("color: #92400e;")  # amber: a warning, not an error
+        self._start_note.hide()
+        layout.addWidget(self._start_note)
 
         self._strip = WeekStrip(self)
         self._strip.setObjectName("weekStrip")
@@ -245,6 +247,7 @@ class ScheduleEditor(QGroupBox):
         schedule, problem = self._read()
         self._schedule_fields.setEnabled(self._scheduled.isChecked())
         self._start_note.setText("" if problem else self._start_warning(schedule))
+        self._start_note.setVisible(bool(self._start_note.text()))
         self._start_note.setToolTip(self._start_note.text() and (
             "Allowed: the job runs in the windows still to come; the days already past "
             "are skipped, not made up"))
@@ -270,7 +273,8 @@ class ScheduleEditor(QGroupBox):
         today = self._ctx.clock.now().astimezone(_zone(schedule.tz)).date()
         if schedule.start_date >= today:
             return ""
-        return "starts in the past: runs from today on"
+        return ("The start date is in the past: the job runs in the windows from today on; "
+                "days already past are skipped.")
 
     def _read(self) -> tuple[Schedule | None, str | None]:
         """The schedule from the fields, or the reason (in words) it cannot be built."""
