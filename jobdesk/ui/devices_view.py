@@ -139,20 +139,11 @@ class DevicesPage(QWidget):
         top.addWidget(self.filter_edit, 1)
         top.addWidget(self.count_label)
         top.addStretch(1)
-        for group in (
-            (self.add_action, self.edit_action, self.remove_action),
-            (self.import_action, self.refresh_action),
-            (self.history_action, self.create_job_action),
-        ):
-            for action in group:
-                # Toolbar convention drops the "…" from iconText; these buttons open
-                # dialogs, so keep it.
-                action.setIconText(action.text())
-                button = QToolButton()
-                button.setDefaultAction(action)
-                button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-                top.addWidget(button)
-            top.addSpacing(8)
+        # The actions themselves are in the window's toolbar while this page is current
+        # (`page_actions`), in the context menu and in the Devices menu: buttons here as
+        # well would make the page wider than a 1024-pixel screen.
+        for action in self.page_actions():
+            action.setIconText(action.text())  # a toolbar keeps the "…" of a dialog
 
         self.message_frame = QFrame()
         self.message_frame.setObjectName("deviceMessage")
