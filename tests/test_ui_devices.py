@@ -20,14 +20,14 @@ from jobdesk.domain.jobtypes import JobType
 from jobdesk.runtime.actions import JobRequest
 from jobdesk.store.records import DeviceRecord
 from jobdesk.ui.device_dialog import DeviceDialog, split_tags
-from jobdesk.ui.devices_view import (
+from jobdesk.ui.devices_model import (
     RECORD_ROLE,
     Column,
     DevicesModel,
-    DevicesView,
     expiry_note,
     local_time,
 )
+from jobdesk.ui.devices_view import DevicesPage, DevicesView
 from tests.conftest import START
 
 WAIT_MS = 5000
@@ -419,6 +419,160 @@ def test_context_menu_offers_the_same_actions(qtbot: Any, view: DevicesView,
     select(view, "r1")
     menu = view.context_menu()
     texts = [a.text() for a in menu.actions() if not a.isSeparator()]
-    assert texts == ["Create job…", "Add…", "Edit…", "Remove…", "Import CSV…"]
+    assert texts == ["Create job…", "Add…", "Edit…", "Remove…", "History…", "Import CSV…",
+                     "Refresh"]
     assert all(a.isEnabled() for a in menu.actions())
     menu.deleteLater()
+
+
+# --- following the store ----------------------------------------------------------------------
+
+
+def test_the_page_loads_on_first_show_without_refresh(
+    qtbot: Any, app_context: Any, gateway: Any
+) -> None:
+    for name in ("r1", "r2", "r3"):
+        add(app_context, name)
+    page = DevicesPage(app_context, gateway)
+    qtbot.addWidget(page)
+    assert page.model.total_count() == 0  # nothing read before it is shown
+    page.show()
+    qtbot.waitUntil(lambda: page.model.total_count() == 3, timeout=WAIT_MS)
+    assert page.count_label.text() == "3 devices"
+
+
+def test_a_device_report_shows_its_new_firmware_and_last_seen(
+    qtbot: Any, view: DevicesView, app_context: Any
+) -> None:
+    add(app_context, "r1")
+    load(qtbot, view, 1)
+    select(view, "r1")
+    assert view.model.data(view.model.index(0, Column.LAST_SEEN)) == "never"
+    device = app_context.store.devices.get("r1")
+    app_context.store.devices.update_info(device.id, START, model="NB800", firmware="4.9.0")
+    view.device_changed(device.id)  # what the runtime's DeviceChanged event calls
+    qtbot.waitUntil(
+        lambda: view.model.data(view.model.index(0, Column.FIRMWARE)) == "4.9.0",
+        timeout=WAIT_MS)
+    assert view.model.data(view.model.index(0, Column.MODEL)) == "NB800"
+    assert view.model.data(view.model.index(0, Column.LAST_SEEN)) == local_time(START, START)
+    assert view.selected_names() == ["r1"]  # a refresh keeps the selection
+
+
+def test_an_import_made_elsewhere_appears_while_the_page_is_shown(
+    qtbot: Any, app_context: Any, gateway: Any
+) -> None:
+    page = DevicesPage(app_context, gateway, poll_ms=50)
+    qtbot.addWidget(page)
+    page.show()
+    qtbot.waitUntil(lambda: "No devices yet" in page.count_label.text(), timeout=WAIT_MS)
+    app_context.store.devices.upsert_many(
+        [make_device(f"r{i}", "10.0.0.1") for i in range(25)], START)
+    qtbot.waitUntil(lambda: page.model.total_count() == 25, timeout=WAIT_MS)
+    assert page.count_label.text() == "25 devices"
+
+
+def test_a_change_while_hidden_shows_when_the_page_is_shown_again(
+    qtbot: Any, view: DevicesView, app_context: Any
+) -> None:
+    load(qtbot, view, 0)
+    view.hide()
+    add(app_context, "r1")
+    view.device_changed()
+    view.show()
+    qtbot.waitUntil(lambda: view.model.total_count() == 1, timeout=WAIT_MS)
+
+
+def test_runtime_device_reports_reach_the_window_as_a_signal(harness: Any) -> None:
+    """The engine announces a device's new info; the runtime host turns that into
+    `deviceChanged`, which `DevicesPage.follow` connects."""
+    from jobdesk.runtime.events import DeviceChanged
+
+    h = harness
+    h.add_devices("r1")
+    h.driver.device("r1").firmware = "3.1"
+    h.service.create(JobRequest("info", JobType.DEVICE_INFO, devices=["r1"]))
+    h.run(h.cycle())
+    device = h.store.devices.get("r1")
+    assert DeviceChanged(device.id) in h.events
+
+
+# --- password, history, actions --------------------------------------------------------------
+
+
+def test_a_password_typed_in_the_dialog_goes_to_the_secret_store(
+    qtbot: Any, view: DevicesView, app_context: Any
+) -> None:
+    from jobdesk.devices.secrets import SecretStore
+
+    load(qtbot, view, 0)
+    view.add_action.trigger()
+    dialog = view.dialog
+    assert dialog is not None
+    secrets = SecretStore(app_context.data_dir)
+    expected = ("system keyring" if secrets.backend == "keyring"
+                else str(app_context.data_dir / "secrets.json"))
+    qtbot.waitUntil(lambda: expected in dialog.password_note.text(), timeout=WAIT_MS)
+    assert dialog.password_edit.echoMode() == dialog.password_edit.EchoMode.Password
+    qtbot.keyClicks(dialog.name_edit, "pw-router")
+    qtbot.keyClicks(dialog.host_edit, "10.0.0.8")
+    qtbot.keyClicks(dialog.password_edit, "s3cret pass")
+    with qtbot.waitSignal(view.devicesChanged, timeout=WAIT_MS):
+        qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
+    assert SecretStore(app_context.data_dir).get_password("pw-router") == "s3cret pass"
+    assert "Its password is kept in" in view.message()
+    assert "s3cret" not in view.message()
+
+
+def test_history_lists_the_jobs_of_the_selected_device(
+    qtbot: Any, view: DevicesView, app_context: Any
+) -> None:
+    from jobdesk.runtime.actions import JobService
+    from jobdesk.settings import Settings
+
+    add(app_context, "r1")
+    add(app_context, "r2")
+    jobs = JobService(app_context.store, Settings(), app_context.clock)
+    first = jobs.create(JobRequest("reboot both", JobType.REBOOT, devices=["r1", "r2"]))
+    jobs.cancel_job(first.id)
+    second = jobs.create(JobRequest("reboot r1", JobType.REBOOT, devices=["r1"]))
+    load(qtbot, view, 2)
+    assert not view.history_action.isEnabled()  # nothing selected
+    select(view, "r1")
+    assert view.history_action.isEnabled()
+    view.history_action.trigger()
+    dialog = view.history
+    assert dialog is not None
+    qtbot.waitUntil(lambda: dialog.entry_count() == 2, timeout=WAIT_MS)
+    assert [dialog.table.item(row, 0).text() for row in range(2)] == [
+        str(second.id), str(first.id)]
+    assert dialog.table.item(1, 3).text() == "Cancelled Manually"
+    assert "2 jobs touched r1" in dialog.summary.text()
+    with qtbot.waitSignal(view.showJobRequested, timeout=WAIT_MS) as shown:
+        dialog.table.itemDoubleClicked.emit(dialog.table.item(1, 1))
+    assert shown.args == [first.id]
+
+
+def test_page_actions_are_enabled_only_when_they_can_act(
+    qtbot: Any, view: DevicesView, app_context: Any
+) -> None:
+    add(app_context, "r1")
+    add(app_context, "r2")
+    load(qtbot, view, 2)
+    actions = {a.text(): a for a in view.page_actions()}
+    assert list(actions) == ["Add…", "Edit…", "Remove…", "Import CSV…", "Refresh",
+                             "History…", "Create job…"]
+
+    def enabled() -> set[str]:
+        return {text for text, action in actions.items() if action.isEnabled()}
+
+    assert enabled() == {"Add…", "Import CSV…", "Refresh"}
+    select(view, "r1")
+    assert enabled() == set(actions)
+    select(view, "r1", "r2")
+    assert enabled() == {"Add…", "Remove…", "Import CSV…", "Refresh", "Create job…"}
+    select(view)
+    assert view.history_action.toolTip() == "Select one device first"
+    assert view.remove_action.toolTip() == "Select devices first"
+    select(view, "r2")
+    assert view.history_action.toolTip() == "The jobs that touched the selected device"

@@ -697,3 +697,97 @@ def test_the_dialog_fits_a_small_screen_with_the_rollout_options_open(
     qtbot.mouseClick(child(dialog, QToolButton, "rolloutMore"), Qt.MouseButton.LeftButton)
     assert dialog.minimumSizeHint().height() <= 768 - 80
     assert dialog.minimumSizeHint().width() <= 1366
+
+
+# ------------------------------------------------------------------------------------------
+# size, time zones, a past start, no devices
+# ------------------------------------------------------------------------------------------
+
+
+def test_the_dialog_keeps_its_size_while_fields_change(
+    qtbot: Any, ctx: AppContext, gateway: StoreGateway
+) -> None:
+    dialog = open_dialog(qtbot, ctx, gateway, devices=["a-router-long-gone-from-the-inventory"])
+    size = dialog.size()
+    qtbot.keyClicks(child(dialog, QLineEdit, "name"), "A long name for the night shift's job")
+    for job_type in JobType:
+        choose_type(dialog, job_type)
+        assert dialog.size() == size, job_type
+    choose_type(dialog, JobType.CONFIG_UPDATE)
+    child(dialog, QLineEdit, "file").setText("/no/such/folder/" + "deep/" * 12 + "snippet.txt")
+    qtbot.waitUntil(lambda: "No checksum" in child(dialog, QLabel, "fileChecksum").text(),
+                    timeout=WAIT_MS)
+    set_schedule(qtbot, dialog, date(2026, 12, 1), date(2026, 12, 14), time(22, 0), time(22, 0),
+                 {0, 1, 2}, "America/Argentina/ComodRivadavia")
+    child(dialog, QDateEdit, "dateFrom").setDate(QDate(2026, 11, 2))  # the past: a warning
+    assert "in the past" in child(dialog, QLabel, "startNote").text()
+    child(dialog, QComboBox, "rolloutPreset").setCurrentIndex(3)
+    child(dialog, QLineEdit, "rolloutSizes").setText("1,2,x")
+    qtbot.mouseClick(child(dialog, QToolButton, "rolloutMore"), Qt.MouseButton.LeftButton)
+    toggle_device(qtbot, dialog, "rtr-001")
+    assert dialog.size() == size
+
+
+def test_the_zone_picker_offers_the_laptops_and_recent_zones_first(
+    qtbot: Any, reboot_dialog: NewJobDialog, ctx: AppContext, gateway: StoreGateway,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(QMessageBox, "question",
+                        lambda *a, **k: QMessageBox.StandardButton.Yes)
+    with qtbot.waitSignal(reboot_dialog.created, timeout=WAIT_MS):
+        qtbot.mouseClick(create_button(reboot_dialog), Qt.MouseButton.LeftButton)
+
+    dialog = open_dialog(qtbot, ctx, gateway)
+    zone = child(dialog, QComboBox, "timeZone")
+    local = local_zone_name()
+    leading = [zone.itemText(i) for i in range(3)]
+    assert leading[0] == local and zone.currentText() == local
+    if local != ZURICH:
+        assert leading[1] == ZURICH  # the last job's zone, before the ~600 others
+    completer = zone.completer()
+    completer.setCompletionPrefix("zur")
+    assert completer.currentCompletion() == ZURICH
+    completer.setCompletionPrefix("new york")
+    assert completer.currentCompletion() == "America/New_York"
+
+
+def test_a_start_in_the_past_is_flagged_but_allowed(
+    qtbot: Any, reboot_dialog: NewJobDialog
+) -> None:
+    note = child(reboot_dialog, QLabel, "startNote")
+    assert note.text() == ""
+    set_schedule(qtbot, reboot_dialog, date(2026, 11, 20), date(2026, 12, 14), time(22, 0),
+                 time(4, 0), {0, 1, 2, 3, 4})
+    assert "in the past" in note.text()
+    assert create_button(reboot_dialog).isEnabled(), validation(reboot_dialog)
+
+
+def test_with_no_devices_the_dialog_offers_to_add_and_import_them(
+    qtbot: Any, app_context: AppContext, gateway: StoreGateway, tmp_path: Path
+) -> None:
+    dialog = NewJobDialog(app_context, gateway)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    offer = child(dialog, QWidget, "noDevices")
+    qtbot.waitUntil(offer.isVisible, timeout=WAIT_MS)
+    assert "Choose at least one device" in validation(dialog)
+
+    qtbot.mouseClick(child(dialog, QPushButton, "addDevice"), Qt.MouseButton.LeftButton)
+    picker = offer.parentWidget()
+    device_dialog = picker.editor.dialog
+    assert device_dialog is not None and device_dialog.isVisible()
+    qtbot.keyClicks(device_dialog.name_edit, "first-router")
+    qtbot.keyClicks(device_dialog.host_edit, "10.0.0.1")
+    qtbot.mouseClick(device_dialog.ok_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: checked_devices(dialog) == {"first-router"}, timeout=WAIT_MS)
+    assert not offer.isVisible()
+
+    inventory = tmp_path / "fleet.csv"
+    inventory.write_text("name,host,port,user,profile,tags\nsecond,10.0.0.2,22,admin,"
+                         "netmodule,plant-a\n", encoding="utf-8")
+    picker.editor.import_file(str(inventory))  # what the file chooser hands over
+    qtbot.waitUntil(
+        lambda: child(dialog, QTreeView, "deviceList").model().rowCount() == 2,
+        timeout=WAIT_MS)
+    assert checked_devices(dialog) == {"first-router"}
+    assert app_context.store.devices.get("second").tags == ("plant-a",)

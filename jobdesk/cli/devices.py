@@ -21,10 +21,16 @@ from jobdesk.cli.common import (
     short_time,
     table,
 )
-from jobdesk.domain.inventory import DEFAULT_PORT, DEFAULT_PROFILE, DEFAULT_USER, make_device
+from jobdesk.domain.inventory import (
+    DEFAULT_PORT,
+    DEFAULT_PROFILE,
+    DEFAULT_USER,
+    InventoryError,
+    make_device,
+)
 from jobdesk.domain.text import printable
 from jobdesk.runtime.actions import remove_device
-from jobdesk.runtime.inventory_file import read_inventory
+from jobdesk.runtime.inventory_file import import_inventory
 
 
 def add_parser(commands: Any) -> None:
@@ -90,18 +96,21 @@ def cmd_devices(ctx: Context, args: argparse.Namespace) -> int:
         else:
             print(f"added {record.name} ({record.host}:{record.port})")
     elif args.action == "import":
-        parsed = read_inventory(args.file, store, ctx.profiles.names())
-        if parsed.rejected and not args.skip_invalid:
-            shown = "; ".join(str(r) for r in parsed.rejected[:3])
-            more = len(parsed.rejected) - 3
+        result = import_inventory(args.file, store, ctx.profiles.names(), ctx.clock.now(),
+                                  all_or_nothing=not args.skip_invalid)
+        if result.error is not None:
+            raise InventoryError(result.error)
+        if result.refused:
+            shown = "; ".join(str(r) for r in result.rejected[:3])
+            more = len(result.rejected) - 3
             raise CliError(
-                f"{args.file}: {len(parsed.rejected)} invalid line(s) ({shown}"
+                f"{args.file}: {len(result.rejected)} invalid line(s) ({shown}"
                 f"{f'; and {more} more' if more > 0 else ''}); nothing was imported "
                 "(fix them, or pass --skip-invalid)"
             )
-        for rejected in parsed.rejected:
+        for rejected in result.rejected:
             print(f"{args.file}: skipped {rejected}", file=sys.stderr)
-        added, updated = store.devices.upsert_many(parsed.devices, ctx.clock.now())
+        added, updated = result.added, result.updated
         if args.json:
             print_json(
                 {
@@ -109,12 +118,12 @@ def cmd_devices(ctx: Context, args: argparse.Namespace) -> int:
                     "updated": updated,
                     "rejected": [
                         {"line": r.line, "text": r.text, "problem": r.problem}
-                        for r in parsed.rejected
+                        for r in result.rejected
                     ],
                 }
             )
         else:
-            print(f"added {added}, updated {updated}, rejected {len(parsed.rejected)}")
+            print(f"added {added}, updated {updated}, rejected {len(result.rejected)}")
     elif args.action == "list":
         records = store.devices.list()
         if args.json:

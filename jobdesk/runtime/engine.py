@@ -32,6 +32,7 @@ from jobdesk.runtime.ca import LocalCA
 from jobdesk.runtime.clock import Clock
 from jobdesk.runtime.driver import DeviceDriver, DeviceError
 from jobdesk.runtime.events import (
+    DeviceChanged,
     Event,
     EventSink,
     JobChanged,
@@ -662,6 +663,7 @@ class Engine:
     async def _update_inventory(self, device_id: int, **fields: Any) -> None:
         seen_at = self.clock.now()
         await self._write(lambda: self.store.devices.update_info(device_id, seen_at, **fields))
+        self._emit(DeviceChanged(device_id))
 
 
 def _terminal(state: str) -> bool:

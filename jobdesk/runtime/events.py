@@ -18,6 +18,13 @@ class TaskChanged:
 
 
 @dataclass(frozen=True)
+class DeviceChanged:
+    """A device reported itself (model, firmware, last seen): the devices page redraws it."""
+
+    device_id: int
+
+
+@dataclass(frozen=True)
 class RuntimeStatus:
     state: str  # "starting", "running", "stopping", "stopped"
     running_tasks: int
@@ -62,7 +69,7 @@ class StoreStatus:
 
 
 Event = (
-    JobChanged | TaskChanged | RuntimeStatus | JobFinished | NeedsAttention | RuntimeProblem
-    | StoreStatus
+    JobChanged | TaskChanged | DeviceChanged | RuntimeStatus | JobFinished | NeedsAttention
+    | RuntimeProblem | StoreStatus
 )
 EventSink = Callable[[Event], None]

@@ -30,6 +30,8 @@ class ImportResult:
     updated: int = 0
     rejected: list[RejectedLine] = field(default_factory=list)
     error: str | None = None
+    # All or nothing was asked and some lines were rejected: nothing was stored.
+    refused: bool = False
 
 
 def read_inventory(path: Path, store: Store, profiles: Collection[str]) -> ParsedInventory:
@@ -53,14 +55,21 @@ def read_inventory(path: Path, store: Store, profiles: Collection[str]) -> Parse
 
 
 def import_inventory(
-    path: Path, store: Store, profiles: Collection[str], now: datetime
+    path: Path, store: Store, profiles: Collection[str], now: datetime, *,
+    all_or_nothing: bool = False,
 ) -> ImportResult:
     """Read, check and store an inventory: the valid lines are stored, the others reported
-    (a re-import only updates what is there already); a bad header refuses the file."""
+    (a re-import only updates what is there already); a bad header refuses the file.
+
+    `all_or_nothing` stores nothing when a line is rejected: a script importing a fleet
+    would rather stop than import part of it unnoticed (the CLI without --skip-invalid).
+    """
     try:
         parsed = read_inventory(path, store, profiles)
     except InventoryError as error:
         return ImportResult(path.name, error=str(error))
+    if all_or_nothing and parsed.rejected:
+        return ImportResult(path.name, rejected=list(parsed.rejected), refused=True)
     added, updated = store.devices.upsert_many(parsed.devices, now) if parsed.devices \
         else (0, 0)
     return ImportResult(path.name, added, updated, list(parsed.rejected))

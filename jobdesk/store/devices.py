@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,6 +21,22 @@ if TYPE_CHECKING:
 
 class DeviceError(ValueError):
     """A device request that cannot be met; the message names the device and what to do."""
+
+
+@dataclass(frozen=True)
+class DeviceHistoryEntry:
+    """One job that touched a device: the job's words and this device's task in it."""
+
+    job_id: int
+    job_name: str
+    job_type: str
+    system: bool
+    job_state: str
+    created_at: datetime
+    task_state: str
+    attempts: int
+    last_triggered_at: datetime | None
+    reason: str | None
 
 
 def _record(device: Device, tags: Sequence[str]) -> DeviceRecord:
@@ -195,6 +212,27 @@ class DeviceRepository:
                 row.delete_instance()
             except IntegrityError as error:  # pragma: no cover - guarded above
                 raise DeviceError(f"cannot remove {name!r}: {error}") from error
+
+    def history(self, name: str, limit: int = 500) -> list[DeviceHistoryEntry]:
+        """The jobs that touched a device, newest first, by its name: a removed device's
+        tasks keep the name, so a device added again under it sees its past too."""
+        query = (
+            Task.select(Task.state, Task.attempts, Task.last_triggered_at, Task.reason,
+                        Job.id, Job.name, Job.type, Job.system, Job.state, Job.created_at)
+            .join(Job)
+            .where(Task.device_name == name)
+            .order_by(Job.created_at.desc(), Job.id.desc())
+            .limit(limit)
+        )
+        return [
+            DeviceHistoryEntry(
+                job_id=row.job.id, job_name=row.job.name, job_type=row.job.type,
+                system=row.job.system, job_state=row.job.state,
+                created_at=row.job.created_at, task_state=row.state, attempts=row.attempts,
+                last_triggered_at=row.last_triggered_at, reason=row.reason,
+            )
+            for row in query
+        ]
 
     def update_info(self, device_id: int, now: datetime, **info: Any) -> None:
         """Store what a device reported about itself (inventory columns only)."""

@@ -114,6 +114,17 @@ class DeviceDialog(QDialog):
         key_row.setContentsMargins(0, 0, 0, 0)
         key_row.addWidget(self.key_edit, 1)
         key_row.addWidget(browse)
+        self.password_edit = QLineEdit()
+        self.password_edit.setObjectName("password")
+        self.password_edit.setEchoMode(QLineEdit.EchoMode.Password)
+        self.password_edit.setPlaceholderText(
+            "leave empty to keep the stored one" if self._editing else "optional")
+        self.password_edit.setToolTip(
+            "The SSH password, for devices that take no key; it never goes to the database")
+        self.password_note = QLabel("Where the password is kept is being checked…")
+        self.password_note.setObjectName("passwordStore")
+        self.password_note.setWordWrap(True)
+        self.password_note.setStyleSheet("color: palette(dark);")
 
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
@@ -126,6 +137,8 @@ class DeviceDialog(QDialog):
         key_label = QLabel("Private &key file:")
         key_label.setBuddy(self.key_edit)  # a row holding a layout gets no buddy by itself
         form.addRow(key_label, key_row)
+        form.addRow("Pass&word:", self.password_edit)
+        form.addRow("", self.password_note)
 
         self.message = QLabel()
         self.message.setObjectName("message")
@@ -170,6 +183,21 @@ class DeviceDialog(QDialog):
         self.profile_combo.setCurrentText(record.profile)
         self.tags_edit.setText(", ".join(record.tags))
         self.key_edit.setText(record.key_path or "")
+
+    def set_password_store(self, backend: str) -> None:
+        """Say where a typed password goes: `backend` is `SecretStore.backend` ("keyring" or
+        "file PATH"); the file store is named, since it is weaker than a keyring."""
+        if backend == "keyring":
+            text = "A password typed here is kept in the system keyring."
+        else:
+            path = backend.removeprefix("file ")
+            text = (f"No system keyring here: a password typed here is kept in {path}, "
+                    "readable only by you (mode 0600).")
+        self.password_note.setText(text)
+
+    def password(self) -> str | None:
+        """The password typed, or None when the field is empty (keep what is stored)."""
+        return self.password_edit.text() or None
 
     @property
     def editing(self) -> bool:

@@ -1,476 +1,72 @@
-"""The device inventory in the window: a sortable, filterable table and its actions.
+"""The devices page: the inventory's table, its filter and the actions that change it.
 
-The model holds plain `DeviceRecord`s and sorts and filters them itself: a proxy model
-would call back into Python for every comparison, and the inventory can hold a few
-thousand routers. Every store read or write and every file read goes through the
-`StoreGateway`, so the window never waits on the database or the disk; results come
-back as callbacks on the UI thread.
+Every store read or write and every file read goes through the `StoreGateway`, so the
+window never waits on the database or the disk; results come back as callbacks on the
+UI thread.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, datetime, timedelta
-from enum import IntEnum
-from functools import cache, partial
-from pathlib import Path
+from collections.abc import Callable, Iterable
+from functools import partial
 from typing import Any
 
 import shiboken6
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QItemSelection,
     QItemSelectionModel,
     QModelIndex,
-    QPersistentModelIndex,
     QPoint,
-    QPointF,
-    QRectF,
     Qt,
+    QTimer,
     Signal,
     Slot,
 )
-from PySide6.QtGui import (
-    QAction,
-    QBrush,
-    QColor,
-    QGuiApplication,
-    QIcon,
-    QKeySequence,
-    QPainter,
-    QPainterPath,
-    QPixmap,
-)
+from PySide6.QtGui import QAction, QHideEvent, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QDialog,
-    QDialogButtonBox,
     QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QMenu,
     QMessageBox,
-    QPushButton,
     QTableView,
-    QTableWidget,
-    QTableWidgetItem,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
-from jobdesk.domain.inventory import DeviceInput
 from jobdesk.runtime.actions import remove_device
-from jobdesk.runtime.inventory_file import ImportResult, import_inventory
 from jobdesk.store.devices import DeviceError
 from jobdesk.store.records import DeviceRecord
-from jobdesk.ui import states
 from jobdesk.ui.context import AppContext
 from jobdesk.ui.device_dialog import DeviceDialog
-from jobdesk.ui.file_dialogs import choose_file
+from jobdesk.ui.device_history import DeviceHistoryDialog
+from jobdesk.ui.devices_model import Column, DevicesModel
 from jobdesk.ui.gateway import StoreGateway
-
-Index = QModelIndex | QPersistentModelIndex
-
-RECORD_ROLE = int(Qt.ItemDataRole.UserRole) + 1
-"""`data(index, RECORD_ROLE)` is the row's `DeviceRecord`, for callers that need all of it."""
-
-TIME_FORMAT = "%Y-%m-%d %H:%M"
+from jobdesk.ui.import_report import ImportReportDialog, plural
+from jobdesk.ui.inventory_editor import InventoryEditor
+from jobdesk.ui.runtime_host import RuntimeHost
 
 
-class Column(IntEnum):
-    NAME = 0
-    ADDRESS = 1
-    PROFILE = 2
-    MODEL = 3
-    FIRMWARE = 4
-    LAST_SEEN = 5
-    CERTIFICATE = 6
-    TAGS = 7
-
-
-HEADERS = {
-    Column.NAME: "Name",
-    Column.ADDRESS: "Address",
-    Column.PROFILE: "Profile",
-    Column.MODEL: "Model",
-    Column.FIRMWARE: "Firmware",
-    Column.LAST_SEEN: "Last seen",
-    Column.CERTIFICATE: "Certificate expires",
-    Column.TAGS: "Tags",
-}
-
-# Expiry looks: text colour, cell tint. The text always says it too (never colour alone).
-_EXPIRED = ("#b91c1c", "#fee2e2")
-_EXPIRING = ("#92400e", "#fef3c7")
-
-
-def local_time(value: datetime | None) -> str:
-    """An instant in the laptop's local time, to the minute: what people compare to a clock."""
-    return value.astimezone().strftime(TIME_FORMAT) if value is not None else ""
-
-
-def address(record: DeviceRecord) -> str:
-    """host:port, with an IPv6 address in brackets so the port stays readable."""
-    host = record.host
-    if ":" in host and not host.startswith("["):
-        host = f"[{host}]"
-    return f"{host}:{record.port}"
-
-
-def _natural(text: str) -> tuple[Any, ...]:
-    """Sort key where "router-9" comes before "router-10" and 10.0.0.9 before 10.0.0.10."""
-    parts = re.split(r"(\d+)", text.lower())
-    return tuple(int(p) if i % 2 else p for i, p in enumerate(parts))
-
-
-def expiry_note(expires: datetime | None, now: datetime, warn_before: timedelta) -> str | None:
-    """Words for a certificate that has expired or expires within `warn_before`, else None."""
-    if expires is None:
-        return None
-    left = expires - now
-    if left <= timedelta(0):
-        ago = -left
-        return f"expired {ago.days} d ago" if ago.days >= 1 else "expired today"
-    if left > warn_before:
-        return None
-    if left.days >= 1:
-        return f"expires in {left.days} d"
-    hours = max(1, int(left.total_seconds() // 3600))
-    return f"expires in {hours} h"
-
-
-@cache
-def _warning_icon(size: int = 16) -> QIcon:
-    """An amber triangle with "!": a shape, not only a colour, for "expires soon"."""
-    image = QPixmap(size, size)
-    image.fill(Qt.GlobalColor.transparent)
-    painter = QPainter(image)
-    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-    s = float(size)
-    path = QPainterPath(QPointF(s / 2, s * 0.06))
-    path.lineTo(s * 0.96, s * 0.92)
-    path.lineTo(s * 0.04, s * 0.92)
-    path.closeSubpath()
-    painter.setPen(Qt.PenStyle.NoPen)
-    painter.setBrush(QColor("#d97706"))
-    painter.drawPath(path)
-    painter.setBrush(QColor("white"))
-    painter.drawRect(QRectF(s * 0.45, s * 0.34, s * 0.1, s * 0.32))
-    painter.drawEllipse(QPointF(s / 2, s * 0.78), s * 0.06, s * 0.06)
-    painter.end()
-    return QIcon(image)
-
-
-_SORT_KEYS: dict[Column, Callable[[DeviceRecord], Any]] = {
-    Column.NAME: lambda r: _natural(r.name),
-    Column.ADDRESS: lambda r: (_natural(r.host), r.port),
-    Column.PROFILE: lambda r: r.profile.lower(),
-    Column.MODEL: lambda r: r.model.lower() if r.model else None,
-    Column.FIRMWARE: lambda r: _natural(r.firmware) if r.firmware else None,
-    Column.LAST_SEEN: lambda r: r.last_seen_at,
-    Column.CERTIFICATE: lambda r: r.cert_expires_at,
-    Column.TAGS: lambda r: tuple(t.lower() for t in r.tags) or None,
-}
-
-
-class DevicesModel(QAbstractTableModel):
-    """The inventory as a table; sorting and filtering happen here, in plain Python lists.
-
-    `set_devices` replaces the rows in place (dataChanged) when the visible devices are the
-    same ones in the same order, which is what a periodic refresh gives, so selection and
-    scroll position survive; otherwise it resets, and the view re-selects by name.
-    """
-
-    def __init__(
-        self,
-        now: Callable[[], datetime] | None = None,
-        warn_before: timedelta = timedelta(days=30),
-        parent: QWidget | None = None,
-    ) -> None:
-        super().__init__(parent)
-        self._now = now or (lambda: datetime.now(UTC))
-        self._warn_before = warn_before
-        self._all: list[DeviceRecord] = []  # sorted
-        self._rows: list[DeviceRecord] = []  # sorted and filtered: what the view shows
-        self._haystacks: dict[str, str] = {}
-        self._words: list[str] = []
-        self._sort_column = Column.NAME
-        self._sort_order = Qt.SortOrder.AscendingOrder
-
-    # --- the data -----------------------------------------------------------------------
-
-    def set_devices(self, records: Iterable[DeviceRecord]) -> None:
-        records = list(records)
-        haystacks = {r.name: self._haystack(r) for r in records}
-        new_all = self._sorted(records)
-        new_rows = [r for r in new_all if self._matches(haystacks[r.name])]
-        if [r.name for r in new_rows] == [r.name for r in self._rows]:
-            self._all, self._rows, self._haystacks = new_all, new_rows, haystacks
-            if new_rows:
-                self.dataChanged.emit(
-                    self.index(0, 0), self.index(len(new_rows) - 1, len(Column) - 1)
-                )
-            return
-        self.beginResetModel()
-        self._all, self._rows, self._haystacks = new_all, new_rows, haystacks
-        self.endResetModel()
-
-    def set_filter(self, text: str) -> None:
-        """Show only devices whose name, address, tags or model contain every word typed."""
-        words = text.lower().split()
-        if words == self._words:
-            return
-        self.beginResetModel()
-        self._words = words
-        self._rows = [r for r in self._all if self._matches(self._haystacks[r.name])]
-        self.endResetModel()
-
-    def devices(self) -> list[DeviceRecord]:
-        """Every device loaded, shown or filtered out."""
-        return list(self._all)
-
-    def total_count(self) -> int:
-        return len(self._all)
-
-    def record(self, row: int) -> DeviceRecord:
-        return self._rows[row]
-
-    def row_of(self, name: str) -> int | None:
-        for row, record in enumerate(self._rows):
-            if record.name == name:
-                return row
-        return None
-
-    @staticmethod
-    def _haystack(record: DeviceRecord) -> str:
-        return " ".join(
-            [record.name, address(record), record.model or "", *record.tags]
-        ).lower()
-
-    def _matches(self, haystack: str) -> bool:
-        return all(word in haystack for word in self._words)
-
-    # --- sorting ------------------------------------------------------------------------
-
-    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
-        """Sort in the model; the view's selection follows its devices to their new rows."""
-        if not 0 <= column < len(Column):
-            return
-        self._sort_column, self._sort_order = Column(column), order
-        self.layoutAboutToBeChanged.emit()
-        persistent = self.persistentIndexList()
-        kept = [(self._rows[i.row()].name, i.column()) for i in persistent]
-        self._all = self._sorted(self._all)
-        self._rows = [r for r in self._all if self._matches(self._haystacks[r.name])]
-        rows = {r.name: row for row, r in enumerate(self._rows)}
-        self.changePersistentIndexList(
-            persistent, [self.index(rows[name], column) for name, column in kept]
-        )
-        self.layoutChanged.emit()
-
-    def _sorted(self, records: Sequence[DeviceRecord]) -> list[DeviceRecord]:
-        """Sorted by the chosen column, ties by name; devices without a value go last."""
-        key = _SORT_KEYS[self._sort_column]
-        by_name = sorted(records, key=lambda r: _natural(r.name))
-        present = [r for r in by_name if key(r) is not None]
-        missing = [r for r in by_name if key(r) is None]
-        descending = self._sort_order == Qt.SortOrder.DescendingOrder
-        present.sort(key=key, reverse=descending)  # stable: ties stay in name order
-        return present + missing
-
-    # --- Qt's side ----------------------------------------------------------------------
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(Column)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(Column):
-            return None
-        if role == Qt.ItemDataRole.DisplayRole:
-            return HEADERS[Column(section)]
-        if role == Qt.ItemDataRole.ToolTipRole and section == Column.CERTIFICATE:
-            days = self._warn_before.days
-            return f"Marked when the certificate has expired or expires within {days} days."
-        return None
-
-    def flags(self, index: Index) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
-
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
-            return None
-        record = self._rows[index.row()]
-        column = Column(index.column())
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self._text(record, column)
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return self._details(record)
-        if role == RECORD_ROLE:
-            return record
-        if column == Column.CERTIFICATE and role in (
-            Qt.ItemDataRole.DecorationRole,
-            Qt.ItemDataRole.ForegroundRole,
-            Qt.ItemDataRole.BackgroundRole,
-        ):
-            return self._certificate_look(record, role)
-        return None
-
-    def _text(self, record: DeviceRecord, column: Column) -> str:
-        if column == Column.NAME:
-            return record.name
-        if column == Column.ADDRESS:
-            return address(record)
-        if column == Column.PROFILE:
-            return record.profile
-        if column == Column.MODEL:
-            return record.model or ""
-        if column == Column.FIRMWARE:
-            return record.firmware or ""
-        if column == Column.LAST_SEEN:
-            return local_time(record.last_seen_at) if record.last_seen_at else "never"
-        if column == Column.CERTIFICATE:
-            note = expiry_note(record.cert_expires_at, self._now(), self._warn_before)
-            when = local_time(record.cert_expires_at)
-            return f"{when} · {note}" if note else when
-        return ", ".join(record.tags)
-
-    def _certificate_look(self, record: DeviceRecord, role: int) -> Any:
-        expires = record.cert_expires_at
-        if expires is None:
-            return None
-        left = expires - self._now()
-        if left > self._warn_before:
-            return None
-        expired = left <= timedelta(0)
-        if role == Qt.ItemDataRole.DecorationRole:
-            return states.icon("Failed") if expired else _warning_icon()
-        text, tint = _EXPIRED if expired else _EXPIRING
-        return QBrush(QColor(text if role == Qt.ItemDataRole.ForegroundRole else tint))
-
-    def _details(self, record: DeviceRecord) -> str:
-        """Everything known about the device, for the tooltip of any of its cells."""
-        note = expiry_note(record.cert_expires_at, self._now(), self._warn_before)
-        certificate = local_time(record.cert_expires_at) or "unknown"
-        if note:
-            certificate += f" ({note})"
-        lines = [
-            f"{record.name}  —  {record.user}@{address(record)}",
-            f"Profile: {record.profile}",
-            f"Key file: {record.key_path or 'default'}",
-            f"Model: {record.model or 'unknown'}   Serial: {record.serial or 'unknown'}",
-            f"Firmware: {record.firmware or 'unknown'}",
-            f"Last seen: {local_time(record.last_seen_at) or 'never'}",
-            f"Info updated: {local_time(record.info_updated_at) or 'never'}",
-            f"Certificate expires: {certificate}",
-        ]
-        if record.cert_fingerprint:
-            lines.append(f"Certificate fingerprint: {record.cert_fingerprint}")
-        lines.append(f"Tags: {', '.join(record.tags) or 'none'}")
-        return "\n".join(lines)
-
-
-# --- CSV import ----------------------------------------------------------------------------
-
-
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}" if count == 1 else f"{count} {word}s"
-
-
-class ImportReportDialog(QDialog):
-    """What an import did, with each rejected line, its number and its problem."""
-
-    def __init__(self, result: ImportResult, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.result = result
-        self.setWindowTitle("Inventory import")
-        layout = QVBoxLayout(self)
-        self.summary = QLabel()
-        self.summary.setObjectName("summary")
-        self.summary.setWordWrap(True)
-        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        layout.addWidget(self.summary)
-        self.rejected_table = QTableWidget(len(result.rejected), 3)
-        self.rejected_table.setObjectName("rejected")
-        self.rejected_table.setHorizontalHeaderLabels(["Line", "Problem", "Text"])
-        self.rejected_table.verticalHeader().hide()
-        self.rejected_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.rejected_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.rejected_table.setWordWrap(True)  # a problem is a sentence: show all of it
-        for row, line in enumerate(result.rejected):
-            number = QTableWidgetItem()
-            number.setData(Qt.ItemDataRole.DisplayRole, line.line)
-            self.rejected_table.setItem(row, 0, number)
-            problem = QTableWidgetItem(line.problem)
-            problem.setToolTip(line.problem)
-            self.rejected_table.setItem(row, 1, problem)
-            self.rejected_table.setItem(row, 2, QTableWidgetItem(line.text))
-        header = self.rejected_table.horizontalHeader()
-        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        header.setStretchLastSection(True)
-        self.rejected_table.setColumnWidth(0, 56)
-        self.rejected_table.setColumnWidth(1, 440)
-        self.rejected_table.resizeRowsToContents()
-        layout.addWidget(self.rejected_table, 1)
-
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        buttons.rejected.connect(self.reject)
-        buttons.accepted.connect(self.accept)
-        if result.rejected:
-            copy = QPushButton("Copy rejected lines")
-            copy.setToolTip("Copy the rejected lines and their problems, to fix them elsewhere")
-            copy.clicked.connect(self._copy)
-            buttons.addButton(copy, QDialogButtonBox.ButtonRole.ActionRole)
-        layout.addWidget(buttons)
-
-        if result.error is not None:
-            self.summary.setText(f"Nothing was imported from {result.file_name}: {result.error}")
-            self.summary.setStyleSheet("color: #b91c1c;")
-            self.rejected_table.hide()
-            self.resize(520, 140)
-        else:
-            text = (
-                f"Imported {result.file_name}: {_plural(result.added, 'device')} added, "
-                f"{result.updated} updated."
-            )
-            if result.rejected:
-                text += (
-                    f" {_plural(len(result.rejected), 'line')} rejected and not imported; "
-                    "fix them and import the file again (devices already there are only "
-                    "updated):"
-                )
-            else:
-                self.rejected_table.hide()
-            self.summary.setText(text)
-            self.resize(820, 420 if result.rejected else 140)
-
-    @Slot()
-    def _copy(self) -> None:
-        text = "\n".join(f"line {r.line}: {r.problem}\t{r.text}" for r in self.result.rejected)
-        QGuiApplication.clipboard().setText(text)
-
-
-# --- the view ------------------------------------------------------------------------------
-
-
-class DevicesView(QWidget):
+class DevicesPage(QWidget):
     """The inventory page: filter, table, and the actions that change the inventory."""
 
     createJobRequested = Signal(object)  # list[str]: the selected device names, in view order
     devicesChanged = Signal()  # the inventory changed here (added, edited, removed, imported)
+    showJobRequested = Signal(int)  # a job picked in a device's history: show it
+
+    # Device reports arrive in bursts (a fleet's info refresh): one reload per burst.
+    SETTLE_MS = 300
 
     def __init__(
-        self, context: AppContext, gateway: StoreGateway, parent: QWidget | None = None
+        self, context: AppContext, gateway: StoreGateway, parent: QWidget | None = None,
+        *, poll_ms: int = 10_000,
     ) -> None:
+        """`poll_ms`: while the page is on screen it reads the inventory again this often,
+        so a change made elsewhere (`jobdesk devices import` in a terminal) shows without
+        Refresh; the runtime's device reports and this page's own changes show at once."""
         super().__init__(parent)
         self._context = context
         self._gateway = gateway
@@ -479,8 +75,19 @@ class DevicesView(QWidget):
         self._select_after_load: list[str] | None = None
         self._loaded_once = False
         self._loading = False
-        self.dialog: DeviceDialog | None = None
-        self.import_report: ImportReportDialog | None = None
+        self._stale = True  # the table may be behind the store: read it when next shown
+        self.editor = InventoryEditor(context, gateway, self)
+        self.editor.changed.connect(self._changed)
+        self.editor.message.connect(self._on_editor_message)
+        self.editor.importing.connect(lambda busy: self.import_action.setEnabled(not busy))
+        self.history: DeviceHistoryDialog | None = None
+        self._settle = QTimer(self)
+        self._settle.setSingleShot(True)
+        self._settle.setInterval(self.SETTLE_MS)
+        self._settle.timeout.connect(self._reload_if_shown)
+        self._poll = QTimer(self)
+        self._poll.setInterval(poll_ms)
+        self._poll.timeout.connect(self._reload_if_shown)
 
         self.model = DevicesModel(context.clock.now, context.settings.cert_renew_before, self)
 
@@ -512,11 +119,19 @@ class DevicesView(QWidget):
         self.create_job_action = QAction("Create job…", self)
         self.create_job_action.setToolTip("Create a job for the selected devices")
         self.create_job_action.triggered.connect(self.request_job)
+        self.refresh_action = QAction("Refresh", self)
+        self.refresh_action.setToolTip("Read the inventory again")
+        self.refresh_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Refresh))
+        self.refresh_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.refresh_action.triggered.connect(self.reload)
+        self.history_action = QAction("History…", self)
+        self.history_action.setToolTip("The jobs that touched the selected device")
+        self.history_action.triggered.connect(self.show_history)
         find = QAction("Find", self)
         find.setShortcut(QKeySequence(QKeySequence.StandardKey.Find))
         find.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         find.triggered.connect(self._focus_filter)
-        self.addActions([self.remove_action, find])
+        self.addActions([self.remove_action, self.refresh_action, find])
 
         self.filter_edit.setMinimumWidth(240)
         self.filter_edit.setMaximumWidth(420)
@@ -524,20 +139,11 @@ class DevicesView(QWidget):
         top.addWidget(self.filter_edit, 1)
         top.addWidget(self.count_label)
         top.addStretch(1)
-        for group in (
-            (self.add_action, self.edit_action, self.remove_action),
-            (self.import_action,),
-            (self.create_job_action,),
-        ):
-            for action in group:
-                # Toolbar convention drops the "…" from iconText; these buttons open
-                # dialogs, so keep it.
-                action.setIconText(action.text())
-                button = QToolButton()
-                button.setDefaultAction(action)
-                button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-                top.addWidget(button)
-            top.addSpacing(8)
+        # The actions themselves are in the window's toolbar while this page is current
+        # (`page_actions`), in the context menu and in the Devices menu: buttons here as
+        # well would make the page wider than a 1024-pixel screen.
+        for action in self.page_actions():
+            action.setIconText(action.text())  # a toolbar keeps the "…" of a dialog
 
         self.message_frame = QFrame()
         self.message_frame.setObjectName("deviceMessage")
@@ -586,10 +192,48 @@ class DevicesView(QWidget):
         layout.addWidget(self.table, 1)
         self._update_actions()
 
+    # --- following the store --------------------------------------------------------------
+
+    def page_actions(self) -> list[QAction]:
+        """What this page offers, in toolbar order, for the window to show while the page is
+        current; each is enabled only when it can act on the selection."""
+        return [self.add_action, self.edit_action, self.remove_action, self.import_action,
+                self.refresh_action, self.history_action, self.create_job_action]
+
+    def follow(self, runtime: RuntimeHost) -> None:
+        """Redraw a device when it reports itself (model, firmware, last seen) to a job."""
+        runtime.deviceChanged.connect(self.device_changed)
+
+    @Slot(object)
+    def device_changed(self, _device_id: object = None) -> None:
+        """Something about the devices changed in the store: read it again soon if shown,
+        else when the page is next shown."""
+        self._stale = True
+        if self.isVisible():
+            self._settle.start()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        """Each show reads the inventory (in the background): the first loads it, later
+        ones catch up on changes made while the page was hidden."""
+        super().showEvent(event)
+        self._poll.start()
+        if not self._loading:  # a device added in the New-job dialog, say
+            self.reload()
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        super().hideEvent(event)
+        self._poll.stop()
+
+    @Slot()
+    def _reload_if_shown(self) -> None:
+        if self.isVisible() and not self._loading:
+            self.reload()
+
     # --- loading --------------------------------------------------------------------------
 
     def reload(self) -> None:
         """Load the inventory in the background; the table keeps its selection by name."""
+        self._stale = False
         self._loading = True
         self._gateway.call(
             self._context.store.devices.list, self._guard(self._on_loaded),
@@ -607,6 +251,8 @@ class DevicesView(QWidget):
 
     def _on_loaded(self, records: list[DeviceRecord]) -> None:
         self._loading = False
+        if self._stale and self.isVisible():
+            self._settle.start()  # a change arrived while this read was under way
         self.model.set_devices(records)
         if self._select_after_load is not None:
             self.select_names(self._select_after_load)
@@ -686,9 +332,11 @@ class DevicesView(QWidget):
     @Slot()
     def _update_actions(self) -> None:
         count = len(self.table.selectionModel().selectedRows())
-        self.edit_action.setEnabled(count == 1)
-        self.remove_action.setEnabled(count >= 1)
-        self.create_job_action.setEnabled(count >= 1)
+        one = "" if count == 1 else "Select one device first"
+        some = "" if count else "Select devices first"
+        for action, refusal in ((self.edit_action, one), (self.history_action, one),
+                                (self.remove_action, some), (self.create_job_action, some)):
+            _offer(action, refusal)
         shown, total = self.model.rowCount(), self.model.total_count()
         if total == 0:
             text = (
@@ -696,7 +344,7 @@ class DevicesView(QWidget):
                 else "No devices yet: add one or import a CSV inventory"
             )
         else:
-            text = _plural(total, "device") if shown == total else f"{shown} of {total} shown"
+            text = plural(total, "device") if shown == total else f"{shown} of {total} shown"
             if count:
                 text += f" · {count} selected"
         self.count_label.setText(text)
@@ -721,55 +369,34 @@ class DevicesView(QWidget):
 
     @Slot()
     def add_device(self) -> None:
-        taken = [r.name for r in self.model.devices()]
-        self._open_dialog(DeviceDialog(taken_names=taken, profiles=self._context.profile_names(),
-                                       defer_accept=True, parent=self))
+        self.editor.add_device([r.name for r in self.model.devices()])
 
     @Slot()
     def edit_selected(self) -> None:
         rows = self.table.selectionModel().selectedRows()
-        if len(rows) != 1:
-            return
-        record = self.model.record(rows[0].row())
-        self._open_dialog(DeviceDialog(record, profiles=self._context.profile_names(),
-                                       defer_accept=True, parent=self))
+        if len(rows) == 1:
+            self.editor.edit_device(self.model.record(rows[0].row()))
 
-    def _open_dialog(self, dialog: DeviceDialog) -> None:
-        """Open it without blocking; saving happens off the UI thread, then it closes."""
-        if self.dialog is not None and shiboken6.isValid(self.dialog):
-            self.dialog.close()
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.submitted.connect(partial(self._save, dialog))
-        dialog.finished.connect(self._forget_dialog)
-        self.dialog = dialog
-        dialog.open()
+    @property
+    def dialog(self) -> DeviceDialog | None:
+        """The add/edit dialog while it is open."""
+        return self.editor.dialog
 
-    @Slot()
-    def _forget_dialog(self) -> None:
-        self.dialog = None
+    @property
+    def import_report(self) -> ImportReportDialog | None:
+        """The last import's report while it is open."""
+        return self.editor.import_report
 
-    def _save(self, dialog: DeviceDialog, device: DeviceInput) -> None:
-        """Add or update in the background; the dialog closes on success, else says why."""
-        devices = self._context.store.devices
-        editing = dialog.editing
-        now = self._context.clock.now()
+    @property
+    def file_dialog(self) -> Any:
+        """The inventory file chooser while it is open."""
+        return getattr(self.editor, "file_dialog", None)
 
-        def work() -> DeviceRecord:
-            return devices.update(device) if editing else devices.add(device, now)
-
-        def done(record: DeviceRecord) -> None:
-            if shiboken6.isValid(dialog):
-                dialog.accept()
-            self.show_message(f"{'Saved' if editing else 'Added'} {record.name}.")
-            self._changed([record.name])
-
-        def failed(message: str) -> None:
-            if shiboken6.isValid(dialog):
-                dialog.show_error(message)
-            else:
-                self.show_message(f"{device.name} was not saved: {message}", error=True)
-
-        self._gateway.call(work, self._guard(done), self._guard(failed))
+    def _on_editor_message(self, text: str, error: bool) -> None:
+        if text:
+            self.show_message(text, error=error)
+        else:
+            self.message_frame.hide()
 
     @Slot()
     def remove_selected(self) -> None:
@@ -781,7 +408,7 @@ class DevicesView(QWidget):
         answer = QMessageBox.question(
             self,
             "Remove devices",
-            f"Remove {_plural(len(names), 'device')} from the inventory: {listed}?\n\n"
+            f"Remove {plural(len(names), 'device')} from the inventory: {listed}?\n\n"
             "Finished job history is kept. A device with open tasks is not removed.",
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
             QMessageBox.StandardButton.No,
@@ -805,7 +432,7 @@ class DevicesView(QWidget):
             if refused:
                 text = "Not removed: " + "; ".join(refused) + "."
                 if removed:
-                    text += f" Removed {_plural(len(removed), 'device')}."
+                    text += f" Removed {plural(len(removed), 'device')}."
                 self.show_message(text, error=True)
             else:
                 self.show_message(f"Removed {', '.join(removed)}.")
@@ -817,54 +444,50 @@ class DevicesView(QWidget):
     @Slot()
     def import_csv(self) -> None:
         """Choose an inventory file; the import starts once one is chosen."""
-        self.file_dialog = choose_file(
-            self, "Import inventory", "", "CSV files (*.csv *.txt);;All files (*)",
-            self.import_file,
-        )
+        self.editor.import_csv()
 
     @Slot(str)
     def import_file(self, path: str) -> None:
-        if not path:
-            return
-        store = self._context.store
-        profiles = self._context.profile_names()
-        now = self._context.clock.now()
-        file_path = Path(path)
-        self.import_action.setEnabled(False)
-        self.show_message(f"Importing {file_path.name}…")
-
-        def done(result: ImportResult) -> None:
-            self.import_action.setEnabled(True)
-            self.message_frame.hide()
-            self._show_import_report(result)
-            if result.added or result.updated:
-                self._changed(None)
-
-        def failed(message: str) -> None:
-            self.import_action.setEnabled(True)
-            self._on_write_failed(message)
-
-        self._gateway.call(
-            lambda: import_inventory(file_path, store, profiles, now), self._guard(done),
-            self._guard(failed),
-        )
-
-    def _show_import_report(self, result: ImportResult) -> None:
-        report = ImportReportDialog(result, self)
-        report.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        report.finished.connect(self._forget_report)
-        self.import_report = report
-        report.open()
-
-    @Slot()
-    def _forget_report(self) -> None:
-        self.import_report = None
+        self.editor.import_file(path)
 
     @Slot()
     def request_job(self) -> None:
         names = self.selected_names()
         if names:
             self.createJobRequested.emit(names)
+
+    @Slot()
+    def show_history(self) -> None:
+        """The jobs that touched the selected device, newest first, read off the UI thread."""
+        names = self.selected_names()
+        if len(names) != 1:
+            return
+        if self.history is not None and shiboken6.isValid(self.history):
+            self.history.close()
+        dialog = DeviceHistoryDialog(names[0], self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.jobRequested.connect(self.showJobRequested)
+        dialog.finished.connect(self._forget_history)
+        self.history = dialog
+        dialog.open()
+        devices = self._context.store.devices
+        self._gateway.call(partial(devices.history, names[0]),
+                           self._guard(partial(self._show_history_rows, dialog)),
+                           self._guard(partial(self._history_failed, dialog)))
+
+    @staticmethod
+    def _show_history_rows(dialog: DeviceHistoryDialog, entries: list[Any]) -> None:
+        if shiboken6.isValid(dialog):
+            dialog.set_entries(entries)
+
+    @staticmethod
+    def _history_failed(dialog: DeviceHistoryDialog, message: str) -> None:
+        if shiboken6.isValid(dialog):
+            dialog.show_error(message)
+
+    @Slot()
+    def _forget_history(self) -> None:
+        self.history = None
 
     def _on_write_failed(self, message: str) -> None:
         self.show_message(f"The inventory was not changed: {message}", error=True)
@@ -883,8 +506,9 @@ class DevicesView(QWidget):
         menu.addAction(self.create_job_action)
         menu.addSeparator()
         menu.addActions([self.add_action, self.edit_action, self.remove_action])
+        menu.addAction(self.history_action)
         menu.addSeparator()
-        menu.addAction(self.import_action)
+        menu.addActions([self.import_action, self.refresh_action])
         return menu
 
     @Slot(QPoint)
@@ -900,3 +524,15 @@ class DevicesView(QWidget):
     def _focus_filter(self) -> None:
         self.filter_edit.setFocus()
         self.filter_edit.selectAll()
+
+
+def _offer(action: QAction, refusal: str) -> None:
+    """Enable an action, or disable it with the reason as its tooltip (its own tooltip,
+    kept in its status tip, comes back once it is enabled)."""
+    if not action.statusTip():
+        action.setStatusTip(action.toolTip())
+    action.setEnabled(not refusal)
+    action.setToolTip(refusal or action.statusTip())
+
+
+DevicesView = DevicesPage  # the name the window has imported so far

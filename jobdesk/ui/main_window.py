@@ -115,8 +115,11 @@ class MainWindow(QMainWindow):
         self.detail.message.connect(self.statusBar().showMessage)
         self.detail.availabilityChanged.connect(self._follow_availability)
         self.devices.createJobRequested.connect(self.new_job_for)
+        self.devices.showJobRequested.connect(
+            lambda job_id: (self.pages.setCurrentIndex(0), self.select_job(job_id)))
         if runtime is not None:
             runtime.jobChanged.connect(self._on_job_changed)
+            self.devices.follow(runtime)
             runtime.statusChanged.connect(self._on_status)
             runtime.needsAttention.connect(self._on_needs_attention)
             runtime.jobFinished.connect(self._on_job_finished)

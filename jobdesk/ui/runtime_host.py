@@ -16,6 +16,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from jobdesk.runtime.engine import Engine
 from jobdesk.runtime.events import (
+    DeviceChanged,
     Event,
     JobChanged,
     JobFinished,
@@ -63,6 +64,7 @@ class _RuntimeWorker(QObject):
 class RuntimeHost(QObject):
     jobChanged = Signal(object)  # job id
     taskChanged = Signal(object, object)  # job id, task id
+    deviceChanged = Signal(object)  # device id: its model, firmware or last seen changed
     statusChanged = Signal(object)  # RuntimeStatus
     needsAttention = Signal(object)  # NeedsAttention
     jobFinished = Signal(object)  # JobFinished
@@ -130,7 +132,7 @@ class RuntimeHost(QObject):
             self._queue.clear()
         seen: set[Event] = set()
         for event in events:
-            if isinstance(event, (JobChanged, TaskChanged)):
+            if isinstance(event, (JobChanged, TaskChanged, DeviceChanged)):
                 if event in seen:
                     continue  # the same change reported twice: once is enough
                 seen.add(event)
@@ -141,6 +143,8 @@ class RuntimeHost(QObject):
             self.jobChanged.emit(event.job_id)
         elif isinstance(event, TaskChanged):
             self.taskChanged.emit(event.job_id, event.task_id)
+        elif isinstance(event, DeviceChanged):
+            self.deviceChanged.emit(event.device_id)
         elif isinstance(event, RuntimeStatus):
             self.last_status = event
             self.statusChanged.emit(event)
