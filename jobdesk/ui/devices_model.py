@@ -28,6 +28,7 @@ from PySide6.QtWidgets import QWidget
 from jobdesk.domain.times import format_instant
 from jobdesk.store.records import DeviceRecord
 from jobdesk.ui import states
+from jobdesk.ui.one_call import OneCallPerCell
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -132,7 +133,7 @@ _SORT_KEYS: dict[Column, Callable[[DeviceRecord], Any]] = {
 }
 
 
-class DevicesModel(QAbstractTableModel):
+class DevicesModel(OneCallPerCell, QAbstractTableModel):
     """The inventory as a table; sorting and filtering happen here, in plain Python lists.
 
     `set_devices` replaces the rows in place (dataChanged) when the visible devices are the
