@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -381,6 +382,15 @@ def test_names_are_shown_on_one_line_and_checked_when_created(cli: Cli) -> None:
     cli("jobs", "create", "--type", "reboot", "--name", "\u202etxt.exe", "--device", "r1")
     listed = cli("jobs", "list").stdout.splitlines()
     assert len(listed) == 2 and "\\u202etxt.exe" in listed[1] and "\u202e" not in listed[1]
+
+
+def test_text_output_writes_times_as_the_window_does(cli: Cli) -> None:
+    """Created and expiry times carry their zone, as in the window and the report."""
+    cli("devices", "add", "r1", "--host", "10.0.0.1")
+    cli("jobs", "create", "--type", "reboot", "--name", "night", "--device", "r1")
+    listed = cli("jobs", "list").stdout.splitlines()[1]
+    assert re.search(r"\b\d\d [A-Z][a-z]{2}( \d{4})? \d\d:\d\d [A-Z+-][A-Za-z0-9]*\b", listed)
+    assert not re.search(r"\d{4}-\d\d-\d\d", listed)
 
 
 @pytest.mark.parametrize(

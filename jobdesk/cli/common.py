@@ -26,6 +26,7 @@ from jobdesk.domain.payloads import PayloadError
 from jobdesk.domain.rules import ActionRefused
 from jobdesk.domain.schedule import Scheduled, ScheduleError, local_zone_name
 from jobdesk.domain.text import printable
+from jobdesk.domain.times import format_instant
 from jobdesk.runtime.actions import JobService
 from jobdesk.runtime.clock import SystemClock
 from jobdesk.runtime.loader import database_password
@@ -249,7 +250,8 @@ def table(rows: Sequence[Sequence[Any]], header: Sequence[str]) -> None:
 
 
 def short_time(value: datetime | None) -> str:
-    return value.astimezone().strftime("%Y-%m-%d %H:%M") if value else ""
+    """A time in a text table: the one format people see everywhere ("01 Dec 22:00 CET")."""
+    return format_instant(value)
 
 
 def secret_store() -> Any:

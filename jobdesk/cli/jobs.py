@@ -31,6 +31,7 @@ from jobdesk.domain.rules import ActionRefused, duration_text, parse_duration
 from jobdesk.domain.schedule import FireAndForget, Scheduled
 from jobdesk.domain.states import JobState
 from jobdesk.domain.text import printable
+from jobdesk.domain.times import format_instant
 from jobdesk.runtime.actions import JobRequest
 from jobdesk.runtime.report import job_json
 
@@ -318,7 +319,7 @@ def _print_job(record: Any) -> None:
 def _print_runs(runs: Any) -> None:
     for run in runs:
         when = run.completed_at or run.skipped_at or run.started_at
-        at = when.astimezone().strftime("%Y-%m-%d %H:%M:%S") if when else "-"
+        at = format_instant(when, seconds=True) if when else "-"
         line = f"        {run.name:<20} {run.status:<10} {at:<19}"
         if run.message:
             line += f" {printable(run.message, MESSAGE_LIMIT)}"
