@@ -52,6 +52,15 @@ JOB_TERMINAL = frozenset(
 )
 
 
+def is_terminal_state(state: str) -> bool:
+    """Whether a stored job state is terminal; a state this version does not know is not
+    (a newer team member may have written it), so views and the engine never crash on it."""
+    try:
+        return JobState(state).is_terminal
+    except ValueError:
+        return False
+
+
 class TaskState(StrEnum):
     SCHEDULED = "Scheduled"
     RUNNING = "Running"

@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 import schedule as duty_schedule
 
 from jobdesk.domain.jobtypes import STEPS_BY_NAME
-from jobdesk.domain.states import JobState, StepStatus, TaskState
+from jobdesk.domain.states import StepStatus, TaskState, is_terminal_state
 from jobdesk.runtime.actions import JobService
 from jobdesk.runtime.ca import LocalCA
 from jobdesk.runtime.clock import Clock
@@ -179,7 +179,7 @@ class Engine:
             return
         rows = await self._db(self.store.jobs.rows, sorted(job_ids))
         for record in rows.values():
-            terminal = _terminal(record.state)
+            terminal = is_terminal_state(record.state)
             if terminal and record.id not in self._announced:
                 self._announced.add(record.id)
                 self._emit(JobFinished(record.id, record.name, record.state, record.system,
@@ -477,7 +477,7 @@ class Engine:
         for job_id, _old, _new in results:
             self._emit(JobChanged(job_id))
         await self._announce_if_finished({job_id for job_id, _old, new in results
-                                          if _terminal(new)})
+                                          if is_terminal_state(new)})
 
     async def shutdown(self) -> None:
         """Stop: let running steps finish, record the interrupted attempts, free the lease."""
@@ -665,9 +665,3 @@ class Engine:
         await self._write(lambda: self.store.devices.update_info(device_id, seen_at, **fields))
         self._emit(DeviceChanged(device_id))
 
-
-def _terminal(state: str) -> bool:
-    try:
-        return JobState(state).is_terminal
-    except ValueError:
-        return False

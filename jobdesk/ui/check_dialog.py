@@ -18,7 +18,6 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-import shiboken6
 from PySide6.QtCore import (
     QAbstractTableModel,
     QModelIndex,
@@ -48,7 +47,7 @@ from jobdesk.runtime.driver import DeviceDriver
 from jobdesk.runtime.preflight import CheckPlan, check_devices, plan_check
 from jobdesk.settings import Settings
 from jobdesk.ui.context import AppContext
-from jobdesk.ui.gateway import StoreGateway
+from jobdesk.ui.gateway import StoreGateway, while_alive
 
 __all__ = ["CheckDialog", "VerdictModel"]
 
@@ -208,7 +207,7 @@ class CheckDialog(QDialog):
         self._drop.clicked.connect(self._drop_blocked)
         self._close.clicked.connect(self.reject)
         gateway.call(partial(plan_check, ctx.store, request),
-                     self._alive(self._on_planned), self._alive(self._on_failed))
+                     while_alive(self)(self._on_planned), while_alive(self)(self._on_failed))
 
     # ---- the check ------------------------------------------------------------------------
 
@@ -261,12 +260,6 @@ class CheckDialog(QDialog):
             self._thread = None
             self._worker = None
 
-    def _alive(self, callback: Callable[[Any], None]) -> Callable[[Any], None]:
-        def guarded(value: Any) -> None:
-            if shiboken6.isValid(self):
-                callback(value)
-
-        return guarded
 
     def done(self, result: int) -> None:
         """Closing stops a running check (connections are cancelled) before the dialog goes."""

@@ -21,12 +21,14 @@ ProgressRole = Qt.ItemDataRole.UserRole + 2
 Segment = tuple[int, str]  # how many, and the state whose colour they take
 
 
+# What is still under way is drawn in the running colour, whatever wait it is in.
+_LOOK = {"Scheduled": "Running", "Rescheduled": "Running"}
+
+
 def segments_for(done: int, total: int, state: str) -> list[Segment]:
     """One row's progress (the jobs list, a task's steps): what is done, in the colour of
     how it ended or runs — green only when it succeeded."""
-    look = {"Running": "Running", "Scheduled": "Running", "Rescheduled": "Running",
-            "Paused": "Paused"}.get(state, state)
-    return [(min(done, total), look)]
+    return [(min(done, total), _LOOK.get(state, state))]
 
 
 def paint_segments(painter: QPainter, rect: QRect, segments: Sequence[Segment], total: int,

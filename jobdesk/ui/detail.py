@@ -34,7 +34,7 @@ from jobdesk.domain import lifecycle
 from jobdesk.domain.jobtypes import JobType
 from jobdesk.domain.lifecycle import Action, JobView, TaskView
 from jobdesk.domain.schedule import FireAndForget, Schedule, Scheduled, schedule_from_dict
-from jobdesk.domain.states import JobState, StepStatus, TaskState
+from jobdesk.domain.states import JobState, StepStatus, TaskState, is_terminal_state
 from jobdesk.domain.times import format_instant
 from jobdesk.store.records import JobRecord, TaskRecord
 from jobdesk.ui import states
@@ -49,6 +49,7 @@ from jobdesk.ui.report_export import ReportExport
 from jobdesk.ui.rollout_bar import RolloutBar, batch_looks, batch_text
 from jobdesk.ui.task_models import StepRow, StepsModel, TasksModel, step_rows
 from jobdesk.ui.week_strip import WeekStrip, next_window_text
+from jobdesk.ui.words import sentence
 
 CHANGE_MARGIN = timedelta(seconds=5)
 TASK_ROWS = 8  # rows the tasks table shows by default (a laptop screen's worth)
@@ -65,12 +66,6 @@ ACTION_TIPS: dict[str, str] = {
 }
 
 
-def _terminal(state: str) -> bool:
-    try:
-        return JobState(state).is_terminal
-    except ValueError:
-        return False
-
 
 def _job_view(record: JobRecord) -> JobView:
     try:
@@ -85,10 +80,10 @@ def _job_view(record: JobRecord) -> JobView:
 def _rollout_waits(record: JobRecord) -> bool:
     """Whether the job's rollout waits for a person now (what *Continue rollout* is for)."""
     view = (record.rollout or {}).get("view") or {}
-    return view.get("waiting_for") is not None and not _terminal(record.state)
+    return view.get("waiting_for") is not None and not is_terminal_state(record.state)
 
 
-def _next_run(record: JobRecord, finished: bool, now: datetime) -> str:
+def _next_run(record: JobRecord, finished: bool) -> str:
     """The same words as the jobs list's Next run, with what a blank there means."""
     if finished:
         return "none (finished)"
@@ -155,11 +150,6 @@ def _section_title(text: str) -> QLabel:
     font.setBold(True)
     label.setFont(font)
     return label
-
-
-def _sentence(text: str) -> str:
-    """Stored reasons start in lower case (the CLI puts them mid-sentence)."""
-    return text[:1].upper() + text[1:]
 
 
 def _task_view(task: TaskRecord | None) -> TaskView | None:
@@ -564,8 +554,8 @@ class DetailPane(QWidget):
         except ValueError:
             schedule = None
         self.schedule_label.setText(schedule.describe() if schedule else "unreadable schedule")
-        finished = _terminal(record.state)
-        self.next_run_label.setText(_next_run(record, finished, now))
+        finished = is_terminal_state(record.state)
+        self.next_run_label.setText(_next_run(record, finished))
         if finished:
             self.next_window_label.setText("Finished: no further runs")
         else:
@@ -602,7 +592,7 @@ class DetailPane(QWidget):
         self.rollout_bar.set_looks(batch_looks(record.rollout, finished=finished))
         self.rollout_label.setText(batch_text(record.rollout, finished=finished))
         waiting = _rollout_waits(record)
-        self.rollout_reason_label.setText(_sentence(record.rollout_reason or "")
+        self.rollout_reason_label.setText(sentence(record.rollout_reason or "")
                                           if waiting else "")
         self.rollout_reason_label.setVisible(waiting)
 
@@ -776,7 +766,7 @@ class DetailPane(QWidget):
         def failed(error: Failure) -> None:
             # A refusal (the job was cancelled meanwhile) is the rules' answer, not a fault.
             if error.refused:
-                QMessageBox.information(self, "Not possible", _sentence(error) + ".")
+                QMessageBox.information(self, "Not possible", sentence(error) + ".")
             else:
                 QMessageBox.warning(self, "jobdesk", error)
             self.reload()

@@ -7,7 +7,7 @@ UI thread.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from functools import partial
 from typing import Any
 
@@ -44,7 +44,7 @@ from jobdesk.ui.context import AppContext
 from jobdesk.ui.device_dialog import DeviceDialog
 from jobdesk.ui.device_history import DeviceHistoryDialog
 from jobdesk.ui.devices_model import Column, DevicesModel
-from jobdesk.ui.gateway import StoreGateway
+from jobdesk.ui.gateway import StoreGateway, while_alive
 from jobdesk.ui.import_report import ImportReportDialog, plural
 from jobdesk.ui.inventory_editor import InventoryEditor
 from jobdesk.ui.runtime_host import RuntimeHost
@@ -236,18 +236,10 @@ class DevicesPage(QWidget):
         self._stale = False
         self._loading = True
         self._gateway.call(
-            self._context.store.devices.list, self._guard(self._on_loaded),
-            self._guard(self._on_load_failed),
+            self._context.store.devices.list, while_alive(self)(self._on_loaded),
+            while_alive(self)(self._on_load_failed),
         )
 
-    def _guard(self, callback: Callable[[Any], None]) -> Callable[[Any], None]:
-        """A gateway callback that does nothing once this widget has been deleted."""
-
-        def guarded(value: Any) -> None:
-            if shiboken6.isValid(self):
-                callback(value)
-
-        return guarded
 
     def _on_loaded(self, records: list[DeviceRecord]) -> None:
         self._loading = False
@@ -439,7 +431,7 @@ class DevicesPage(QWidget):
             if removed:
                 self._changed(None)
 
-        self._gateway.call(work, self._guard(done), self._guard(self._on_write_failed))
+        self._gateway.call(work, while_alive(self)(done), while_alive(self)(self._on_write_failed))
 
     @Slot()
     def import_csv(self) -> None:
@@ -472,8 +464,8 @@ class DevicesPage(QWidget):
         dialog.open()
         devices = self._context.store.devices
         self._gateway.call(partial(devices.history, names[0]),
-                           self._guard(partial(self._show_history_rows, dialog)),
-                           self._guard(partial(self._history_failed, dialog)))
+                           while_alive(self)(partial(self._show_history_rows, dialog)),
+                           while_alive(self)(partial(self._history_failed, dialog)))
 
     @staticmethod
     def _show_history_rows(dialog: DeviceHistoryDialog, entries: list[Any]) -> None:

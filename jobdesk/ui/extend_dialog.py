@@ -31,6 +31,7 @@ from jobdesk.domain.lifecycle import JobView
 from jobdesk.domain.rules import ActionRefused
 from jobdesk.domain.schedule import Scheduled
 from jobdesk.domain.times import format_instant
+from jobdesk.ui.words import sentence
 
 # The units a fire-and-forget job can be extended by, largest last.
 UNITS: tuple[tuple[str, timedelta], ...] = (
@@ -38,11 +39,6 @@ UNITS: tuple[tuple[str, timedelta], ...] = (
     ("hours", timedelta(hours=1)),
     ("days", timedelta(days=1)),
 )
-
-
-def _sentence(message: str) -> str:
-    """Domain messages start in lower case (they also end up mid-sentence in the CLI)."""
-    return message[:1].upper() + message[1:] if message else message
 
 
 def _amount_and_unit(duration: timedelta) -> tuple[int, int]:
@@ -137,7 +133,7 @@ class ExtendJobDialog(QDialog):
         try:
             extended = lifecycle.extend(self._job, self._now, to=to, by=by)
         except ActionRefused as refused:
-            self.preview.setText(_sentence(str(refused)) + ".")
+            self.preview.setText(sentence(str(refused)) + ".")
             self.ok_button.setEnabled(False)
             return
         text = f"New Expires At: {format_instant(extended.expires_at, now=self._now)}"

@@ -16,6 +16,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from jobdesk.domain.rules import ActionRefused
@@ -97,6 +98,20 @@ class _Worker(QObject):
         the database file complete)."""
         if self._store is not None:
             self._store.release_connection()
+
+
+def while_alive(*owners: QObject) -> Callable[[Callable[[Any], None]], Callable[[Any], None]]:
+    """Wrap gateway callbacks so a reply arriving after one of `owners` was deleted is
+    dropped: a dialog closed while its query ran must not be touched."""
+
+    def wrap(callback: Callable[[Any], None]) -> Callable[[Any], None]:
+        def guarded(value: Any) -> None:
+            if all(shiboken6.isValid(owner) for owner in owners):
+                callback(value)
+
+        return guarded
+
+    return wrap
 
 
 class StoreGateway(QObject):

@@ -8,10 +8,9 @@ save or import on the store's worker thread, and the import report.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 import shiboken6
 from PySide6.QtCore import QObject, Qt, Signal, Slot
@@ -24,7 +23,7 @@ from jobdesk.store.records import DeviceRecord
 from jobdesk.ui.context import AppContext
 from jobdesk.ui.device_dialog import DeviceDialog
 from jobdesk.ui.file_dialogs import choose_file
-from jobdesk.ui.gateway import StoreGateway
+from jobdesk.ui.gateway import StoreGateway, while_alive
 from jobdesk.ui.import_report import ImportReportDialog
 
 _IMPORT_FILTER = "CSV files (*.csv *.txt);;All files (*)"
@@ -51,6 +50,8 @@ class InventoryEditor(QObject):
         self._context = context
         self._gateway = gateway
         self._parent = parent
+        # gateway replies are dropped once this editor or its window is gone
+        self._alive = while_alive(self, self._parent)
         self.dialog: DeviceDialog | None = None
         self.import_report: ImportReportDialog | None = None
 
@@ -77,7 +78,7 @@ class InventoryEditor(QObject):
         data_dir = self._context.data_dir
         # Finding the keyring may ask the desktop's secret service: not on the UI thread.
         self._gateway.call(lambda: SecretStore(data_dir).backend,
-                           self._guard(partial(self._say_password_store, dialog)),
+                           self._alive(partial(self._say_password_store, dialog)),
                            lambda _message: None)
 
     @staticmethod
@@ -121,7 +122,7 @@ class InventoryEditor(QObject):
             else:
                 self.message.emit(f"{device.name} was not saved: {message}", True)
 
-        self._gateway.call(work, self._guard(done), self._guard(failed))
+        self._gateway.call(work, self._alive(done), self._alive(failed))
 
     # --- an inventory file --------------------------------------------------------------
 
@@ -153,8 +154,8 @@ class InventoryEditor(QObject):
             self.message.emit(f"The inventory was not changed: {message}", True)
 
         self._gateway.call(
-            lambda: import_inventory(file_path, store, profiles, now), self._guard(done),
-            self._guard(failed),
+            lambda: import_inventory(file_path, store, profiles, now), self._alive(done),
+            self._alive(failed),
         )
 
     def _show_import_report(self, result: ImportResult) -> None:
@@ -168,11 +169,3 @@ class InventoryEditor(QObject):
     def _forget_report(self) -> None:
         self.import_report = None
 
-    def _guard(self, callback: Callable[[Any], None]) -> Callable[[Any], None]:
-        """A gateway callback that does nothing once the parent widget has been deleted."""
-
-        def guarded(value: Any) -> None:
-            if shiboken6.isValid(self) and shiboken6.isValid(self._parent):
-                callback(value)
-
-        return guarded

@@ -23,7 +23,7 @@ from PySide6.QtCore import (
 
 from jobdesk.domain.jobtypes import JobType
 from jobdesk.domain.schedule import schedule_from_dict
-from jobdesk.domain.states import JobState
+from jobdesk.domain.states import is_terminal_state
 from jobdesk.domain.times import format_instant
 from jobdesk.store import Store
 from jobdesk.store.records import JobRecord
@@ -65,16 +65,10 @@ def next_run_text(record: JobRecord) -> str:
 
     A finished job runs no more, whatever a stale `next_attempt_at` says; an open job with
     nothing due names no time (its tasks run now, or wait for a person)."""
-    if _finished(record.state):
+    if is_terminal_state(record.state):
         return ""
     return format_instant(record.next_attempt_at)
 
-
-def _finished(state: str) -> bool:
-    try:
-        return JobState(state).is_terminal
-    except ValueError:
-        return False
 
 
 _SUMMARIES: dict[str, str] = {}

@@ -6,11 +6,9 @@ and swapped in, one reset instead of a signal per row, so a big fleet loads at o
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from functools import partial
-from typing import Any
 
-import shiboken6
 from PySide6.QtCore import QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
@@ -32,7 +30,7 @@ from PySide6.QtWidgets import (
 from jobdesk.store import Store
 from jobdesk.store.records import DeviceRecord
 from jobdesk.ui.context import AppContext
-from jobdesk.ui.gateway import StoreGateway
+from jobdesk.ui.gateway import StoreGateway, while_alive
 from jobdesk.ui.inventory_editor import InventoryEditor
 from jobdesk.ui.new_job.words import names_text
 
@@ -174,8 +172,8 @@ class DevicePicker(QGroupBox):
         self._wanted |= self._checked
         self._gateway.call(
             partial(_read_devices, self._store),
-            self._alive(self._on_devices_loaded),
-            self._alive(self._on_devices_failed),
+            while_alive(self)(self._on_devices_loaded),
+            while_alive(self)(self._on_devices_failed),
         )
 
     def uncheck(self, names: Sequence[str]) -> None:
@@ -296,11 +294,3 @@ class DevicePicker(QGroupBox):
     def _uncheck_all(self) -> None:
         self._set_checked(range(self._model.rowCount()), Qt.CheckState.Unchecked)
 
-    def _alive(self, callback: Callable[[Any], None]) -> Callable[[Any], None]:
-        """A gateway callback that does nothing once this widget has been deleted."""
-
-        def guarded(value: Any) -> None:
-            if shiboken6.isValid(self):
-                callback(value)
-
-        return guarded

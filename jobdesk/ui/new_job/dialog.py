@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
-import shiboken6
 from PySide6.QtCore import QSize, Qt, Signal, Slot
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
@@ -36,7 +35,7 @@ from jobdesk.runtime.actions import JobRequest
 from jobdesk.store.jobs import Conflict
 from jobdesk.store.records import JobRecord
 from jobdesk.ui.context import AppContext
-from jobdesk.ui.gateway import StoreGateway
+from jobdesk.ui.gateway import StoreGateway, while_alive
 from jobdesk.ui.new_job.device_picker import DevicePicker
 from jobdesk.ui.new_job.payload_fields import PayloadFields
 from jobdesk.ui.new_job.rollout_fields import RolloutFields
@@ -266,8 +265,8 @@ class NewJobDialog(QDialog):
         service = self._ctx.service
         self._gateway.call(
             partial(service.conflicts, request),
-            self._alive(partial(self._on_conflicts, request)),
-            self._alive(self._on_create_failed),
+            while_alive(self)(partial(self._on_conflicts, request)),
+            while_alive(self)(self._on_create_failed),
         )
 
     def _on_conflicts(self, request: JobRequest, conflicts: list[Conflict]) -> None:
@@ -285,8 +284,8 @@ class NewJobDialog(QDialog):
         service = self._ctx.service
         self._gateway.call(
             partial(service.create, request),
-            self._alive(self._on_created),
-            self._alive(self._on_create_failed),
+            while_alive(self)(self._on_created),
+            while_alive(self)(self._on_create_failed),
         )
 
     def _confirm_replace(self, request: JobRequest, conflicts: list[Conflict]) -> bool:
@@ -360,14 +359,6 @@ class NewJobDialog(QDialog):
 
     # ---- plumbing ---------------------------------------------------------------------------
 
-    def _alive(self, callback: Callable[[Any], None]) -> Callable[[Any], None]:
-        """Wrap a gateway callback so a reply arriving after the dialog was deleted is dropped."""
-
-        def guarded(value: Any) -> None:
-            if shiboken6.isValid(self):
-                callback(value)
-
-        return guarded
 
     def closeEvent(self, event: Any) -> None:
         self._schedule_editor.stop()

@@ -9,9 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any
 
-import shiboken6
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
@@ -31,7 +29,7 @@ from jobdesk.runtime.actions import MAX_SNIPPET_BYTES, JobRequest, file_sha256
 from jobdesk.store import Store
 from jobdesk.store.records import JobRecord
 from jobdesk.ui.file_dialogs import choose_file
-from jobdesk.ui.gateway import StoreGateway
+from jobdesk.ui.gateway import StoreGateway, while_alive
 from jobdesk.ui.new_job.words import sentence
 
 _FILE_LABELS = {
@@ -277,8 +275,8 @@ class PayloadFields(QGroupBox):
         self._emit_changed()
         self._gateway.call(
             partial(check_file, text, self._store),
-            self._alive(self._on_file_checked),
-            self._alive(partial(self._on_file_failed, text)),
+            while_alive(self)(self._on_file_checked),
+            while_alive(self)(partial(self._on_file_failed, text)),
         )
 
     def _on_file_checked(self, result: FileCheck) -> None:
@@ -313,11 +311,3 @@ class PayloadFields(QGroupBox):
         else:
             self._checksum.setText("Computing the checksum…")
 
-    def _alive(self, callback: Any) -> Any:
-        """A gateway callback that does nothing once this widget has been deleted."""
-
-        def guarded(value: Any) -> None:
-            if shiboken6.isValid(self):
-                callback(value)
-
-        return guarded

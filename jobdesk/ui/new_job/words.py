@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 
+from jobdesk.ui.words import sentence
+
+__all__ = ["duration_text", "names_text", "sentence"]
+
 _LIST_NAMES_MAX = 8
-
-
-def sentence(message: str) -> str:
-    """Domain messages start in lower case (they also end up mid-sentence in the CLI)."""
-    return message[:1].upper() + message[1:] if message else message
 
 
 def duration_text(delta: timedelta) -> str:
