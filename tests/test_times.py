@@ -1,12 +1,12 @@
 """The one time format people see: zone always named, year only when it is not current."""
 
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from jobdesk.domain.times import format_clock_range, format_instant, format_span
+from jobdesk.domain.times import format_instant, format_span
 
 ZURICH = ZoneInfo("Europe/Zurich")
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -41,11 +41,6 @@ def test_summer_time_abbreviation_and_seconds() -> None:
 def test_none_is_an_empty_cell_and_naive_is_utc() -> None:
     assert format_instant(None) == ""
     assert format_instant(datetime(2026, 3, 1, 9, 0), now=NOW, zone=UTC) == "01 Mar 09:00 UTC"
-
-
-def test_clock_range_whole_day() -> None:
-    assert format_clock_range(time(0), time(0)) == "all day"
-    assert format_clock_range(time(22), time(4)) == "22:00–04:00"
 
 
 def test_window_in_job_zone_and_here_when_they_differ() -> None:

@@ -11,7 +11,6 @@ import socket
 import sqlite3
 import sys
 from collections.abc import Sequence
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,6 @@ from jobdesk.domain.payloads import PayloadError
 from jobdesk.domain.rules import ActionRefused
 from jobdesk.domain.schedule import Scheduled, ScheduleError, local_zone_name
 from jobdesk.domain.text import printable
-from jobdesk.domain.times import format_instant
 from jobdesk.runtime.actions import JobService
 from jobdesk.runtime.clock import SystemClock
 from jobdesk.runtime.loader import database_password
@@ -248,10 +246,6 @@ def table(rows: Sequence[Sequence[Any]], header: Sequence[str]) -> None:
     for row in cells:
         print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
 
-
-def short_time(value: datetime | None) -> str:
-    """A time in a text table: the one format people see everywhere ("01 Dec 22:00 CET")."""
-    return format_instant(value)
 
 
 def secret_store() -> Any:

@@ -18,7 +18,6 @@ from jobdesk.cli.common import (
     print_json,
     read_password,
     secret_store,
-    short_time,
     table,
 )
 from jobdesk.domain.inventory import (
@@ -29,6 +28,7 @@ from jobdesk.domain.inventory import (
     make_device,
 )
 from jobdesk.domain.text import printable
+from jobdesk.domain.times import format_instant
 from jobdesk.runtime.actions import remove_device
 from jobdesk.runtime.inventory_file import import_inventory
 
@@ -132,7 +132,7 @@ def cmd_devices(ctx: Context, args: argparse.Namespace) -> int:
             table(
                 [
                     (r.name, f"{r.host}:{r.port}", r.profile, r.model, r.firmware,
-                     short_time(r.last_seen_at), ";".join(r.tags))
+                     format_instant(r.last_seen_at), ";".join(r.tags))
                     for r in records
                 ],
                 ("NAME", "ADDRESS", "PROFILE", "MODEL", "FIRMWARE", "LAST SEEN", "TAGS"),

@@ -23,7 +23,6 @@ from jobdesk.cli.common import (
     job_fields,
     print_json,
     schedule_from_args,
-    short_time,
     table,
 )
 from jobdesk.domain.rollout import AbortAction, RolloutPolicy, parse_batches, parse_percent
@@ -147,7 +146,7 @@ def cmd_jobs(ctx: Context, args: argparse.Namespace) -> int:
             table(
                 [
                     (r.id, r.name, r.type, r.state, f"{r.progress_done}/{r.progress_total}",
-                     short_time(r.created_at), short_time(r.expires_at))
+                     format_instant(r.created_at), format_instant(r.expires_at))
                     for r in records
                 ],
                 ("ID", "NAME", "TYPE", "STATE", "DONE", "CREATED", "EXPIRES"),
@@ -241,7 +240,7 @@ def _create_job(ctx: Context, args: argparse.Namespace) -> int:
         print_json(record.to_dict())
     else:
         print(f"created job {record.id} ({record.name}), {record.progress_total} task(s), "
-              f"{record.state}, expires {short_time(record.expires_at)}")
+              f"{record.state}, expires {format_instant(record.expires_at)}")
     return 0
 
 
@@ -256,8 +255,8 @@ def _extend_job(ctx: Context, args: argparse.Namespace) -> int:
     schedule = schedule_from_dict(record.schedule)
     ends = (f" (its dates now end on {schedule.end_date.isoformat()})"
             if isinstance(schedule, Scheduled) else "")
-    print(f"job {record.id} now expires {short_time(record.expires_at)}{ends}; failed tasks stay "
-          f"Failed until retried: jobdesk tasks retry {record.id} DEVICE")
+    print(f"job {record.id} now expires {format_instant(record.expires_at)}{ends}; "
+          f"failed tasks stay Failed until retried: jobdesk tasks retry {record.id} DEVICE")
     return 0
 
 
@@ -285,18 +284,19 @@ def _print_job(record: Any) -> None:
     from jobdesk.domain.schedule import schedule_from_dict
 
     print(f"Schedule: {schedule_from_dict(record.schedule).describe()}")
-    print(f"Created {short_time(record.created_at)}, expires {short_time(record.expires_at)}")
+    created, expires = format_instant(record.created_at), format_instant(record.expires_at)
+    print(f"Created {created}, expires {expires}")
     for task in record.tasks:
         progress = task.step_progress
         print(
             f"\n  {task.device}: {task.state}, step {task.current_step or '-'} "
             f"({progress.done}/{progress.total}), attempts {task.attempts}"
-            + (f", next {short_time(task.next_attempt_at)}" if task.next_attempt_at else "")
+            + (f", next {format_instant(task.next_attempt_at)}" if task.next_attempt_at else "")
         )
         if task.reason:
             print(f"    reason: {printable(task.reason, MESSAGE_LIMIT)}")
         if task.cancel_requested_at and task.state != "Cancelled":
-            print(f"    cancel requested {short_time(task.cancel_requested_at)}")
+            print(f"    cancel requested {format_instant(task.cancel_requested_at)}")
         for step, label in zip(task.steps, task.step_labels(), strict=True):
             line = f"    {step.name:<20} {label:<22}"
             if step.message:

@@ -12,10 +12,10 @@ from jobdesk.cli.common import (
     add_json_flag,
     bring_states_up_to_now,
     print_json,
-    short_time,
 )
 from jobdesk.cli.jobs import extend_command
 from jobdesk.domain.rules import ActionRefused, JobExpired
+from jobdesk.domain.times import format_instant
 
 
 def add_parser(commands: Any) -> None:
@@ -60,7 +60,7 @@ def cmd_tasks(ctx: Context, args: argparse.Namespace) -> int:
             raise ActionRefused(expired.extend_first(extend_command(ctx, args.job))) from None
         result = task.to_dict()
         text = (f"task of {args.device} in job {args.job} will run at "
-                f"{short_time(task.next_attempt_at)}")
+                f"{format_instant(task.next_attempt_at)}")
     else:
         step = service.skip_step(args.job, args.device, args.step)
         result = step.to_dict()

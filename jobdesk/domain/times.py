@@ -14,7 +14,7 @@ a test or a report needs another one.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, tzinfo
+from datetime import UTC, datetime, tzinfo
 
 _DAY = "%d %b"
 _DAY_WITH_YEAR = "%d %b %Y"
@@ -61,13 +61,6 @@ def format_instant(
     clock = "%H:%M:%S" if seconds else "%H:%M"
     text = shown.strftime(f"{day_format} {clock}")
     return f"{text} {zone_label(shown)}" if with_zone else text
-
-
-def format_clock_range(start: time, end: time) -> str:
-    """A daily window's clock times ("22:00–04:00"; "all day" for 00:00–00:00)."""
-    if start == end == time(0, 0):
-        return "all day"
-    return f"{start.strftime('%H:%M')}–{end.strftime('%H:%M')}"
 
 
 def format_span(

@@ -120,7 +120,6 @@ RECENT_STARTS_OF_JOB = (
 RUNNING_OF_JOB = "SELECT COUNT(*) FROM task WHERE job_id = ? AND state = 'Running'"
 POSTPONE_TASK = "UPDATE task SET next_attempt_at = ?, updated_at = ? WHERE id = ?"
 FAILED_ATTEMPT = "UPDATE task SET failures = failures + 1, last_failed = TRUE WHERE id = ?"
-SUCCEEDED_ATTEMPT = "UPDATE task SET last_failed = FALSE WHERE id = ?"
 TASK_TALLY = (
     "SELECT state, COUNT(*), MAX(attempts), MIN(next_attempt_at) FROM task "
     "WHERE job_id = ? GROUP BY state"
