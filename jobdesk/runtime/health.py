@@ -46,10 +46,12 @@ class StoreHealth:
             self.fault = fault
             if first:
                 self._since = self._monotonic()
-            log.warning(
-                "the database cannot be written: %s; running steps finish, nothing new "
-                "starts, and jobdesk retries until it can", fault.message,
-            )
+                log.warning(
+                    "the database cannot be written: %s; running steps finish, nothing new "
+                    "starts, and jobdesk retries until it can", fault.message,
+                )
+            else:  # the same episode, another cause (a full disk also times out locks)
+                log.warning("the database is still refusing writes, now: %s", fault.message)
         else:
             self.fault = fault
         text = self.describe()
