@@ -16,11 +16,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from peewee import PeeweeException
-
 from jobdesk import __version__
 from jobdesk.cli import check, db, devices, jobs, run, schedule, tasks, where, window
 from jobdesk.cli.common import EXIT_ERROR, USER_ERRORS, CliError, Context, Parser
+from jobdesk.store import PeeweeException
 
 
 def build_parser() -> argparse.ArgumentParser:

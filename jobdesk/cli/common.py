@@ -14,8 +14,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from peewee import PeeweeException
-
 from jobdesk import paths
 from jobdesk.devices.profiles import ProfileError, ProfileLibrary
 from jobdesk.devices.secrets import SecretsError
@@ -29,7 +27,7 @@ from jobdesk.runtime.actions import JobService
 from jobdesk.runtime.clock import SystemClock
 from jobdesk.runtime.loader import database_password
 from jobdesk.settings import Settings, SettingsError, load_settings
-from jobdesk.store import Store
+from jobdesk.store import PeeweeException, Store
 from jobdesk.store.copy import CopyRefused
 from jobdesk.store.devices import DeviceError
 from jobdesk.store.faults import StoreUnwritable

@@ -18,8 +18,11 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
+import peewee
 import psycopg
 from peewee import Database, PostgresqlDatabase
+from psycopg.pq import TransactionStatus
+from psycopg.types.json import Json, Jsonb
 
 from jobdesk.store.faults import FaultKind, StoreFault, driver_error
 from jobdesk.store.location import Location
@@ -27,6 +30,26 @@ from jobdesk.store.opened import DatabaseServerError, OpenedDatabase
 from jobdesk.store.transaction import write_transaction as shared_write_transaction
 
 log = logging.getLogger(__name__)
+
+
+def _hand_peewee_the_driver() -> None:
+    """Give Peewee the psycopg it was imported without (see `jobdesk/store/__init__.py`).
+
+    These are the names Peewee's own `import psycopg` would have bound (its module's and
+    its psycopg 3 adapter's); the PostgreSQL tests run through them.
+    """
+    if peewee.psycopg is not None:
+        return
+    peewee.psycopg = psycopg
+    peewee.TransactionStatus = TransactionStatus
+    peewee.Json_pg3, peewee.Jsonb_pg3 = Json, Jsonb
+    adapter = peewee.Psycopg3Adapter
+    adapter.txn_idle = TransactionStatus.IDLE
+    adapter.txn_inerror = TransactionStatus.INERROR
+    adapter.txn_unknown = TransactionStatus.UNKNOWN
+
+
+_hand_peewee_the_driver()
 
 # The database's clock in microseconds since the epoch: leases are on the server's clock, so
 # a laptop whose clock is wrong can neither claim early nor take another's task over.
