@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,7 @@ from jobdesk.ui.jobs_model import JobsTableModel
 from jobdesk.ui.main_window import MainWindow
 from jobdesk.ui.rollout_bar import BatchLook
 from jobdesk.ui.runtime_host import RuntimeHost
-from jobdesk.ui.task_models import StepsModel, TasksModel, step_rows
+from jobdesk.ui.task_models import RecordTableModel, StepsModel, TasksModel, step_rows
 from tests.conftest import FakeClock
 from tests.fake_driver import FakeDriver
 
@@ -382,3 +383,43 @@ def test_the_window_says_when_a_rollout_waits_for_a_person(qtbot, window: MainWi
     with qtbot.waitSignal(window.model.loaded):
         window.refresh()
     assert window.last_notification == ("", "")
+
+
+@dataclass(frozen=True)
+class _Row:
+    id: int
+    name: str
+    state: str
+
+
+class _Rows(RecordTableModel):
+    columns = (("Name", lambda r: r.name), ("State", lambda r: r.state))
+    state_column = 1
+
+
+def _names(model: _Rows) -> list[str]:
+    return [model.record(row).name for row in range(model.rowCount())]
+
+
+def test_a_refresh_that_moves_no_row_repaints_only_the_rows_that_changed(qapp) -> None:
+    rows = [_Row(i, name, "Pending") for i, name in enumerate("edcba")]
+    model = _Rows()
+    model.set_records(rows)
+    model.sort(0, Qt.SortOrder.AscendingOrder)
+    assert _names(model) == ["a", "b", "c", "d", "e"]
+    changed: list[tuple[int, int]] = []
+    resets: list[str] = []
+    model.dataChanged.connect(lambda first, last: changed.append((first.row(), last.row())))
+    model.modelReset.connect(lambda: resets.append("reset"))
+    model.layoutChanged.connect(lambda: resets.append("layout"))
+
+    # "c" runs, the other four are the very records shown: one row announced, none moved.
+    model.set_records([rows[0], rows[1], replace(rows[2], state="Running"), *rows[3:]])
+    assert changed == [(2, 2)] and resets == []
+    assert model.index(2, 1).data() == "Running"
+    assert model.row_of(2) == 2 and _names(model) == ["a", "b", "c", "d", "e"]
+
+    # A renamed row would move: the table is rebuilt in the sorted order.
+    model.set_records([replace(rows[0], name="0"), *rows[1:]])
+    assert _names(model) == ["0", "a", "b", "c", "d"] and resets == ["reset"]
+    assert model.row_of(0) == 0

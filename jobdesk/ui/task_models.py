@@ -108,6 +108,7 @@ class RecordTableModel(OneCallPerCell, QAbstractTableModel, Generic[Row]):
     def __init__(self) -> None:
         super().__init__()
         self._records: list[Row] = []
+        self._rows: dict[Any, int] = {}  # record id -> row
         self._values: list[tuple[Any, ...] | None] = []  # per row, computed when first shown
         self._sort: tuple[int, Qt.SortOrder] | None = None
 
@@ -153,13 +154,12 @@ class RecordTableModel(OneCallPerCell, QAbstractTableModel, Generic[Row]):
         return self._records[row] if 0 <= row < len(self._records) else None
 
     def row_of(self, record_id: int) -> int | None:
-        for row, record in enumerate(self._records):
-            if record.id == record_id:
-                return row
-        return None
+        return self._rows.get(record_id)
 
     def set_records(self, records: Sequence[Row]) -> None:
         records = list(records)
+        if self._replace_in_place(records):
+            return
         if self._sort is not None:
             records = self._sorted(records, *self._sort)
         if [r.id for r in records] == [r.id for r in self._records]:
@@ -170,6 +170,7 @@ class RecordTableModel(OneCallPerCell, QAbstractTableModel, Generic[Row]):
                                                                strict=True))
                        if version(old) != version(new)]
             self._records = records
+            self._rows = {r.id: n for n, r in enumerate(records)}
             for row in changed:
                 self._values[row] = None
             last_column = len(self.columns) - 1
@@ -178,8 +179,46 @@ class RecordTableModel(OneCallPerCell, QAbstractTableModel, Generic[Row]):
             return
         self.beginResetModel()
         self._records = records
+        self._rows = {r.id: n for n, r in enumerate(records)}
         self._values = [None] * len(records)
         self.endResetModel()
+
+    def _replace_in_place(self, records: list[Row]) -> bool:
+        """The common refresh: the same rows, a few of them changed, none moving.
+
+        The detail pane hands back the record objects it already showed for every task
+        that did not change, so a thousand-task job whose tasks move a few at a time costs
+        an identity check per row here, not a sort and a comparison of every row: this runs
+        in the window's thread while the runtime's thread wants the interpreter too.
+        Returns False (nothing touched) when a row would appear, vanish or move.
+        """
+        if len(records) != len(self._records) or len(self._rows) != len(self._records):
+            return False
+        key = self._sort_key(self._sort[0]) if self._sort is not None else None
+        replaced: list[tuple[int, Row]] = []
+        seen: set[int] = set()
+        for new in records:
+            row = self._rows.get(new.id)
+            if row is None or row in seen:
+                return False
+            seen.add(row)
+            old = self._records[row]
+            if old is new:
+                continue
+            if key is not None and key(old) != key(new):
+                return False
+            replaced.append((row, new))
+        version = self.version
+        changed = []
+        for row, new in replaced:
+            if version(self._records[row]) != version(new):
+                self._values[row] = None
+                changed.append(row)
+            self._records[row] = new
+        last_column = len(self.columns) - 1
+        for first, last in _runs(sorted(changed)):
+            self.dataChanged.emit(self.index(first, 0), self.index(last, last_column))
+        return True
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         if not 0 <= column < len(self.columns):
@@ -190,13 +229,17 @@ class RecordTableModel(OneCallPerCell, QAbstractTableModel, Generic[Row]):
         ids = [self._records[i.row()].id for i in before]
         self._records = self._sorted(self._records, column, order)
         self._values = [None] * len(self._records)
-        rows = {r.id: n for n, r in enumerate(self._records)}
+        rows = self._rows = {r.id: n for n, r in enumerate(self._records)}
         self.changePersistentIndexList(
             before, [self.index(rows[i], p.column()) for i, p in zip(ids, before, strict=True)]
         )
         self.layoutChanged.emit()
 
     def _sorted(self, records: list[Row], column: int, order: Qt.SortOrder) -> list[Row]:
+        key = self._sort_key(column)
+        return sorted(records, key=key, reverse=order == Qt.SortOrder.DescendingOrder)
+
+    def _sort_key(self, column: int) -> Callable[[Row], tuple[bool, Any]]:
         getter = self.columns[column][1]
 
         def key(record: Row) -> tuple[bool, Any]:
@@ -207,7 +250,7 @@ class RecordTableModel(OneCallPerCell, QAbstractTableModel, Generic[Row]):
                 return (True, "")  # empty cells last
             return (False, value if isinstance(value, (int, float)) else str(value))
 
-        return sorted(records, key=key, reverse=order == Qt.SortOrder.DescendingOrder)
+        return key
 
     def version(self, record: Row) -> Any:
         """What tells whether a record changed since it was shown (the record itself)."""
