@@ -39,6 +39,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from compiled import compile_jobdesk
+
 ROOT = Path(__file__).resolve().parent.parent
 KEYS = ("ntp.server", "lan.name", "snmp.enabled", "syslog.host")
 PARALLEL_COMMANDS = 4  # as jobdesk.devices.session: config_get reads in flight per device
@@ -424,6 +426,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.bare_worker:
         args.parallel = int(args.parallel)
         return bare_worker(args)
+    compile_jobdesk()  # as an installed copy has it (bench/compiled.py)
 
     if args.base_port + args.devices > 32768:
         raise SystemExit("keep the simulator's ports below 32768 (the ephemeral range)")

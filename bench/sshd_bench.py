@@ -44,6 +44,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from compiled import compile_jobdesk
+
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
@@ -326,6 +328,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.bare_worker:
         args.parallel = int(args.parallel)
         return bare_worker(args)
+    compile_jobdesk()  # as an installed copy has it (bench/compiled.py)
     if not SSHD.exists():
         raise SystemExit("needs /usr/sbin/sshd (apt-get install openssh-server)")
     if args.base_port + args.devices > 32768:
