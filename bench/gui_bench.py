@@ -41,6 +41,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from compiled import compile_jobdesk
+
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 TARGET_LAUNCH_S = 1.5
@@ -576,6 +578,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.child:
         return {"launch": child_launch, "ui": child_ui, "fleet": child_fleet}[args.child](args)
+    compile_jobdesk()  # as an installed copy has it (bench/compiled.py)
 
     sys.path.insert(0, str(BENCH))
     import store_bench as sb
