@@ -115,9 +115,11 @@ def open_window(
     # collector's full passes, which otherwise pause every thread for tens of ms.
     gc.collect()
     gc.freeze()
-    # The runtime's threads hand the interpreter back to this one within 1 ms instead of 5,
-    # so a busy fleet never holds a repaint back for long.
-    sys.setswitchinterval(0.001)
+    # The runtime's threads hand the interpreter back to this one within 0.2 ms instead of
+    # 5: a repaint calls into Python (and Qt calls that release the interpreter return to
+    # it) hundreds of times, each waiting up to this long while the runtime is busy. Worst
+    # stall with 200 devices at once: 85 ms median at 1 ms, 61 ms at 0.2 ms (bench/README).
+    sys.setswitchinterval(0.0002)
     window.start_runtime()
     log.info("jobdesk %s window on %s", __version__, store.location)
     return window
