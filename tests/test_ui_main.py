@@ -17,6 +17,7 @@ from jobdesk.runtime.actions import JobRequest
 from jobdesk.runtime.ca import LocalCA
 from jobdesk.runtime.engine import Engine
 from jobdesk.ui.context import AppContext
+from jobdesk.ui.delegates import OutcomeBar
 from jobdesk.ui.gateway import StoreGateway
 from jobdesk.ui.jobs_model import JobsTableModel
 from jobdesk.ui.main_window import MainWindow
@@ -423,3 +424,25 @@ def test_a_refresh_that_moves_no_row_repaints_only_the_rows_that_changed(qapp) -
     model.set_records([replace(rows[0], name="0"), *rows[1:]])
     assert _names(model) == ["0", "a", "b", "c", "d"] and resets == ["reset"]
     assert model.row_of(0) == 0
+
+
+def test_the_outcome_bar_repaints_with_the_window_not_inside_a_refresh(qtbot) -> None:
+    """QProgressBar.setValue repaints at once; the detail's refresh must not wait on it."""
+    painted: list[str] = []
+
+    class Bar(OutcomeBar):
+        def paintEvent(self, event) -> None:
+            painted.append(self.format())
+            super().paintEvent(event)
+
+    bar = Bar()
+    qtbot.addWidget(bar)
+    bar.resize(300, 24)
+    bar.show()
+    qtbot.waitExposed(bar)
+    qtbot.waitUntil(lambda: len(painted) >= 1)
+    painted.clear()
+    bar.set_outcomes([(3, "Succeeded"), (1, "Failed")], 10)
+    assert painted == []
+    qtbot.waitUntil(lambda: painted == ["4/10 finished: 3 succeeded, 1 failed"])
+    assert bar.value() == 4

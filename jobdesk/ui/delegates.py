@@ -87,11 +87,18 @@ class OutcomeBar(QProgressBar):
     def set_outcomes(self, segments: Sequence[Segment], total: int) -> None:
         self._segments = [s for s in segments if s[0] > 0]
         finished = sum(count for count, _ in self._segments)
-        self.setRange(0, max(total, 1))
-        self.setValue(min(finished, max(total, 1)))
-        words = ", ".join(f"{count} {state.lower()}" for count, state in self._segments)
-        self.setFormat(f"{finished}/{total} finished" + (f": {words}" if words else ""))
-        self.setToolTip(self.format())
+        # QProgressBar.setValue repaints at once, not at the next paint: with the window
+        # behind it (labels, the tasks table) that was up to 100 ms in one refresh while
+        # the runtime held the interpreter. Updates off makes it wait for the one below.
+        self.setUpdatesEnabled(False)
+        try:
+            self.setRange(0, max(total, 1))
+            self.setValue(min(finished, max(total, 1)))
+            words = ", ".join(f"{count} {state.lower()}" for count, state in self._segments)
+            self.setFormat(f"{finished}/{total} finished" + (f": {words}" if words else ""))
+            self.setToolTip(self.format())
+        finally:
+            self.setUpdatesEnabled(True)
         self.update()
 
     def outcomes(self) -> list[Segment]:
