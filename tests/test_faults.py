@@ -80,8 +80,9 @@ def test_a_full_disk_mid_run_loses_nothing(tmp_path: Path, fleet: Fleet) -> None
         assert run.wait(timeout=120) == 0, stderr_of(run)
         errors = stderr_of(run)
         assert "Traceback" not in errors
-        [cause] = lines_with(errors, "cannot be written")
-        assert f"disk full: free space on {disk}" in cause
+        causes = lines_with(errors, "cannot be written")
+        assert len(causes) == 1, errors
+        assert f"disk full: free space on {disk}" in causes[0]
         assert len(lines_with(errors, "takes writes again")) == 1
         assert_all_succeeded(jobdesk, job, DEVICES)
         assert_each_device_once(fleet, DEVICES)

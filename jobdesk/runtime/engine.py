@@ -453,10 +453,15 @@ class Engine:
         return started
 
     async def drain(self) -> None:
-        """Wait until every attempt in flight has ended (tests and shutdown)."""
+        """Wait until every attempt in flight has ended (tests and shutdown).
+
+        Nothing is in flight after it: a database condition whose writes work again has
+        ended, without waiting for more writes to prove it (`StoreHealth.settle`).
+        """
         while self._attempts:
             await asyncio.gather(*list(self._attempts.values()), return_exceptions=True)
         await self.flush()
+        self.health.settle()
 
     async def flush(self) -> None:
         """Bring the jobs the attempts touched up to date (state, progress, next run).

@@ -4,6 +4,9 @@ A full disk or another program's lock can last minutes; the runtime retries ever
 meanwhile. Without this, each retry would log a traceback (135 of them in 20 s of a full
 disk). Here a condition is logged once when it starts and once when it ends, and whoever
 shows it (the window's banner, `jobdesk run`'s last line) gets the words.
+
+It ends when writes have worked for SETTLE_S: a nearly full disk takes a write that fits
+in space SQLite already has, then refuses the next one; that is one episode, not several.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from jobdesk.store.faults import FaultKind, StoreFault
 log = logging.getLogger(__name__)
 
 Announce = Callable[[str | None], None]
+SETTLE_S = 5.0  # writes working this long end a condition
 
 
 class StoreHealth:
@@ -25,11 +29,13 @@ class StoreHealth:
         self._monotonic = monotonic
         self.fault: StoreFault | None = None
         self._since = 0.0
+        self._writing_since: float | None = None  # first write that worked in the condition
         self._shown = ""
 
     @property
     def failing(self) -> bool:
-        return self.fault is not None
+        """The last write was refused (the condition may be announced a while longer)."""
+        return self.fault is not None and self._writing_since is None
 
     def describe(self) -> str:
         """The condition in words, with how long it has lasted once that matters."""
@@ -41,6 +47,7 @@ class StoreHealth:
         return self.fault.message
 
     def failed(self, fault: StoreFault) -> None:
+        self._writing_since = None
         if self.fault is None or self.fault.kind is not fault.kind:
             first = self.fault is None
             self.fault = fault
@@ -60,11 +67,26 @@ class StoreHealth:
             self._announce(text)
 
     def recovered(self) -> None:
+        """A write worked; the condition ends once writes have worked for SETTLE_S."""
         if self.fault is None:
             return
-        lasted = self._monotonic() - self._since
+        now = self._monotonic()
+        if self._writing_since is None:
+            self._writing_since = now
+        if now - self._writing_since >= SETTLE_S:
+            self._end()
+
+    def settle(self) -> None:
+        """The runtime stops: a condition whose writes work again has ended."""
+        if self.fault is not None and self._writing_since is not None:
+            self._end()
+
+    def _end(self) -> None:
+        assert self.fault is not None and self._writing_since is not None
+        lasted = self._writing_since - self._since
         log.warning("the database takes writes again after %.0f s (%s)", lasted,
                     self.fault.kind.value)
         self.fault = None
+        self._writing_since = None
         self._shown = ""
         self._announce(None)
