@@ -169,19 +169,25 @@ class RecordTableModel(OneCallPerCell, QAbstractTableModel, Generic[Row]):
             changed = [row for row, (old, new) in enumerate(zip(self._records, records,
                                                                strict=True))
                        if version(old) != version(new)]
-            self._records = records
-            self._rows = {r.id: n for n, r in enumerate(records)}
+            self._adopt(records)
             for row in changed:
                 self._values[row] = None
-            last_column = len(self.columns) - 1
-            for first, last in _runs(changed):
-                self.dataChanged.emit(self.index(first, 0), self.index(last, last_column))
+            self._announce(changed)
             return
         self.beginResetModel()
-        self._records = records
-        self._rows = {r.id: n for n, r in enumerate(records)}
+        self._adopt(records)
         self._values = [None] * len(records)
         self.endResetModel()
+
+    def _adopt(self, records: list[Row]) -> None:
+        self._records = records
+        self._rows = {r.id: n for n, r in enumerate(records)}
+
+    def _announce(self, changed_rows: list[int]) -> None:
+        """dataChanged for the rows given (ascending), one signal per run of rows."""
+        last_column = len(self.columns) - 1
+        for first, last in _runs(changed_rows):
+            self.dataChanged.emit(self.index(first, 0), self.index(last, last_column))
 
     def _replace_in_place(self, records: list[Row]) -> bool:
         """The common refresh: the same rows, a few of them changed, none moving.
@@ -197,10 +203,10 @@ class RecordTableModel(OneCallPerCell, QAbstractTableModel, Generic[Row]):
         key = self._sort_key(self._sort[0]) if self._sort is not None else None
         replaced: list[tuple[int, Row]] = []
         seen: set[int] = set()
-        for new in records:
+        for position, new in enumerate(records):
             row = self._rows.get(new.id)
-            if row is None or row in seen:
-                return False
+            if row is None or row in seen or (key is None and row != position):
+                return False  # a new row, a repeated one, or (unsorted) one that moved
             seen.add(row)
             old = self._records[row]
             if old is new:
@@ -215,9 +221,7 @@ class RecordTableModel(OneCallPerCell, QAbstractTableModel, Generic[Row]):
                 self._values[row] = None
                 changed.append(row)
             self._records[row] = new
-        last_column = len(self.columns) - 1
-        for first, last in _runs(sorted(changed)):
-            self.dataChanged.emit(self.index(first, 0), self.index(last, last_column))
+        self._announce(sorted(changed))
         return True
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
@@ -227,9 +231,9 @@ class RecordTableModel(OneCallPerCell, QAbstractTableModel, Generic[Row]):
         self.layoutAboutToBeChanged.emit()
         before = self.persistentIndexList()
         ids = [self._records[i.row()].id for i in before]
-        self._records = self._sorted(self._records, column, order)
+        self._adopt(self._sorted(self._records, column, order))
         self._values = [None] * len(self._records)
-        rows = self._rows = {r.id: n for n, r in enumerate(self._records)}
+        rows = self._rows
         self.changePersistentIndexList(
             before, [self.index(rows[i], p.column()) for i, p in zip(ids, before, strict=True)]
         )
