@@ -114,6 +114,20 @@ def while_alive(*owners: QObject) -> Callable[[Callable[[Any], None]], Callable[
     return wrap
 
 
+class _PythonThread(QThread):
+    """A QThread whose event loop runs inside one Python call, for its whole life.
+
+    Qt's own `run()` is C++: every queued call into Python on such a thread then gets a
+    fresh interpreter thread state, and with it fresh `threading.local` data, so Peewee
+    (which keeps each thread's connection there) opened a new database connection for
+    every query of the window and left the old one to the garbage collector; on a
+    PostgreSQL team database that is a new server connection per query.
+    """
+
+    def run(self) -> None:
+        self.exec()
+
+
 class StoreGateway(QObject):
     """Runs callables on the store's worker thread; results come back as callbacks."""
 
@@ -126,7 +140,7 @@ class StoreGateway(QObject):
 
     def __init__(self, parent: QObject | None = None, *, store: Store | None = None) -> None:
         super().__init__(parent)
-        self._thread = QThread(self)
+        self._thread = _PythonThread(self)
         self._thread.setObjectName("jobdesk-store")
         self._worker = _Worker(store)
         self._worker.moveToThread(self._thread)
