@@ -23,7 +23,13 @@ from jobdesk.ui.jobs_model import JobsTableModel
 from jobdesk.ui.main_window import MainWindow
 from jobdesk.ui.rollout_bar import BatchLook
 from jobdesk.ui.runtime_host import RuntimeHost
-from jobdesk.ui.task_models import RecordTableModel, StepsModel, TasksModel, step_rows
+from jobdesk.ui.task_models import (
+    MAX_SIGNALLED_RUNS,
+    RecordTableModel,
+    StepsModel,
+    TasksModel,
+    step_rows,
+)
 from tests.conftest import FakeClock
 from tests.fake_driver import FakeDriver
 
@@ -424,6 +430,29 @@ def test_a_refresh_that_moves_no_row_repaints_only_the_rows_that_changed(qapp) -
     model.set_records([replace(rows[0], name="0"), *rows[1:]])
     assert _names(model) == ["0", "a", "b", "c", "d"] and resets == ["reset"]
     assert model.row_of(0) == 0
+
+
+def test_many_scattered_changes_are_announced_in_few_signals_covering_them_all(qapp) -> None:
+    """Each dataChanged is a call into Qt that waits for the interpreter behind the runtime:
+    200 devices at once change ~150 scattered tasks a second, which must not cost a signal
+    each. Every changed row is still covered, so each one repaints."""
+    rows = [_Row(i, f"device-{i:02}", "Pending") for i in range(40)]
+    model = _Rows()
+    model.set_records(rows)
+    changed: list[tuple[int, int]] = []
+    model.dataChanged.connect(lambda first, last: changed.append((first.row(), last.row())))
+
+    moved = list(range(3, 40, 2))  # every other row from the fourth: 19 separate runs
+    model.set_records([replace(r, state="Running") if r.id in moved else r for r in rows])
+    assert len(changed) <= MAX_SIGNALLED_RUNS
+    assert all(any(first <= row <= last for first, last in changed) for row in moved)
+    assert [model.index(row, 1).data() for row in (2, 3, 39)] == ["Pending", "Running",
+                                                                  "Running"]
+
+    changed.clear()  # a few runs are announced each on its own: the rest need no repaint
+    model.set_records([replace(r, state="Failed") if r.id in (5, 6, 20) else r
+                       for r in (model.record(n) for n in range(model.rowCount()))])
+    assert changed == [(5, 6), (20, 20)]
 
 
 def test_the_outcome_bar_repaints_with_the_window_not_inside_a_refresh(qtbot) -> None:
