@@ -1,4 +1,5 @@
-"""The window's store worker: its queries share one database connection.
+"""The window's store worker: its queries share one database connection, closed when it
+stops.
 
 On PostgreSQL each connection is a server process; a window that opened one per query
 (as it did when Qt ran the worker's loop outside Python) would exhaust the team server.
@@ -6,6 +7,7 @@ On PostgreSQL each connection is a server process; a window that opened one per 
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 from jobdesk.store import Store
@@ -23,3 +25,14 @@ def test_the_windows_queries_share_one_database_connection(qtbot: Any, store: St
     finally:
         gateway.stop()
     assert all(connection is connections[0] for connection in connections)
+    assert _closed(connections[0])  # stopping the worker closed it (a server process less)
+
+
+def _closed(connection: Any) -> bool:
+    if hasattr(connection, "closed"):  # psycopg
+        return bool(connection.closed)
+    try:  # sqlite3 says so only when used
+        connection.execute("SELECT 1")
+    except sqlite3.ProgrammingError:
+        return True
+    return False

@@ -93,6 +93,10 @@ class _Worker(QObject):
         return str(error) or error.__class__.__name__
 
     @Slot()
+    def finish(self) -> None:
+        """The last queued call: end the thread's loop once the calls before it ran."""
+        QThread.currentThread().quit()
+
     def release(self) -> None:
         """The thread ends: close its database connection (so closing the window leaves
         the database file complete)."""
@@ -124,15 +128,24 @@ class _PythonThread(QThread):
     PostgreSQL team database that is a new server connection per query.
     """
 
+    def __init__(self, parent: QObject, at_end: Callable[[], None]) -> None:
+        super().__init__(parent)
+        self._at_end = at_end
+
     def run(self) -> None:
-        self.exec()
+        try:
+            self.exec()
+        finally:
+            # Here, not in a queued call: the loop may end before one posted with `quit`
+            # runs, and the thread's connection would then be left open.
+            self._at_end()
 
 
 class StoreGateway(QObject):
     """Runs callables on the store's worker thread; results come back as callbacks."""
 
     _submit = Signal(object, object)
-    _release = Signal()
+    _finish = Signal()
     error = Signal(object)  # a Failure nobody asked to handle
     # Why the database cannot be reached (the server is down, the VPN dropped), or "" once
     # it answers again: the window says so in a banner instead of an error per query.
@@ -140,13 +153,13 @@ class StoreGateway(QObject):
 
     def __init__(self, parent: QObject | None = None, *, store: Store | None = None) -> None:
         super().__init__(parent)
-        self._thread = _PythonThread(self)
-        self._thread.setObjectName("jobdesk-store")
         self._worker = _Worker(store)
+        self._thread = _PythonThread(self, self._worker.release)
+        self._thread.setObjectName("jobdesk-store")
         self._worker.moveToThread(self._thread)
         self._thread.finished.connect(self._worker.deleteLater)
         self._submit.connect(self._worker.execute)
-        self._release.connect(self._worker.release)
+        self._finish.connect(self._worker.finish)
         self._worker.reachable.connect(self.reachable)
         self._worker.done.connect(self._on_done)
         self._worker.failed.connect(self._on_failed)
@@ -182,6 +195,5 @@ class StoreGateway(QObject):
     def stop(self) -> None:
         """Finish the calls already handed over, then end the thread."""
         if self._thread.isRunning():
-            self._release.emit()
-        self._thread.quit()
+            self._finish.emit()  # queued behind the calls handed over before
         self._thread.wait()
