@@ -432,6 +432,29 @@ def test_a_refresh_that_moves_no_row_repaints_only_the_rows_that_changed(qapp) -
     assert model.row_of(0) == 0
 
 
+def test_the_tasks_read_again_replace_only_their_rows(qapp) -> None:
+    """The detail pane knows which tasks it read again: only those rows are looked at and
+    announced; one that would move under the sort (or is not shown) is refused untouched."""
+    rows = [_Row(i, name, "Pending") for i, name in enumerate("edcba")]
+    model = _Rows()
+    model.set_records(rows)
+    model.sort(0, Qt.SortOrder.AscendingOrder)
+    changed: list[tuple[int, int]] = []
+    model.dataChanged.connect(lambda first, last: changed.append((first.row(), last.row())))
+
+    assert model.replace_records([replace(rows[1], state="Running"), rows[3]])
+    assert changed == [(3, 3)]  # "d" changed; "b" is the record already shown
+    assert [model.index(row, 1).data() for row in range(5)] == ["Pending"] * 3 + [
+        "Running", "Pending"]
+
+    changed.clear()
+    assert not model.replace_records([replace(rows[2], state="Failed"),
+                                      replace(rows[0], name="0")])  # "e" would move first
+    assert not model.replace_records([_Row(9, "z", "Failed")])  # not shown
+    assert changed == [] and model.index(2, 1).data() == "Pending"
+    assert _names(model) == ["a", "b", "c", "d", "e"]
+
+
 def test_many_scattered_changes_are_announced_in_few_signals_covering_them_all(qapp) -> None:
     """Each dataChanged is a call into Qt that waits for the interpreter behind the runtime:
     200 devices at once change ~150 scattered tasks a second, which must not cost a signal

@@ -82,10 +82,14 @@ class OutcomeBar(QProgressBar):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._segments: list[Segment] = []
+        self._shown: tuple[list[Segment], int] | None = None  # what set_outcomes last showed
         self.setTextVisible(True)
 
     def set_outcomes(self, segments: Sequence[Segment], total: int) -> None:
-        self._segments = [s for s in segments if s[0] > 0]
+        shown = [s for s in segments if s[0] > 0]
+        if (shown, total) == self._shown:
+            return  # nothing new: each call into Qt below waits for the interpreter
+        self._segments, self._shown = shown, (shown, total)
         finished = sum(count for count, _ in self._segments)
         # QProgressBar.setValue repaints at once, not at the next paint: with the window
         # behind it (labels, the tasks table) that was up to 100 ms in one refresh while

@@ -8,7 +8,8 @@ dropped. Live updates refetch the shown job and update the tables in place.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import replace
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from html import escape
 
@@ -75,6 +76,28 @@ def _job_view(record: JobRecord) -> JobView:
     return JobView(schedule=schedule_from_dict(record.schedule), expires_at=record.expires_at,
                    state=state, cancelled=record.cancelled_at is not None,
                    replaced=record.replaced_by is not None)
+
+
+@dataclass(frozen=True)
+class _Arrival:
+    """A refresh of the shown job, prepared on the store's thread.
+
+    `on` is the record it was read on top of and `changed` the tasks read again since
+    (None: read whole); the window's thread then replaces only those rows, not a thousand.
+    The outcome counts and what the header shows are worked out there too.
+    """
+
+    record: JobRecord
+    on: JobRecord | None
+    changed: Sequence[TaskRecord]
+    outcomes: Counter[str]
+    header: JobRecord  # the job without what the header does not show (tasks, progress)
+
+    @classmethod
+    def of(cls, record: JobRecord, *, on: JobRecord | None = None,
+           changed: Sequence[TaskRecord] = ()) -> _Arrival:
+        return cls(record, on, changed, Counter(task.state for task in record.tasks),
+                   replace(record, tasks=(), progress_done=0, progress_total=0))
 
 
 def _rollout_waits(record: JobRecord) -> bool:
@@ -212,11 +235,16 @@ class DetailPane(QWidget):
         self._request = 0
         self._selected_task_id: int | None = None
         self._header_minute: datetime | None = None
+        self._header: JobRecord | None = None  # what the header shows now (`_Arrival.header`)
+        self._header_shape: tuple[object, ...] | None = None  # see `_show_rollout`
         self._shown_version: object = None  # of the task whose steps are shown
         self._attempts_task_id: int | None = None  # whose attempts the chooser lists
+        self._attempts_listed: tuple[int, int] | None = None  # (task id, attempts) listed
+        self._fix_hint_text = ""  # what the fix hint under the steps shows
         self._history: TaskRecord | None = None  # one task with every attempt's record
         self.availability: dict[str, str | None] = dict.fromkeys(ACTION_TIPS,
                                                                  "select a job first")
+        self._buttons_set = False  # the buttons follow `availability` once set the first time
         self.sections_kept = False  # a person moved the sections (or they were restored)
         self._reload_timer = QTimer(self)
         self._reload_timer.setSingleShot(True)
@@ -499,21 +527,26 @@ class DetailPane(QWidget):
         self._request += 1
         request, job_id, store = self._request, self._job_id, self._ctx.store
         known = self._record if self._record is not None and self._record.id == job_id else None
-        since = None
-        if known is not None and known.tasks:
-            newest = max((t.updated_at for t in known.tasks if t.updated_at), default=None)
-            since = newest - CHANGE_MARGIN if newest is not None else None
 
-        def load() -> JobRecord:
+        def load() -> _Arrival:
+            # All of it on the store's thread: the window's thread only shows the result.
+            since = None
+            if known is not None and known.tasks:
+                newest = max((t.updated_at for t in known.tasks if t.updated_at), default=None)
+                since = newest - CHANGE_MARGIN if newest is not None else None
             job, changed = store.jobs.detail_since(job_id, since)
             if known is None or since is None:
-                return replace(job, tasks=tuple(changed))
+                return _Arrival.of(replace(job, tasks=tuple(changed)))
             fresh = {task.id: task for task in changed}
-            return replace(job, tasks=tuple(fresh.get(t.id, t) for t in known.tasks))
+            tasks = tuple(fresh.pop(t.id, t) for t in known.tasks)
+            if fresh:  # tasks the job did not have before: read it whole
+                job, every = store.jobs.detail_since(job_id, None)
+                return _Arrival.of(replace(job, tasks=tuple(every)))
+            return _Arrival.of(replace(job, tasks=tasks), on=known, changed=changed)
 
         self._gateway.call(
             load,
-            lambda record: self._arrived(request, record),
+            lambda arrival: self._arrived(request, arrival),
             lambda error: self._failed(request, error),
         )
 
@@ -521,19 +554,21 @@ class DetailPane(QWidget):
         if request == self._request:
             self.message.emit(f"Could not load job {self._job_id}: {error}")
 
-    def _arrived(self, request: int, record: JobRecord) -> None:
+    def _arrived(self, request: int, arrival: _Arrival) -> None:
         if request != self._request:
             return  # a newer selection or refresh is on its way
-        previous, self._record = self._record, record
-        header_changed = previous is None or replace(previous, tasks=()) != replace(
-            record, tasks=()
-        )
+        previous, record = self._record, arrival.record
+        self._record = record
+        header_changed = previous is None or arrival.header != self._header
+        self._header = arrival.header
         minute = self._ctx.clock.now().replace(second=0, microsecond=0)
         if header_changed or minute != self._header_minute:
             self._header_minute = minute
             self._show_header(record)
-        self._show_progress(record)
-        self.tasks_model.set_records(record.tasks)
+        self._show_progress(record, arrival.outcomes)
+        if arrival.on is None or arrival.on is not previous \
+                or not self.tasks_model.replace_records(arrival.changed):
+            self.tasks_model.set_records(record.tasks)
         self._restore_task_selection()
         self._update_actions()
 
@@ -562,17 +597,18 @@ class DetailPane(QWidget):
             self.next_window_label.setText(next_window_text(schedule, now))
         self.expires_label.setText(_expires_text(record, schedule, now))
         self.week_strip.set_schedule(schedule, now, record.expires_at, finished=finished)
-        self._show_rollout(record, finished)
-        self.place_sections()  # the rollout's lines come and go with the job
+        shape = self._show_rollout(record, finished)
+        if shape != self._header_shape:  # the rollout's lines come and go with the job
+            self._header_shape = shape
+            self.place_sections()
 
-    def _show_progress(self, record: JobRecord) -> None:
+    def _show_progress(self, record: JobRecord, counts: Counter[str]) -> None:
         """The tasks by outcome: a cancelled job's bar is grey, not a blue "done"."""
         if not record.tasks:
             self.progress.set_outcomes(
                 segments_for(record.progress_done, record.progress_total, record.state),
                 record.progress_total)
             return
-        counts = Counter(task.state for task in record.tasks)
         cancelled_look = "Replaced" if record.replaced_by is not None else "Cancelled"
         self.progress.set_outcomes([
             (counts[TaskState.SUCCEEDED.value], "Succeeded"),
@@ -580,21 +616,25 @@ class DetailPane(QWidget):
             (counts[TaskState.CANCELLED.value], cancelled_look),
         ], len(record.tasks))
 
-    def _show_rollout(self, record: JobRecord, finished: bool) -> None:
-        """The bar and the words from the view the store keeps with the job (B8)."""
+    def _show_rollout(self, record: JobRecord, finished: bool) -> tuple[object, ...]:
+        """The bar and the words from the view the store keeps with the job (B8).
+
+        Returns what decides the header's height (which lines show, the reason's words),
+        so the sections are placed again only when it changes."""
         view = (record.rollout or {}).get("view")
         self.rollout_row.setVisible(bool(view))
         self.tasks_view.setColumnHidden(TasksModel.batch_column, not view)
         self.continue_button.setVisible(bool(view) and not finished)
         if not view:
             self.rollout_reason_label.setVisible(False)
-            return
+            return (record.id, False)
         self.rollout_bar.set_looks(batch_looks(record.rollout, finished=finished))
         self.rollout_label.setText(batch_text(record.rollout, finished=finished))
         waiting = _rollout_waits(record)
-        self.rollout_reason_label.setText(sentence(record.rollout_reason or "")
-                                          if waiting else "")
+        reason = sentence(record.rollout_reason or "") if waiting else ""
+        self.rollout_reason_label.setText(reason)
         self.rollout_reason_label.setVisible(waiting)
+        return (record.id, True, waiting, reason)
 
     def _restore_task_selection(self) -> None:
         if not self.tasks_model.rowCount():
@@ -638,10 +678,16 @@ class DetailPane(QWidget):
 
         A person looking at an earlier attempt of the same task keeps looking at it while
         the runtime reports progress."""
-        chosen = self.attempt_chooser.currentData() if task is not None and (
+        chooser = self.attempt_chooser
+        listed = (task.id, task.attempts) if task is not None else None
+        if listed is not None and listed == self._attempts_listed:
+            # The same task with the same attempts: the list stands (refilling it, ten
+            # calls into Qt and a relayout, ran every second for a followed running task).
+            return chooser.currentData()
+        self._attempts_listed = listed
+        chosen = chooser.currentData() if task is not None and (
             task.id == self._attempts_task_id) else None
         self._attempts_task_id = task.id if task is not None else None
-        chooser = self.attempt_chooser
         chooser.blockSignals(True)
         chooser.clear()
         latest = task.attempts if task else 0
@@ -692,9 +738,11 @@ class DetailPane(QWidget):
             text = f"<b>{escape(step.name)} failed:</b> {escape(step.message or '')}"
             if step.fix_hint:
                 text += f"<br><b>How to fix:</b> {escape(step.fix_hint)}"
-            self.fix_hint.setText(text)
         else:
-            self.fix_hint.setText("")
+            text = ""
+        if text != self._fix_hint_text:
+            self._fix_hint_text = text
+            self.fix_hint.setText(text)
         if failed:
             row = self.steps_model.row_of(failed[0].id)
             if row is not None:
@@ -719,12 +767,15 @@ class DetailPane(QWidget):
         """Each action enabled when the domain allows it now, else its refusal as the
         tooltip: the rules are asked here, once, and the buttons, the context menus and
         the window's menu entries all follow `availability` (see `availabilityChanged`)."""
-        self.availability = self._availability()
+        availability = self._availability()
+        if availability == self.availability and self._buttons_set:
+            return  # a refresh that changed nothing a person can do: no calls into Qt
+        self.availability, self._buttons_set = availability, True
         for name, button in self._buttons().items():
-            refusal = self.availability[name]
+            refusal = availability[name]
             button.setEnabled(refusal is None)
             button.setToolTip(refusal if refusal is not None else ACTION_TIPS[name])
-        self.availabilityChanged.emit(dict(self.availability))
+        self.availabilityChanged.emit(dict(availability))
 
     def _buttons(self) -> dict[str, QPushButton]:
         return {"cancel_job": self.cancel_job_button, "duplicate": self.duplicate_button,

@@ -24,6 +24,8 @@ class ElidedLabel(QLabel):
         self.setText(text)
 
     def setText(self, text: str) -> None:
+        if text == self._full:
+            return  # the detail pane sets its labels at each change of the job; most stay
         self._full = text
         super().setText(text)
         self._update_tooltip()

@@ -204,13 +204,32 @@ class RecordTableModel(OneCallPerCell, QAbstractTableModel, Generic[Row]):
         for first, last in runs:
             self.dataChanged.emit(self.index(first, 0), self.index(last, last_column))
 
-    def _replace_in_place(self, records: list[Row]) -> bool:
-        """The common refresh: the same rows, a few of them changed, none moving.
+    def replace_records(self, records: Sequence[Row]) -> bool:
+        """Put these records in place of the shown ones with the same ids, the rest kept.
 
-        The detail pane hands back the record objects it already showed for every task
-        that did not change, so a thousand-task job whose tasks move a few at a time costs
-        an identity check per row here, not a sort and a comparison of every row: this runs
-        in the window's thread while the runtime's thread wants the interpreter too.
+        The detail pane's common refresh: it knows which tasks it read again, so a
+        thousand-task job whose tasks move a few at a time costs the window's thread a
+        look at those few, not at every row (it runs while the runtime's thread wants the
+        interpreter too). Returns False (nothing touched) when one is not shown or would
+        move to another row under the sort.
+        """
+        key = self._sort_key(self._sort[0]) if self._sort is not None else None
+        replaced: list[tuple[int, Row]] = []
+        for new in records:
+            row = self._rows.get(new.id)
+            if row is None:
+                return False
+            old = self._records[row]
+            if old is not new:
+                if key is not None and key(old) != key(new):
+                    return False
+                replaced.append((row, new))
+        self._put(replaced)
+        return True
+
+    def _replace_in_place(self, records: list[Row]) -> bool:
+        """`set_records` when the same rows come back, a few of them changed, none moving:
+        an identity check per row instead of a sort and a comparison of every row.
         Returns False (nothing touched) when a row would appear, vanish or move.
         """
         if len(records) != len(self._records) or len(self._rows) != len(self._records):
@@ -229,6 +248,11 @@ class RecordTableModel(OneCallPerCell, QAbstractTableModel, Generic[Row]):
             if key is not None and key(old) != key(new):
                 return False
             replaced.append((row, new))
+        self._put(replaced)
+        return True
+
+    def _put(self, replaced: list[tuple[int, Row]]) -> None:
+        """Adopt new records for rows that keep their place; announce those that changed."""
         version = self.version
         changed = []
         for row, new in replaced:
@@ -237,7 +261,6 @@ class RecordTableModel(OneCallPerCell, QAbstractTableModel, Generic[Row]):
                 changed.append(row)
             self._records[row] = new
         self._announce(sorted(changed))
-        return True
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         if not 0 <= column < len(self.columns):
