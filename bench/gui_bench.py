@@ -48,7 +48,8 @@ ROOT = BENCH.parent
 TARGET_LAUNCH_S = 1.5
 TARGET_SEARCH_MS = 100.0
 TARGET_DETAIL_MS = 100.0
-TARGET_STALL_MS = 50.0
+TARGET_STALL_MS = 50.0  # at 200 devices at once
+TARGET_STALL_FEW_MS = 35.0  # at 50 at once (or fewer)
 TARGET_RSS_MB = 300.0
 HEARTBEAT_MS = 10
 SNIPPET = "ntp.server = 10.0.0.1\nlan.name = plant floor 2\nsnmp.enabled = true\n"
@@ -745,10 +746,11 @@ def fleet_figures(args: argparse.Namespace, homes: Path,
                          else ""), flush=True)
                 results.append(result)
             med, worst = summary([r["worst_ms"] for r in results])
-            failed |= worst > TARGET_STALL_MS
+            target = TARGET_STALL_FEW_MS if parallel <= 50 else TARGET_STALL_MS
+            failed |= worst > target
             rows.append((f"4. worst UI stall, {args.devices} devices, parallel {parallel}",
-                         f"{med:.1f} ms", f"{worst:.1f} ms", f"{TARGET_STALL_MS:g} ms",
-                         verdict(worst, TARGET_STALL_MS)))
+                         f"{med:.1f} ms", f"{worst:.1f} ms", f"{target:g} ms",
+                         verdict(worst, target)))
             med, worst = summary([r["p99_ms"] for r in results])
             rows.append((f"   p99 heartbeat lateness, parallel {parallel}", f"{med:.1f} ms",
                          f"{worst:.1f} ms", "(info)", ""))
