@@ -18,7 +18,7 @@ import sys
 import tempfile
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from jobdesk import paths
 from jobdesk.domain.inventory import make_device
@@ -169,10 +169,15 @@ def run_demo(db_path: Path | None, *, quit_after: float | None = None) -> int:
     app = qt_application()
     log_path = log_to_file(paths.log_dir())
     install_error_dialog(log_path)
-    window = open_demo_window(db_path, log_path)
     # SIGTERM (a session ending, `kill`) and SIGINT (Ctrl+C in the terminal) close the
-    # window as Ctrl+Q does: running steps finish, the fleet stops, the folder goes.
-    signals = QuitOnSignals(window.close, parent=window)
+    # window as Ctrl+Q does: running steps finish, the fleet stops, the folder goes. Caught
+    # from before the window opens: one arriving while it opened (its runtime already
+    # running) was a KeyboardInterrupt that left the process hanging. It is acted on from
+    # the event loop, when the window exists.
+    opened: list[Any] = []
+    signals = QuitOnSignals(lambda: opened and opened[0].close(), parent=app)
+    window = open_demo_window(db_path, log_path)
+    opened.append(window)
     if quit_after is not None:
         QTimer.singleShot(int(quit_after * 1000), window.close)
     try:
