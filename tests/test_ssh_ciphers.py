@@ -7,6 +7,7 @@ import asyncio
 import gc
 import weakref
 from pathlib import Path
+from typing import Any
 
 import asyncssh
 import pytest
@@ -20,6 +21,17 @@ class _OpenServer(asyncssh.SSHServer):
         return False  # no credentials needed: the test is about the transport
 
 
+async def _device(**options: Any) -> tuple[asyncssh.SSHAcceptor, DeviceRecord]:
+    """An SSH server on loopback that lets anyone in, and the device record to reach it."""
+    server = await asyncssh.listen(
+        "127.0.0.1", 0, server_factory=_OpenServer,
+        server_host_keys=[asyncssh.generate_private_key("ssh-ed25519")], **options,
+    )
+    port = server.sockets[0].getsockname()[1]
+    return server, DeviceRecord(id=1, name="gw", host="127.0.0.1", port=port, user="admin",
+                                profile="generic-linux", tags=())
+
+
 @pytest.mark.parametrize(("offered", "agreed"), [
     (None, "aes128-gcm@openssh.com"),
     (["chacha20-poly1305@openssh.com"], "chacha20-poly1305@openssh.com"),
@@ -30,13 +42,7 @@ def test_the_driver_agrees_on_the_cheapest_cipher_the_device_offers(
 ) -> None:
     async def scenario() -> tuple[str, str]:
         options = {"encryption_algs": offered} if offered else {}
-        server = await asyncssh.listen(
-            "127.0.0.1", 0, server_factory=_OpenServer,
-            server_host_keys=[asyncssh.generate_private_key("ssh-ed25519")], **options,
-        )
-        port = server.sockets[0].getsockname()[1]
-        device = DeviceRecord(id=1, name="gw", host="127.0.0.1", port=port, user="admin",
-                              profile="generic-linux", tags=())
+        server, device = await _device(**options)
         driver = make_driver(tmp_path)
         try:
             session = await driver.connect(device, timeout=5)
@@ -63,13 +69,7 @@ def test_a_closed_connection_is_freed_without_the_garbage_collector(tmp_path: Pa
     must be freed by reference counting alone."""
 
     async def scenario() -> tuple[str, bool]:
-        server = await asyncssh.listen(
-            "127.0.0.1", 0, server_factory=_OpenServer, process_factory=_echo,
-            server_host_keys=[asyncssh.generate_private_key("ssh-ed25519")],
-        )
-        port = server.sockets[0].getsockname()[1]
-        device = DeviceRecord(id=1, name="gw", host="127.0.0.1", port=port, user="admin",
-                              profile="generic-linux", tags=())
+        server, device = await _device(process_factory=_echo)
         driver = make_driver(tmp_path)
         try:
             session = await driver.connect(device, timeout=5)
