@@ -18,7 +18,7 @@ import sys
 import tempfile
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from jobdesk import paths
 from jobdesk.domain.inventory import make_device
@@ -174,10 +174,14 @@ def run_demo(db_path: Path | None, *, quit_after: float | None = None) -> int:
     # from before the window opens: one arriving while it opened (its runtime already
     # running) was a KeyboardInterrupt that left the process hanging. It is acted on from
     # the event loop, when the window exists.
-    opened: list[Any] = []
-    signals = QuitOnSignals(lambda: opened and opened[0].close(), parent=app)
+    window: MainWindow | None = None
+
+    def close_window() -> None:
+        if window is not None:
+            window.close()
+
+    signals = QuitOnSignals(close_window, parent=app)
     window = open_demo_window(db_path, log_path)
-    opened.append(window)
     if quit_after is not None:
         QTimer.singleShot(int(quit_after * 1000), window.close)
     try:

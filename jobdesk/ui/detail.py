@@ -82,8 +82,8 @@ def _job_view(record: JobRecord) -> JobView:
 class _Arrival:
     """A refresh of the shown job, prepared on the store's thread.
 
-    `on` is the record it was read on top of and `changed` the tasks read again since
-    (None: read whole); the window's thread then replaces only those rows, not a thousand.
+    `on` is the record it was read on top of (None: read whole) and `changed` the tasks
+    read again since; the window's thread then replaces only those rows, not a thousand.
     The outcome counts and what the header shows are worked out there too.
     """
 
@@ -238,7 +238,6 @@ class DetailPane(QWidget):
         self._header: JobRecord | None = None  # what the header shows now (`_Arrival.header`)
         self._header_shape: tuple[object, ...] | None = None  # see `_show_rollout`
         self._shown_version: object = None  # of the task whose steps are shown
-        self._attempts_task_id: int | None = None  # whose attempts the chooser lists
         self._attempts_listed: tuple[int, int] | None = None  # (task id, attempts) listed
         self._fix_hint_text = ""  # what the fix hint under the steps shows
         self._history: TaskRecord | None = None  # one task with every attempt's record
@@ -684,10 +683,10 @@ class DetailPane(QWidget):
             # The same task with the same attempts: the list stands (refilling it, ten
             # calls into Qt and a relayout, ran every second for a followed running task).
             return chooser.currentData()
+        same_task = listed is not None and self._attempts_listed is not None \
+            and listed[0] == self._attempts_listed[0]
+        chosen = chooser.currentData() if same_task else None
         self._attempts_listed = listed
-        chosen = chooser.currentData() if task is not None and (
-            task.id == self._attempts_task_id) else None
-        self._attempts_task_id = task.id if task is not None else None
         chooser.blockSignals(True)
         chooser.clear()
         latest = task.attempts if task else 0
