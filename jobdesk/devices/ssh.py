@@ -35,6 +35,7 @@ from jobdesk.store.records import DeviceRecord
 
 RECONNECT_DELAY = 1.0  # seconds between attempts while a device reboots
 ATTEMPT_TIMEOUT = 10.0  # longest single connect attempt inside wait_online
+NEVER_ANSWERED = "it never answered"
 # AES-GCM first: asyncssh builds two ChaCha20 cipher contexts for every packet (its default
 # first choice), against one call on a context made once per key for AES-GCM; with
 # ~160 packets a device that is most of the client's own CPU per device. Every OpenSSH
@@ -206,7 +207,7 @@ class SshDriver:
     ) -> tuple[SshSession, DeviceInfo]:
         """Reconnect until the device answers with another boot id: proof it rebooted."""
         deadline = time.monotonic() + timeout
-        last_problem = "it never answered"
+        last_problem = NEVER_ANSWERED
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
@@ -215,12 +216,17 @@ class SshDriver:
                     fix_hint="Check the device's power and console; it may be stuck in the "
                     "boot loader or on the fallback image.",
                 )
+            attempt = min(left, ATTEMPT_TIMEOUT)
             try:
-                session = await self.connect(device, timeout=min(left, ATTEMPT_TIMEOUT))
+                session = await self.connect(device, timeout=attempt)
             except (AuthenticationRefused, HostKeyMismatch, Incompatible):
                 raise
             except DeviceError as error:
-                last_problem = f"last attempt: {error}"
+                # An attempt cut short by the deadline says nothing about the device: what
+                # an earlier one learned (it answered with the same boot id) stays the reason.
+                if not (isinstance(error, DeviceTimeout) and attempt < ATTEMPT_TIMEOUT
+                        and last_problem != NEVER_ANSWERED):
+                    last_problem = f"last attempt: {error}"
             else:
                 try:
                     info = await session.read_info(timeout=max(0.1, deadline - time.monotonic()))
