@@ -48,7 +48,13 @@ from jobdesk.ui.gateway import Failure, StoreGateway
 from jobdesk.ui.jobs_model import next_run_text
 from jobdesk.ui.report_export import ReportExport
 from jobdesk.ui.rollout_bar import RolloutBar, batch_looks, batch_text
-from jobdesk.ui.task_models import StepRow, StepsModel, TasksModel, step_rows
+from jobdesk.ui.task_models import (
+    RecordTableView,
+    StepRow,
+    StepsModel,
+    TasksModel,
+    step_rows,
+)
 from jobdesk.ui.week_strip import WeekStrip, next_window_text
 from jobdesk.ui.words import sentence
 
@@ -200,7 +206,7 @@ def _task_state(state: str) -> TaskState | None:
 
 
 def _table(model: TasksModel | StepsModel, name: str, *, sortable: bool) -> QTableView:
-    view = QTableView()
+    view = RecordTableView()
     view.setObjectName(name)
     view.setModel(model)
     view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)

@@ -7,17 +7,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QResizeEvent, QStandardItem, QStandardItemModel
+from PySide6.QtWidgets import QTableView
 
 from jobdesk.domain import lifecycle
 from jobdesk.domain.states import StepStatus
 from jobdesk.domain.times import format_instant
 from jobdesk.store.records import TaskRecord
 from jobdesk.ui import states
-from jobdesk.ui.delegates import ProgressRole
-from jobdesk.ui.one_call import OneCallPerCell
-
-Index = QModelIndex | QPersistentModelIndex
 
 
 @dataclass(frozen=True)
@@ -86,77 +84,61 @@ def step_rows(task: TaskRecord, attempt: int | None = None) -> list[StepRow]:
 Row = TypeVar("Row", TaskRecord, StepRow)
 
 
-_SERVED = frozenset({
-    Qt.ItemDataRole.DisplayRole,
-    Qt.ItemDataRole.ToolTipRole,
-    Qt.ItemDataRole.DecorationRole,
-    Qt.ItemDataRole.BackgroundRole,
-    ProgressRole,
-})
-# Above this many runs of changed rows, one dataChanged spans them all (see `_announce`).
-MAX_SIGNALLED_RUNS = 8
+# What a cell holds besides its text: nothing can be edited, dragged or dropped.
+CELL_FLAGS = (Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsEnabled
+              | Qt.ItemFlag.ItemNeverHasChildren)
 
 
-class RecordTableModel(OneCallPerCell, QAbstractTableModel, Generic[Row]):
-    """A small table of records keyed by id, updated in place when the same rows return.
+class RecordTableModel(QStandardItemModel, Generic[Row]):
+    """A table of records keyed by id whose cells are kept in Qt's own storage.
 
-    Updating in place (dataChanged) rather than resetting keeps the selection and the scroll
-    position while the runtime reports progress many times a second.
+    Why Qt's storage: the runtime runs Python on its own thread, so every call Qt makes
+    from the window's thread into Python first waits for the interpreter lock behind it.
+    A model answering `data()` in Python made each visible cell of each paint such a wait
+    (two calls a cell at best: `index` and `multiData`), and with 200 devices at once the
+    repaint of a task table was the window's longest stall. Here the records are turned
+    into cell texts once, when they arrive (in one stretch of Python), and Qt paints from
+    its `QStandardItem`s without entering Python at all. Only cells whose value changed
+    are written, so the views repaint just those.
+
+    The records stay the source of truth (`record`, `row_of`, the sort): rows are updated
+    in place (dataChanged) rather than reset while the same records return, which keeps
+    the selection and the scroll position while the runtime reports progress.
     """
 
     columns: Sequence[tuple[str, Callable[[Any], Any]]] = ()
     state_column: int | None = None
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__(0, len(self.columns))
+        self.setHorizontalHeaderLabels([title for title, _ in self.columns])
         self._records: list[Row] = []
         self._rows: dict[Any, int] = {}  # record id -> row
-        self._values: list[tuple[Any, ...] | None] = []  # per row, computed when first shown
+        # Per row: its cells (kept, so an update needs no index; None until first shown),
+        # the values they show and the record those came from.
+        self._cells: list[list[QStandardItem] | None] = []
+        self._shown: list[tuple[Any, ...]] = []
+        self._written: list[Row | None] = []
+        self._band: tuple[int, int] | None = None  # rows kept written; None: all of them
         self._sort: tuple[int, Qt.SortOrder] | None = None
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._records)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.columns)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.columns[section][0] if 0 <= section < len(self.columns) else None
-        return None
-
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        # Qt asks for many roles per cell at every paint, from C++: answer the ones we do
-        # not serve at once, and the others from values computed once per row.
-        if role not in _SERVED:
-            return None
-        row = index.row()
-        if not 0 <= row < len(self._records):
-            return None
-        values = self._values[row]
-        if values is None:
-            record = self._records[row]
-            values = self._values[row] = tuple(getter(record) for _, getter in self.columns)
-        value = values[index.column()]
-        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
-            if isinstance(value, tuple):
-                return f"{value[0]}/{value[1]}"
-            return "" if value is None else str(value)
-        if role == ProgressRole:
-            return value if isinstance(value, tuple) else None
-        if index.column() == self.state_column:
-            look = self.look(self._records[row])
-            if role == Qt.ItemDataRole.DecorationRole:
-                return states.icon(look)
-            return states.tint(look)
-        return None
 
     def record(self, row: int) -> Row | None:
         return self._records[row] if 0 <= row < len(self._records) else None
 
     def row_of(self, record_id: int) -> int | None:
         return self._rows.get(record_id)
+
+    def show_band(self, first: int, last: int) -> None:
+        """A view shows rows `first`..`last`: keep those and a screenful either side
+        written; the others are written when they come near the screen.
+
+        Why: 200 devices at once move most of a big job's tasks every second, and turning
+        a task into its cells' texts costs ~50 µs of Python on the window's thread; a view
+        that shows 25 of 500 rows should not pay for the other 475.
+        """
+        span = max(last - first + 1, 1)
+        self._band = (max(first - span, 0), last + span)
+        self._write_band()
 
     def set_records(self, records: Sequence[Row]) -> None:
         records = list(records)
@@ -165,44 +147,21 @@ class RecordTableModel(OneCallPerCell, QAbstractTableModel, Generic[Row]):
         if self._sort is not None:
             records = self._sorted(records, *self._sort)
         if [r.id for r in records] == [r.id for r in self._records]:
-            # Only rows that changed are announced: a thousand-task job refreshed while a
-            # few tasks move repaints those few rows, not the whole visible table.
+            # Only the cells that changed are written: a thousand-task job refreshed while
+            # a few tasks move repaints those few cells, not the whole visible table.
             version = self.version
-            changed = [row for row, (old, new) in enumerate(zip(self._records, records,
-                                                               strict=True))
-                       if version(old) != version(new)]
-            self._adopt(records)
-            for row in changed:
-                self._values[row] = None
-            self._announce(changed)
+            self._put([(row, new) for row, (old, new) in enumerate(
+                zip(self._records, records, strict=True)) if version(old) != version(new)])
             return
         self.beginResetModel()
-        self._adopt(records)
-        self._values = [None] * len(records)
+        self.blockSignals(True)  # the reset tells the views; no signal per row or cell
+        try:
+            self._adopt(records)
+            self._fit_rows(len(records))
+            self._write_band()
+        finally:
+            self.blockSignals(False)
         self.endResetModel()
-
-    def _adopt(self, records: list[Row]) -> None:
-        self._records = records
-        self._rows = {r.id: n for n, r in enumerate(records)}
-
-    def _announce(self, changed_rows: list[int]) -> None:
-        """dataChanged for the rows given (ascending): one signal per run of rows while
-        there are few runs, else one signal from the first changed row to the last.
-
-        Why the bound: each signal is a call into Qt that hands the interpreter lock back
-        and waits for it again, behind the runtime's thread. With 200 devices at once a
-        second's refresh changes ~150 scattered tasks, and one signal per run cost 12 ms of
-        the window's thread (2 ms as one signal). The view repaints only the visible part
-        of a range, so a wide one costs at most one viewport's repaint.
-        """
-        if not changed_rows:
-            return
-        runs = _runs(changed_rows)
-        if len(runs) > MAX_SIGNALLED_RUNS:
-            runs = [(runs[0][0], runs[-1][1])]
-        last_column = len(self.columns) - 1
-        for first, last in runs:
-            self.dataChanged.emit(self.index(first, 0), self.index(last, last_column))
 
     def replace_records(self, records: Sequence[Row]) -> bool:
         """Put these records in place of the shown ones with the same ids, the rest kept.
@@ -226,6 +185,39 @@ class RecordTableModel(OneCallPerCell, QAbstractTableModel, Generic[Row]):
                 replaced.append((row, new))
         self._put(replaced)
         return True
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """Sorts the records (Qt's own sort of the cells would part them from the records)
+        and writes the cells that now show another value."""
+        if not 0 <= column < len(self.columns):
+            return
+        self._sort = (column, order)
+        self.layoutAboutToBeChanged.emit()
+        before = self.persistentIndexList()
+        ids = [self._records[i.row()].id for i in before]
+        self.blockSignals(True)  # layoutChanged repaints the views
+        try:
+            self._adopt(self._sorted(self._records, column, order))
+            self._write_band()
+        finally:
+            self.blockSignals(False)
+        rows = self._rows
+        self.changePersistentIndexList(
+            before, [self.index(rows[i], p.column()) for i, p in zip(ids, before, strict=True)]
+        )
+        self.layoutChanged.emit()
+
+    def version(self, record: Row) -> Any:
+        """What tells whether a record changed since it was shown (the record itself)."""
+        return record
+
+    def look(self, record: Row) -> str:
+        """The state whose colour and icon the state column shows."""
+        return str(self.columns[self.state_column or 0][1](record))
+
+    def _adopt(self, records: list[Row]) -> None:
+        self._records = records
+        self._rows = {r.id: n for n, r in enumerate(records)}
 
     def _replace_in_place(self, records: list[Row]) -> bool:
         """`set_records` when the same rows come back, a few of them changed, none moving:
@@ -252,30 +244,61 @@ class RecordTableModel(OneCallPerCell, QAbstractTableModel, Generic[Row]):
         return True
 
     def _put(self, replaced: list[tuple[int, Row]]) -> None:
-        """Adopt new records for rows that keep their place; announce those that changed."""
-        version = self.version
-        changed = []
+        """Adopt new records for rows that keep their place; write the changed cells of
+        those near the screen (each write tells the views which cell to repaint)."""
+        version, band, written = self.version, self._band, self._written
         for row, new in replaced:
-            if version(self._records[row]) != version(new):
-                self._values[row] = None
-                changed.append(row)
+            old = self._records[row]
             self._records[row] = new
-        self._announce(sorted(changed))
+            if version(old) == version(new):
+                if written[row] is old:
+                    written[row] = new  # the same values: nothing to write, now or later
+            elif band is None or band[0] <= row <= band[1]:
+                self._show(row, new)
 
-    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
-        if not 0 <= column < len(self.columns):
+    def _write_band(self) -> None:
+        """Write the rows near the screen whose cells show another record."""
+        records, written = self._records, self._written
+        rows = range(len(records)) if self._band is None else range(
+            self._band[0], min(self._band[1] + 1, len(records)))
+        for row in rows:
+            if written[row] is not records[row]:
+                self._show(row, records[row])
+
+    def _fit_rows(self, count: int) -> None:
+        """As many rows as records; a row's cells are made when it is first written."""
+        self.setRowCount(count)
+        extra = count - len(self._cells)
+        if extra < 0:
+            del self._cells[count:], self._shown[count:], self._written[count:]
+        else:
+            self._cells.extend([None] * extra)
+            self._shown.extend([(_NOT_SHOWN,) * (len(self.columns) + 1)] * extra)
+            self._written.extend([None] * extra)
+
+    def _show(self, row: int, record: Row) -> None:
+        """Write the record's values into the row's cells that show something else."""
+        cells, shown = self._cells[row], self._shown[row]
+        if cells is None:
+            cells = self._cells[row] = [QStandardItem() for _ in self.columns]
+            for column, cell in enumerate(cells):
+                cell.setFlags(CELL_FLAGS)
+                self.setItem(row, column, cell)
+        look = self.look(record) if self.state_column is not None else None
+        values = (*(getter(record) for _, getter in self.columns), look)
+        self._written[row] = record
+        if values == shown:
             return
-        self._sort = (column, order)
-        self.layoutAboutToBeChanged.emit()
-        before = self.persistentIndexList()
-        ids = [self._records[i.row()].id for i in before]
-        self._adopt(self._sorted(self._records, column, order))
-        self._values = [None] * len(self._records)
-        rows = self._rows
-        self.changePersistentIndexList(
-            before, [self.index(rows[i], p.column()) for i, p in zip(ids, before, strict=True)]
-        )
-        self.layoutChanged.emit()
+        for column, value in enumerate(values[:-1]):
+            if value != shown[column]:
+                text = cell_text(value)
+                cells[column].setText(text)
+                cells[column].setToolTip(text)  # the whole text where a column cuts it
+        if look != shown[-1] and self.state_column is not None:
+            cell = cells[self.state_column]
+            cell.setIcon(states.icon(look))
+            cell.setBackground(states.tint(look))
+        self._shown[row] = values
 
     def _sorted(self, records: list[Row], column: int, order: Qt.SortOrder) -> list[Row]:
         key = self._sort_key(column)
@@ -294,24 +317,39 @@ class RecordTableModel(OneCallPerCell, QAbstractTableModel, Generic[Row]):
 
         return key
 
-    def version(self, record: Row) -> Any:
-        """What tells whether a record changed since it was shown (the record itself)."""
-        return record
 
-    def look(self, record: Row) -> str:
-        """The state whose colour and icon the state column shows."""
-        return str(self.columns[self.state_column or 0][1](record))
+# A value no getter returns: a new row's cells are written whatever its record holds.
+_NOT_SHOWN = object()
 
 
-def _runs(rows: list[int]) -> list[tuple[int, int]]:
-    """Consecutive rows as (first, last) ranges: [1, 2, 3, 7] -> [(1, 3), (7, 7)]."""
-    runs: list[tuple[int, int]] = []
-    for row in rows:
-        if runs and runs[-1][1] == row - 1:
-            runs[-1] = (runs[-1][0], row)
-        else:
-            runs.append((row, row))
-    return runs
+class RecordTableView(QTableView):
+    """A table view that tells its `RecordTableModel` which rows are on screen, so the
+    model writes those rows' cells first and the rest only when they scroll near."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        bar = self.verticalScrollBar()
+        bar.valueChanged.connect(self._tell_band)  # before the scrolled rows are painted
+        bar.rangeChanged.connect(self._tell_band)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._tell_band()
+
+    def _tell_band(self, *_changed: int) -> None:
+        model = self.model()
+        if not isinstance(model, RecordTableModel) or model.rowCount() == 0:
+            return
+        first, height = max(self.rowAt(0), 0), self.viewport().height()
+        last = self.rowAt(height - 1) if height > 0 else first  # -1: below the last row
+        model.show_band(first, last if last >= 0 else model.rowCount() - 1)
+
+
+def cell_text(value: Any) -> str:
+    """What a cell shows: progress as "done/total", nothing for None."""
+    if isinstance(value, tuple):
+        return f"{value[0]}/{value[1]}"
+    return "" if value is None else str(value)
 
 
 def _step_progress(task: TaskRecord) -> tuple[int, int, str]:
