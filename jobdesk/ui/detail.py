@@ -330,6 +330,10 @@ class DetailPane(QWidget):
         self.state_icon = QLabel()
         self.state_label = QLabel()
         self.state_label.setObjectName("jobState")
+        # As wide as the longest state: a job that changes state moves nothing beside it
+        # (a moved widget repaints, and with it much of the window, while devices run).
+        self.state_label.setMinimumWidth(max(
+            self.state_label.fontMetrics().horizontalAdvance(state) for state in JobState))
         self.progress = OutcomeBar()
         self.progress.setObjectName("jobProgress")
         self.schedule_label = ElidedLabel()
@@ -425,8 +429,11 @@ class DetailPane(QWidget):
         # B1: the latest attempt (and what the next one runs), or any earlier one.
         self.attempt_chooser = QComboBox()
         self.attempt_chooser.setObjectName("attemptChooser")
+        # One width whatever it lists ("none yet", "12 of 12 (latest)"): a chooser that
+        # grew when a task started moved its row, and a move repaints much of the window.
         self.attempt_chooser.setSizeAdjustPolicy(
-            QComboBox.SizeAdjustPolicy.AdjustToContents)
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.attempt_chooser.setMinimumContentsLength(len("12 of 12 (latest)"))
         self.attempt_chooser.activated.connect(self._attempt_chosen)
         self.skip_button = _button("Skip step…", "skipStep", self.skip_step)
         title = QHBoxLayout()

@@ -361,6 +361,11 @@ class MainWindow(QMainWindow):
         self.db_label = QLabel(f"Database: {self.ctx.store.location}")
         self.db_label.setObjectName("databasePath")
         self.db_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # Wide enough for what they say while devices run, so a count that grows a digit
+        # does not lay the status bar out again (and repaint it) every second.
+        metrics = self.work_label.fontMetrics()
+        self.runtime_label.setMinimumWidth(metrics.horizontalAdvance("Runtime stopping…"))
+        self.work_label.setMinimumWidth(metrics.horizontalAdvance("8888 tasks on 8888 devices"))
         bar = self.statusBar()
         bar.addPermanentWidget(self.runtime_label)
         bar.addPermanentWidget(self.work_label)
@@ -504,13 +509,16 @@ class MainWindow(QMainWindow):
         if self.runtime is None or self.runtime.running or self.ctx.store.read_only:
             return
         if self._first_load_done:
-            self.runtime.start()
+            self._start_runtime_now()
         else:
             self._start_runtime_after_load = True
             QTimer.singleShot(3000, self._start_runtime_now)
 
     def _start_runtime_now(self) -> None:
         if self.runtime is not None and not self.runtime.running and not self._closing:
+            # Drawn now, while the interpreter is free, not at the first task that turns
+            # Running while the runtime holds it (~12 ms for all of them).
+            states.prepare_looks()
             self.runtime.start()
 
     def _after_load(self) -> None:

@@ -40,6 +40,13 @@ def tint(state: str) -> QColor:
     return QColor.fromHsl(base.hslHue(), min(base.hslSaturation(), 160), 238)
 
 
+def prepare_looks() -> None:
+    """Draw every state's icon and tint once (they are cached)."""
+    for state in LOOK:
+        icon(state)
+        tint(state)
+
+
 @cache
 def icon(state: str, size: int = 16) -> QIcon:
     return QIcon(pixmap(state, size))

@@ -172,7 +172,7 @@ class RecordTableModel(QStandardItemModel, Generic[Row]):
         interpreter too). Returns False (nothing touched) when one is not shown or would
         move to another row under the sort.
         """
-        key = self._sort_key(self._sort[0]) if self._sort is not None else None
+        key = self._sorted_by()
         replaced: list[tuple[int, Row]] = []
         for new in records:
             row = self._rows.get(new.id)
@@ -226,7 +226,7 @@ class RecordTableModel(QStandardItemModel, Generic[Row]):
         """
         if len(records) != len(self._records) or len(self._rows) != len(self._records):
             return False
-        key = self._sort_key(self._sort[0]) if self._sort is not None else None
+        key = self._sorted_by()
         replaced: list[tuple[int, Row]] = []
         seen: set[int] = set()
         for position, new in enumerate(records):
@@ -304,6 +304,11 @@ class RecordTableModel(QStandardItemModel, Generic[Row]):
         key = self._sort_key(column)
         return sorted(records, key=key, reverse=order == Qt.SortOrder.DescendingOrder)
 
+    def _sorted_by(self) -> Callable[[Row], Any] | None:
+        """The value the rows are sorted by (None: unsorted). A record whose value did not
+        change keeps its row; comparing the plain value spares a sort key per record."""
+        return self.columns[self._sort[0]][1] if self._sort is not None else None
+
     def _sort_key(self, column: int) -> Callable[[Row], tuple[bool, Any]]:
         getter = self.columns[column][1]
 
@@ -338,9 +343,13 @@ class RecordTableView(QTableView):
 
     def _tell_band(self, *_changed: int) -> None:
         model = self.model()
-        if not isinstance(model, RecordTableModel) or model.rowCount() == 0:
+        if not isinstance(model, RecordTableModel):
             return
-        first, height = max(self.rowAt(0), 0), self.viewport().height()
+        height = self.viewport().height()
+        if model.rowCount() == 0:  # as many rows as would fit, for the first records
+            model.show_band(0, height // self.verticalHeader().defaultSectionSize())
+            return
+        first = max(self.rowAt(0), 0)
         last = self.rowAt(height - 1) if height > 0 else first  # -1: below the last row
         model.show_band(first, last if last >= 0 else model.rowCount() - 1)
 
