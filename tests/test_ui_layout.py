@@ -13,13 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QByteArray, QRect, QSettings
+from PySide6.QtCore import QByteArray, QCoreApplication, QEvent, QObject, QRect, QSettings, Qt
 from PySide6.QtWidgets import (
     QAbstractButton,
     QAbstractScrollArea,
     QLabel,
     QScrollBar,
     QSplitterHandle,
+    QTabBar,
     QTableView,
     QWidget,
 )
@@ -316,6 +317,65 @@ def test_the_toolbar_shows_the_actions_of_the_page_in_view(qtbot: Any, shown: An
     assert window.new_action not in window.toolbar.actions()
     window.pages.setCurrentIndex(0)
     assert window.cancel_action in window.toolbar.actions()
+
+
+class _Paints(QObject):
+    """The widgets painted since it was installed on the application."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.painted: list[QObject] = []
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Paint:
+            self.painted.append(watched)
+        return False
+
+
+def test_a_label_that_changes_length_repaints_itself_not_the_window(
+        qtbot: Any, shown: Any) -> None:
+    """While devices run, a job's state, its next run and the count of jobs listed change
+    length; each must repaint where it is. A change that repainted the whole window (the
+    page tabs did, at each new layout) held the window's thread 40-70 ms at a time."""
+    window, jobs = shown
+    select_failed(qtbot, window, jobs["failed"])
+    paints = _Paints()
+    marker = window.runtime_label  # painted in the same pass as everything else dirty
+
+    def painted_all_pending() -> None:
+        for _ in range(10):  # the layout requests a change posts, one level at a time
+            QCoreApplication.sendPostedEvents()
+        paints.painted.clear()
+        marker.update()
+        qtbot.waitUntil(lambda: marker in paints.painted)
+
+    QCoreApplication.instance().installEventFilter(paints)
+    try:
+        for label, text in ((window.detail.state_label, "Cancelled Manually"),
+                            (window.detail.next_run_label, "in 3 minutes, 1 Dec 22:00 CET"),
+                            (window.count_label, "1,234 jobs")):
+            painted_all_pending()
+            paints.painted.clear()
+            label.setText(text)
+            qtbot.waitUntil(lambda label=label: label in paints.painted)
+            seen = list(paints.painted)
+            painted_all_pending()
+            seen += paints.painted
+            for elsewhere in (window.table, window.detail.tasks_view, window.detail.week_strip,
+                              window.pages.findChild(QTabBar)):
+                assert elsewhere not in seen, (label.objectName(), elsewhere.objectName())
+    finally:
+        QCoreApplication.instance().removeEventFilter(paints)
+
+
+def test_ctrl_tab_goes_to_the_next_page(qtbot: Any, shown: Any) -> None:
+    window, _jobs = shown
+    window.table.setFocus()
+    qtbot.keyClick(window.table, Qt.Key.Key_Tab, Qt.KeyboardModifier.ControlModifier)
+    assert window.pages.currentWidget() is window.devices
+    qtbot.keyClick(window.devices, Qt.Key.Key_Tab,
+                   Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert window.pages.currentIndex() == 0
 
 
 def test_the_detail_follows_the_filter(qtbot: Any, shown: Any) -> None:

@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
     QStyle,
     QSystemTrayIcon,
     QTableView,
-    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -44,6 +43,7 @@ from jobdesk.ui.devices_view import DevicesView
 from jobdesk.ui.gateway import StoreGateway
 from jobdesk.ui.jobs_model import COLUMNS, PROGRESS_COLUMN, JobsTableModel
 from jobdesk.ui.new_job import NewJobDialog
+from jobdesk.ui.page_tabs import PageTabs
 from jobdesk.ui.runtime_host import RuntimeHost
 
 ALL_STATES = "All states"
@@ -228,9 +228,8 @@ class MainWindow(QMainWindow):
         self.splitter.setChildrenCollapsible(False)
         self.splitter.splitterMoved.connect(self._keep_splitter)
 
-        self.pages = QTabWidget()
+        self.pages = PageTabs()
         self.pages.setObjectName("pages")
-        self.pages.setDocumentMode(True)
         self.pages.addTab(self.splitter, "Jobs")
         self.pages.addTab(self.devices, "Devices")
         self.banner = Banner()
