@@ -516,6 +516,13 @@ def test_painting_a_table_of_tasks_runs_no_python(qapp, qtbot) -> None:
         == ["Succeeded", "Running", "Running"]
     assert model.index(499, 0).data() == "router-499"
 
+    view.scrollToTop()  # typing a name finds its row, written or not
+    model.set_records([replace(t, device=f"gateway-{t.id}") if t.id >= 400 else t
+                       for t in tasks])
+    qtbot.keyClicks(view, "gateway-45")
+    assert model.record(view.currentIndex().row()).device.startswith("gateway-45")
+    assert not model.flags(model.index(480, 0)) & Qt.ItemFlag.ItemIsEditable
+
 
 def test_the_outcome_bar_repaints_with_the_window_not_inside_a_refresh(qtbot) -> None:
     """QProgressBar.setValue repaints at once; the detail's refresh must not wait on it."""

@@ -9,7 +9,7 @@ from typing import Any, Generic, TypeVar
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QResizeEvent, QStandardItem, QStandardItemModel
-from PySide6.QtWidgets import QTableView
+from PySide6.QtWidgets import QAbstractItemView, QTableView
 
 from jobdesk.domain import lifecycle
 from jobdesk.domain.states import StepStatus
@@ -256,11 +256,17 @@ class RecordTableModel(QStandardItemModel, Generic[Row]):
             elif band is None or band[0] <= row <= band[1]:
                 self._show(row, new)
 
+    def write_all(self) -> None:
+        """Write every row whose cells show another record (for a search of the cells)."""
+        self._write_rows(range(len(self._records)))
+
     def _write_band(self) -> None:
         """Write the rows near the screen whose cells show another record."""
+        self._write_rows(range(len(self._records)) if self._band is None else range(
+            self._band[0], min(self._band[1] + 1, len(self._records))))
+
+    def _write_rows(self, rows: range) -> None:
         records, written = self._records, self._written
-        rows = range(len(records)) if self._band is None else range(
-            self._band[0], min(self._band[1] + 1, len(records)))
         for row in rows:
             if written[row] is not records[row]:
                 self._show(row, records[row])
@@ -333,6 +339,9 @@ class RecordTableView(QTableView):
 
     def __init__(self) -> None:
         super().__init__()
+        # Read-only: a row not yet written has no cells, and Qt takes a missing cell for
+        # an editable one.
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         bar = self.verticalScrollBar()
         bar.valueChanged.connect(self._tell_band)  # before the scrolled rows are painted
         bar.rangeChanged.connect(self._tell_band)
@@ -340,6 +349,13 @@ class RecordTableView(QTableView):
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         self._tell_band()
+
+    def keyboardSearch(self, search: str) -> None:
+        """Typing a device's name jumps to it, wherever its row is: every row written."""
+        model = self.model()
+        if isinstance(model, RecordTableModel):
+            model.write_all()
+        super().keyboardSearch(search)
 
     def _tell_band(self, *_changed: int) -> None:
         model = self.model()
