@@ -23,7 +23,7 @@ from jobdesk.store.records import TaskRecord
 from jobdesk.ui.context import AppContext
 from jobdesk.ui.delegates import OutcomeBar
 from jobdesk.ui.gateway import StoreGateway
-from jobdesk.ui.jobs_model import JobsTableModel
+from jobdesk.ui.jobs_model import PROGRESS_COLUMN, JobsTableModel
 from jobdesk.ui.main_window import MainWindow
 from jobdesk.ui.rollout_bar import BatchLook
 from jobdesk.ui.runtime_host import RuntimeHost
@@ -80,6 +80,35 @@ def test_the_jobs_model_passes_the_model_tester(qtmodeltester, app_context: AppC
         model.sort(0, Qt.SortOrder.AscendingOrder)
     qtbot.waitUntil(lambda: model.index(0, 0).data() == "job 0")
     assert [model.index(r, 0).data() for r in range(3)] == ["job 0", "job 1", "job 10"]
+
+
+def test_a_job_that_moves_repaints_only_the_cells_that_changed(
+        app_context: AppContext, gateway: StoreGateway, qtbot) -> None:
+    """Each cell repainted asks Python for its values while the runtime holds the
+    interpreter: a job's progress step repaints its progress (and state), not its row."""
+    add_devices(app_context, "r9")
+    waiting = app_context.service.create(
+        JobRequest("Collect logs", JobType.COMMAND, devices=["r9"], command="true"))
+    model = JobsTableModel(app_context.store, gateway)
+    with qtbot.waitSignal(model.loaded):
+        model.reload()
+    row = model.row_of(waiting.id)
+    assert model.index(row, PROGRESS_COLUMN).data() == "0/1"  # shown, so its texts are kept
+    changed: list[tuple[int, int, int, int]] = []
+    model.dataChanged.connect(lambda first, last: changed.append(
+        (first.row(), first.column(), last.row(), last.column())))
+
+    [task_id] = app_context.store.queue.due(app_context.clock.now(), 10)
+    attempt, _ = app_context.store.queue.claim(task_id, app_context.clock.now())
+    for step in attempt.steps:
+        app_context.store.queue.begin_step(attempt.hold, step.id, app_context.clock.now())
+        app_context.store.queue.complete_step(attempt.hold, step.id, app_context.clock.now())
+    app_context.store.jobs.refresh(waiting.id, app_context.clock.now())
+    model.refresh_jobs([waiting.id])
+    qtbot.waitUntil(lambda: model.index(row, PROGRESS_COLUMN).data() == "1/1")
+    columns = {column for _, column, _, last in changed if column == last}
+    assert changed and all(first == last == row for first, _, last, _ in changed)
+    assert PROGRESS_COLUMN in columns and 0 not in columns  # the name did not change
 
 
 def test_task_and_step_models_pass_the_model_tester(qtmodeltester,

@@ -312,19 +312,38 @@ class JobsTableModel(OneCallPerCell, QAbstractTableModel):
         if page is not None and generation == self._generation:
             self._requested.discard(page)
         changed_rows = []
+        changed_cells: list[tuple[int, int]] = []
+        state_column = next(n for n, (_, key) in enumerate(COLUMNS) if key == "state")
         for job_id, record in rows.items():
+            previous = self._rows.get(job_id)
             self._rows[job_id] = record
             self._rows.move_to_end(job_id)
-            self._texts.pop(job_id, None)
+            shown = self._texts.pop(job_id, None)
             row = self._row_of.get(job_id)
-            if row is not None:
+            if row is None:
+                continue
+            if shown is None:
                 changed_rows.append(row)
+                continue
+            # A row shown before: only the cells whose text changed are repainted (its
+            # progress, mostly). Each cell repainted asks Python for its values, waiting for
+            # the interpreter behind the runtime; a whole row was 9 cells at each refresh.
+            texts = self._texts[job_id] = tuple(self._display(record, c) for _, c in COLUMNS)
+            cells = [(row, column) for column, (old, new) in
+                     enumerate(zip(shown, texts, strict=True)) if old != new]
+            if not cells and previous is not None and previous.rollout_reason \
+                    != record.rollout_reason:
+                cells = [(row, state_column)]  # its tooltip, and whoever follows rollouts
+            changed_cells += cells
         while len(self._rows) > CACHE_LIMIT:
             dropped, _ = self._rows.popitem(last=False)
             self._texts.pop(dropped, None)
         if changed_rows:
             first, last = min(changed_rows), max(changed_rows)
             self.dataChanged.emit(self.index(first, 0), self.index(last, len(COLUMNS) - 1))
+        for row, column in changed_cells:
+            cell = self.index(row, column)
+            self.dataChanged.emit(cell, cell)
         if page is not None and generation != self._generation:
             self._requested.discard(page)
 
