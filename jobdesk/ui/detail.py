@@ -782,9 +782,14 @@ class DetailPane(QWidget):
         availability = self._availability()
         if availability == self.availability and self._buttons_set:
             return  # a refresh that changed nothing a person can do: no calls into Qt
+        # Only the buttons whose answer changed: a job that starts running changes one or
+        # two of seven, and each call into Qt waits for the interpreter behind the runtime.
+        shown = self.availability if self._buttons_set else {}
         self.availability, self._buttons_set = availability, True
         for name, button in self._buttons().items():
             refusal = availability[name]
+            if name in shown and shown[name] == refusal:
+                continue
             button.setEnabled(refusal is None)
             button.setToolTip(refusal if refusal is not None else ACTION_TIPS[name])
         self.availabilityChanged.emit(dict(availability))

@@ -348,9 +348,12 @@ class MainWindow(QMainWindow):
                              (self.retry_action, "retry"),
                              (self.duplicate_action, "duplicate")):
             refusal = availability.get(name)
-            action.setEnabled(refusal is None)
             tip = refusal if refusal is not None else action.statusTip()
-            action.setToolTip(f"{tip[:1].upper()}{tip[1:]}")
+            tip = f"{tip[:1].upper()}{tip[1:]}"
+            if action.isEnabled() == (refusal is None) and action.toolTip() == tip:
+                continue  # each change is redrawn in the toolbar and the menus
+            action.setEnabled(refusal is None)
+            action.setToolTip(tip)
 
     def _build_status_bar(self) -> None:
         self.runtime_label = QLabel("Runtime starting…" if self.runtime else "Runtime off")
