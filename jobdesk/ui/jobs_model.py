@@ -313,7 +313,6 @@ class JobsTableModel(OneCallPerCell, QAbstractTableModel):
             self._requested.discard(page)
         changed_rows = []
         changed_cells: list[tuple[int, int]] = []
-        state_column = next(n for n, (_, key) in enumerate(COLUMNS) if key == "state")
         for job_id, record in rows.items():
             previous = self._rows.get(job_id)
             self._rows[job_id] = record
@@ -333,7 +332,7 @@ class JobsTableModel(OneCallPerCell, QAbstractTableModel):
                      enumerate(zip(shown, texts, strict=True)) if old != new]
             if not cells and previous is not None and previous.rollout_reason \
                     != record.rollout_reason:
-                cells = [(row, state_column)]  # its tooltip, and whoever follows rollouts
+                cells = [(row, STATE_COLUMN)]  # its tooltip, and whoever follows rollouts
             changed_cells += cells
         while len(self._rows) > CACHE_LIMIT:
             dropped, _ = self._rows.popitem(last=False)

@@ -246,14 +246,14 @@ class RecordTableModel(QStandardItemModel, Generic[Row]):
     def _put(self, replaced: list[tuple[int, Row]]) -> None:
         """Adopt new records for rows that keep their place; write the changed cells of
         those near the screen (each write tells the views which cell to repaint)."""
-        version, band, written = self.version, self._band, self._written
+        version, near, written = self.version, self._band_rows(), self._written
         for row, new in replaced:
             old = self._records[row]
             self._records[row] = new
             if version(old) == version(new):
                 if written[row] is old:
                     written[row] = new  # the same values: nothing to write, now or later
-            elif band is None or band[0] <= row <= band[1]:
+            elif row in near:
                 self._show(row, new)
 
     def write_all(self) -> None:
@@ -262,8 +262,13 @@ class RecordTableModel(QStandardItemModel, Generic[Row]):
 
     def _write_band(self) -> None:
         """Write the rows near the screen whose cells show another record."""
-        self._write_rows(range(len(self._records)) if self._band is None else range(
-            self._band[0], min(self._band[1] + 1, len(self._records))))
+        self._write_rows(self._band_rows())
+
+    def _band_rows(self) -> range:
+        """The rows kept written: those near the screen (all of them until a view says)."""
+        if self._band is None:
+            return range(len(self._records))
+        return range(self._band[0], min(self._band[1] + 1, len(self._records)))
 
     def _write_rows(self, rows: range) -> None:
         records, written = self._records, self._written
