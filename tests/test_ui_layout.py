@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QAbstractScrollArea,
     QLabel,
     QScrollBar,
+    QSizeGrip,
     QSplitterHandle,
     QTabBar,
     QTableView,
@@ -364,6 +365,37 @@ def test_a_label_that_changes_length_repaints_itself_not_the_window(
             for elsewhere in (window.table, window.detail.tasks_view, window.detail.week_strip,
                               window.pages.findChild(QTabBar)):
                 assert elsewhere not in seen, (label.objectName(), elsewhere.objectName())
+    finally:
+        QCoreApplication.instance().removeEventFilter(paints)
+
+
+def test_the_runtimes_status_repaints_its_labels_not_the_status_bar(
+        qtbot: Any, shown: Any) -> None:
+    """The runtime's labels change four times a second while devices run. Each change that
+    laid the status bar out again repainted all of it, the database's path included."""
+    window, _jobs = shown
+    paints = _Paints()
+    marker = window.count_label  # painted in the same pass as everything else dirty
+    grip = window.statusBar().findChild(QSizeGrip)
+
+    def painted_all_pending() -> None:
+        for _ in range(10):  # the layout requests a change posts, one level at a time
+            QCoreApplication.sendPostedEvents()
+        marker.update()
+        qtbot.waitUntil(lambda: marker in paints.painted)
+
+    QCoreApplication.instance().installEventFilter(paints)
+    try:
+        for label, text in ((window.work_label, "137 tasks on 137 devices"),
+                            (window.runtime_label, "Runtime stopping…"),
+                            (window.work_label, "1 task on 1 device")):
+            painted_all_pending()
+            paints.painted.clear()
+            label.setText(text)
+            qtbot.waitUntil(lambda label=label: label in paints.painted)
+            painted_all_pending()
+            assert window.db_label not in paints.painted, text
+            assert grip not in paints.painted, text
     finally:
         QCoreApplication.instance().removeEventFilter(paints)
 

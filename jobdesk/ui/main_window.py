@@ -66,6 +66,19 @@ def fits(geometry: QRect, area: QRect) -> bool:
     taller than it (a window manager's frame may shift it by a few pixels)."""
     return (geometry.width() <= area.width() and geometry.height() <= area.height()
             and area.contains(geometry.topLeft()))
+
+
+def _fix_size(label: QLabel, *texts: str) -> None:
+    """Give a label that changes its text the size of the longest of ``texts``, for good.
+
+    Qt lays a widget's parent out again at each change of its text unless the widget's
+    least and greatest sizes are equal."""
+    margins = label.contentsMargins()
+    width = max(label.fontMetrics().horizontalAdvance(text) for text in texts)
+    label.setFixedSize(width + margins.left() + margins.right() + 2 * label.margin() + 2,
+                       label.sizeHint().height())
+
+
 RUNTIME_START_DELAY_MS = 500
 
 
@@ -363,11 +376,11 @@ class MainWindow(QMainWindow):
         self.db_label = QLabel(f"Database: {self.ctx.store.location}")
         self.db_label.setObjectName("databasePath")
         self.db_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        # Wide enough for what they say while devices run, so a count that grows a digit
-        # does not lay the status bar out again (and repaint it) every second.
-        metrics = self.work_label.fontMetrics()
-        self.runtime_label.setMinimumWidth(metrics.horizontalAdvance("Runtime stopping…"))
-        self.work_label.setMinimumWidth(metrics.horizontalAdvance("8888 tasks on 8888 devices"))
+        # A fixed size, as wide as the longest thing each says: a label of any other size
+        # asks the status bar to lay itself out at each new text, and the status bar then
+        # repaints all of itself, four times a second while devices run.
+        _fix_size(self.runtime_label, "Runtime off (read-only database)", "Runtime stopping…")
+        _fix_size(self.work_label, "8888 tasks on 8888 devices")
         bar = self.statusBar()
         bar.addPermanentWidget(self.runtime_label)
         bar.addPermanentWidget(self.work_label)
