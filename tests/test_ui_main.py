@@ -313,6 +313,66 @@ def test_the_runtime_in_the_window_runs_jobs_and_tells_when_they_finish(
         win.close()
 
 
+def test_the_runtime_in_the_window_waits_while_the_window_works(
+    qtbot, app_context: AppContext, tmp_path: Path
+) -> None:
+    """The window's thread shares the interpreter with the runtime: while it shows results
+    the runtime holds still, and goes on as soon as the window is done."""
+    from jobdesk.runtime.clock import SystemClock
+    from jobdesk.runtime.give_way import GiveWay
+
+    app_context.clock = SystemClock()
+    app_context.give_way = GiveWay(budget=30.0)
+    add_devices(app_context, "r1")
+    driver = FakeDriver()
+    engine = Engine(app_context.store, app_context.settings, app_context.clock, driver,
+                    LocalCA(tmp_path / "ca"), system_jobs=False,
+                    give_way=app_context.give_way)
+    host = RuntimeHost(engine, give_way=app_context.give_way)
+    win = MainWindow(app_context, runtime=host)
+    qtbot.addWidget(win)
+    win.show()
+    host.start()
+    qtbot.waitUntil(lambda: win.runtime_label.text() == "Runtime running")
+    with app_context.give_way.window_busy():
+        job = app_context.service.create(JobRequest("Reboot r1", JobType.REBOOT,
+                                                    devices=["r1"]))
+        host.wake()
+        with pytest.raises(qtbot.TimeoutError):  # the window goes on meanwhile
+            qtbot.waitUntil(lambda: bool(driver.calls), timeout=300)
+    qtbot.waitUntil(lambda: app_context.store.jobs.get(job.id).state == "Succeeded",
+                    timeout=10000)
+    with qtbot.waitSignal(host.stopped, timeout=10000):
+        win.close()
+
+
+def test_results_and_repaints_are_shown_with_the_runtime_held(
+        qtbot, window: MainWindow, app_context: AppContext) -> None:
+    from PySide6.QtCore import QEvent, QObject
+
+    class PaintSeen(QObject):
+        def __init__(self) -> None:
+            super().__init__()
+            self.busy: list[bool] = []
+
+        def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+            if event.type() == QEvent.Type.Paint:
+                self.busy.append(app_context.give_way.window_is_busy)
+            return False
+
+    seen = PaintSeen()
+    window.count_label.installEventFilter(seen)
+    window.count_label.update()
+    qtbot.waitUntil(lambda: bool(seen.busy))
+    assert all(seen.busy)
+    results: list[bool] = []
+    window.gateway.call(lambda: 1, lambda _: results.append(
+        app_context.give_way.window_is_busy))
+    qtbot.waitUntil(lambda: bool(results))
+    assert results == [True]
+    assert not app_context.give_way.window_is_busy
+
+
 # --- rollouts (B8) ---------------------------------------------------------------------------
 
 

@@ -43,6 +43,7 @@ from jobdesk.runtime.events import (
     StoreStatus,
     TaskChanged,
 )
+from jobdesk.runtime.give_way import GiveWay
 from jobdesk.runtime.health import StoreHealth
 from jobdesk.runtime.steps import STEP_RUNNERS, StepContext, StepResult
 from jobdesk.settings import Settings
@@ -86,6 +87,12 @@ class WriteAbandoned(Exception):
         self.fault = fault
 
 
+def _after_window(give_way: GiveWay, call: Callable[[], T]) -> T:
+    """A database call of the runtime, once the window is not busy (on the db thread)."""
+    give_way.wait_for_window()
+    return call()
+
+
 class Engine:
     def __init__(
         self,
@@ -97,6 +104,7 @@ class Engine:
         on_event: EventSink | None = None,
         *,
         system_jobs: bool = True,
+        give_way: GiveWay | None = None,
     ) -> None:
         self.store = store
         self.settings = settings
@@ -108,6 +116,7 @@ class Engine:
         self._system_jobs = system_jobs
         self._owner = runtime_id(socket.gethostname())  # the format recovery reads back
         self._db_thread = ThreadPoolExecutor(1, thread_name_prefix="jobdesk-db")
+        self._give_way = give_way  # the window's, when it hosts this runtime
         self._attempts: dict[int, asyncio.Task[None]] = {}  # task id -> attempt
         self._busy_devices: set[int] = set()
         self._stopping = False
@@ -157,7 +166,10 @@ class Engine:
 
     async def _db(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._db_thread, partial(function, *args, **kwargs))
+        call = partial(function, *args, **kwargs)
+        if self._give_way is not None:
+            call = partial(_after_window, self._give_way, call)
+        return await loop.run_in_executor(self._db_thread, call)
 
     def _emit(self, event: Event) -> None:
         if self._on_event is None:

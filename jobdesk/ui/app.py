@@ -102,8 +102,8 @@ def open_window(
                      profiles_dir=paths.profiles_dir())
     driver = load_driver(settings, data_dir, paths.profiles_dir())
     engine = Engine(store, settings, clock, driver, LocalCA(data_dir / "ca"),
-                    system_jobs=system_jobs)
-    runtime = RuntimeHost(engine, on_close=driver.aclose)
+                    system_jobs=system_jobs, give_way=ctx.give_way)
+    runtime = RuntimeHost(engine, on_close=driver.aclose, give_way=ctx.give_way)
     window = MainWindow(ctx, runtime=runtime, settings=window_settings)
     problems = ProfileLibrary(user_dir=ctx.profiles_dir).problems()
     for problem in problems:

@@ -14,12 +14,14 @@ from __future__ import annotations
 import itertools
 import logging
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 import shiboken6
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from jobdesk.domain.rules import ActionRefused
+from jobdesk.runtime.give_way import GiveWay
 from jobdesk.store import Store
 from jobdesk.store.faults import FaultKind
 
@@ -56,13 +58,16 @@ class _Worker(QObject):
     failed = Signal(object, object)  # token, Failure
     reachable = Signal(str)  # "" once the database answers again, else why it does not
 
-    def __init__(self, store: Store | None) -> None:
+    def __init__(self, store: Store | None, give_way: GiveWay | None) -> None:
         super().__init__()
         self._store = store
+        self._give_way = give_way
         self._unreachable = False
 
     @Slot(object, object)
     def execute(self, token: int, function: Callable[[], Any]) -> None:
+        if self._give_way is not None:
+            self._give_way.wait_for_window()  # the window is busy with the last result
         try:
             result = function()
         except Exception as error:  # every error goes back to the caller, in words
@@ -151,9 +156,13 @@ class StoreGateway(QObject):
     # it answers again: the window says so in a banner instead of an error per query.
     reachable = Signal(str)
 
-    def __init__(self, parent: QObject | None = None, *, store: Store | None = None) -> None:
+    def __init__(self, parent: QObject | None = None, *, store: Store | None = None,
+                 give_way: GiveWay | None = None) -> None:
+        """`give_way`: the window's busy flag; the results are shown under it, and the
+        worker waits on it between calls."""
         super().__init__(parent)
-        self._worker = _Worker(store)
+        self._give_way = give_way
+        self._worker = _Worker(store, give_way)
         self._thread = _PythonThread(self, self._worker.release)
         self._thread.setObjectName("jobdesk-store")
         self._worker.moveToThread(self._thread)
@@ -182,15 +191,20 @@ class StoreGateway(QObject):
     def _on_done(self, token: int, result: Any) -> None:
         on_done, _ = self._pending.pop(token, (None, None))
         if on_done is not None:
-            on_done(result)
+            with self._window_busy():
+                on_done(result)
 
     @Slot(object, object)
     def _on_failed(self, token: int, message: Failure) -> None:
         _, on_error = self._pending.pop(token, (None, None))
-        if on_error is not None:
-            on_error(message)
-        else:
-            self.error.emit(message)
+        with self._window_busy():
+            if on_error is not None:
+                on_error(message)
+            else:
+                self.error.emit(message)
+
+    def _window_busy(self) -> AbstractContextManager[None]:
+        return self._give_way.window_busy() if self._give_way is not None else nullcontext()
 
     def stop(self) -> None:
         """Finish the calls already handed over, then end the thread."""

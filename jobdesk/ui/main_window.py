@@ -9,7 +9,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QPoint, QRect, QSettings, QSize, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import (
+    QByteArray,
+    QEvent,
+    QPoint,
+    QRect,
+    QSettings,
+    QSize,
+    Qt,
+    QTimer,
+    Signal,
+    Slot,
+)
 from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -97,7 +108,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.ctx = ctx
         self.runtime = runtime
-        self.gateway = gateway or StoreGateway(self, store=ctx.store)
+        self.gateway = gateway or StoreGateway(self, store=ctx.store, give_way=ctx.give_way)
         self.settings = settings
         self._closing = False
         self._first_load_done = False
@@ -785,6 +796,14 @@ class MainWindow(QMainWindow):
             self.show_error(f"The runtime stopped: {error}")
         if self._closing:
             self.close()
+
+    def event(self, event: QEvent) -> bool:
+        """A repaint of the window (Qt paints all that changed in one pass, delegates and
+        the week strip in Python) happens with the runtime paused, as results are shown."""
+        if event.type() == QEvent.Type.UpdateRequest:
+            with self.ctx.give_way.window_busy():
+                return super().event(event)
+        return super().event(event)
 
     # --- closing --------------------------------------------------------------------
 

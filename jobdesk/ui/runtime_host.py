@@ -11,6 +11,7 @@ import logging
 import threading
 from collections import deque
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
@@ -26,6 +27,7 @@ from jobdesk.runtime.events import (
     StoreStatus,
     TaskChanged,
 )
+from jobdesk.runtime.give_way import GiveWay
 
 log = logging.getLogger(__name__)
 
@@ -36,16 +38,20 @@ class _RuntimeWorker(QObject):
     pending = Signal()  # events wait in the host's queue (sent once until they are read)
     ended = Signal(str)  # "" when it stopped cleanly, else the error in words
 
-    def __init__(self, engine: Engine, on_close: Callable[[], object] | None) -> None:
+    def __init__(self, engine: Engine, on_close: Callable[[], object] | None,
+                 give_way: GiveWay | None) -> None:
         super().__init__()
         self._engine = engine
         self._on_close = on_close
+        self._give_way = give_way
 
     @Slot()
     def run(self) -> None:
         error = ""
+        loop_factory = self._give_way.event_loop if self._give_way is not None else None
         try:
-            asyncio.run(self._main())
+            with asyncio.Runner(loop_factory=loop_factory) as runner:
+                runner.run(self._main())
         except Exception as failure:  # shown to the user; the data is safe in the store
             log.exception("the runtime stopped with an error")
             error = str(failure) or failure.__class__.__name__
@@ -77,12 +83,16 @@ class RuntimeHost(QObject):
         parent: QObject | None = None,
         *,
         on_close: Callable[[], object] | None = None,
+        give_way: GiveWay | None = None,
     ) -> None:
+        """`give_way`: the window's busy flag, which the engine's event loop waits on
+        (the engine's database calls too: give the engine the same one)."""
         super().__init__(parent)
         self.engine = engine
+        self.give_way = give_way
         self._thread = QThread(self)
         self._thread.setObjectName("jobdesk-runtime")
-        self._worker = _RuntimeWorker(engine, on_close)
+        self._worker = _RuntimeWorker(engine, on_close, give_way)
         self._worker.moveToThread(self._thread)
         self._thread.started.connect(self._worker.run)
         self._worker.pending.connect(self._drain)
@@ -134,13 +144,17 @@ class RuntimeHost(QObject):
         with self._queue_lock:
             events = list(self._queue)
             self._queue.clear()
-        seen: set[Event] = set()
-        for event in events:
-            if isinstance(event, (JobChanged, DeviceChanged)):
-                if event in seen:
-                    continue  # the same change reported twice: once is enough
-                seen.add(event)
-            self._on_event(event)
+        with self._window_busy():
+            seen: set[Event] = set()
+            for event in events:
+                if isinstance(event, (JobChanged, DeviceChanged)):
+                    if event in seen:
+                        continue  # the same change reported twice: once is enough
+                    seen.add(event)
+                self._on_event(event)
+
+    def _window_busy(self) -> AbstractContextManager[None]:
+        return self.give_way.window_busy() if self.give_way is not None else nullcontext()
 
     def _on_event(self, event: Event) -> None:
         if isinstance(event, JobChanged):

@@ -1,0 +1,83 @@
+"""The runtime gives way to the window: it pauses between its pieces of work while the
+window's thread shows results or repaints.
+
+Why: the window and the runtime share one interpreter lock. While 200 devices run, the
+runtime's threads always want it, and the interpreter hands it over every 0.2 ms, so each
+millisecond of the window's Python is cut into pieces with the runtime's in between; on
+a 2-core laptop that also runs other programs, the thread holding the lock is sometimes
+not even on a core, and a refresh of a 500-task job then took several times its own length
+(a 4 ms gap between two lines of it, measured). Paused at the next boundary between two of
+its pieces of work (a pass of its event loop, a database call), the runtime loses little:
+a device's SSH session waits a few milliseconds at most, and no step is ever cut short.
+
+A pause is bounded: however long the window stays busy (a dialog opened from a callback
+runs its own event loop), the runtime waits at most `budget` seconds per busy spell.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import selectors
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+DEFAULT_BUDGET_S = 0.04  # a little under the window's stall target at 200 devices at once
+
+
+class GiveWay:
+    """A busy flag the window's thread raises and the runtime's threads wait on."""
+
+    def __init__(self, budget: float = DEFAULT_BUDGET_S,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        self._budget = budget
+        self._monotonic = monotonic
+        self._free = threading.Event()
+        self._free.set()
+        self._depth = 0  # nested busy spells (only ever changed on the window's thread)
+        self._busy_since = 0.0
+
+    @contextmanager
+    def window_busy(self) -> Iterator[None]:
+        """Hold the runtime at its next boundary while the block runs (window's thread)."""
+        if self._depth == 0:
+            self._busy_since = self._monotonic()
+            self._free.clear()
+        self._depth += 1
+        try:
+            yield
+        finally:
+            self._depth -= 1
+            if self._depth == 0:
+                self._free.set()
+
+    @property
+    def window_is_busy(self) -> bool:
+        return not self._free.is_set()
+
+    def wait_for_window(self) -> None:
+        """Between two pieces of the runtime's work: wait while the window is busy, for
+        what is left of the spell's budget."""
+        if self._free.is_set():
+            return
+        left = self._busy_since + self._budget - self._monotonic()
+        if left > 0:
+            self._free.wait(left)
+
+    def event_loop(self) -> asyncio.AbstractEventLoop:
+        """An event loop that waits for the window after each poll of its sockets, before
+        it runs the callbacks that became ready."""
+        return asyncio.SelectorEventLoop(_GivingWaySelector(self))
+
+
+class _GivingWaySelector(selectors.DefaultSelector):  # type: ignore[misc, valid-type]
+    def __init__(self, give_way: GiveWay) -> None:
+        super().__init__()
+        self._give_way = give_way
+
+    def select(self, timeout: float | None = None) -> list[tuple[Any, int]]:
+        ready = super().select(timeout)
+        self._give_way.wait_for_window()
+        return ready
