@@ -42,7 +42,7 @@ from jobdesk.ui import states
 from jobdesk.ui.columns import SAMPLE_TIME, fit_columns
 from jobdesk.ui.context import AppContext
 from jobdesk.ui.delegates import OutcomeBar, ProgressDelegate, segments_for
-from jobdesk.ui.elided import ElidedLabel
+from jobdesk.ui.elided import ElidedLabel, fix_size
 from jobdesk.ui.extend_dialog import ExtendJobDialog
 from jobdesk.ui.gateway import Failure, StoreGateway
 from jobdesk.ui.jobs_model import next_run_text
@@ -328,12 +328,13 @@ class DetailPane(QWidget):
         self.created_label = ElidedLabel()
         self.created_label.setObjectName("jobCreated")
         self.state_icon = QLabel()
+        self.state_icon.setFixedSize(states.HEADER_SIZE, states.HEADER_SIZE)
+        self._icon_state = ""
         self.state_label = QLabel()
         self.state_label.setObjectName("jobState")
         # As wide as the longest state: a job that changes state moves nothing beside it
         # (a moved widget repaints, and with it much of the window, while devices run).
-        self.state_label.setMinimumWidth(max(
-            self.state_label.fontMetrics().horizontalAdvance(state) for state in JobState))
+        fix_size(self.state_label, *JobState)
         self.progress = OutcomeBar()
         self.progress.setObjectName("jobProgress")
         self.schedule_label = ElidedLabel()
@@ -594,7 +595,9 @@ class DetailPane(QWidget):
         now = self._ctx.clock.now()
         self.created_label.setText(
             f"job {record.id}, created {format_instant(record.created_at, now=now)}")
-        self.state_icon.setPixmap(states.pixmap(record.state, 18))
+        if record.state != self._icon_state:  # a new picture lays the header out again
+            self._icon_state = record.state
+            self.state_icon.setPixmap(states.pixmap(record.state, states.HEADER_SIZE))
         self.state_label.setText(record.state)
         try:
             schedule = schedule_from_dict(record.schedule)

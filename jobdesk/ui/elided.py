@@ -13,6 +13,18 @@ from PySide6.QtGui import QPainter, QPaintEvent, QResizeEvent
 from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
 
 
+def fix_size(label: QLabel, *texts: str) -> None:
+    """Give a label that changes its text the size of the longest of ``texts``, for good.
+
+    Qt lays a widget's parent out again at each change of its text unless the widget's
+    least and greatest sizes are equal, and the parent then repaints all of itself: the
+    status bar did, four times a second while devices ran."""
+    margins = label.contentsMargins()
+    width = max(label.fontMetrics().horizontalAdvance(text) for text in texts)
+    label.setFixedSize(width + margins.left() + margins.right() + 2 * label.margin() + 2,
+                       label.sizeHint().height())
+
+
 class ElidedLabel(QLabel):
     """`text()` is the whole text; what is painted fits the width."""
 

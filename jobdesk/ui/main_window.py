@@ -51,6 +51,7 @@ from jobdesk.ui.context import AppContext
 from jobdesk.ui.delegates import ProgressDelegate
 from jobdesk.ui.detail import DetailPane
 from jobdesk.ui.devices_view import DevicesView
+from jobdesk.ui.elided import fix_size
 from jobdesk.ui.gateway import StoreGateway
 from jobdesk.ui.jobs_model import COLUMNS, PROGRESS_COLUMN, JobsTableModel
 from jobdesk.ui.new_job import NewJobDialog
@@ -77,17 +78,6 @@ def fits(geometry: QRect, area: QRect) -> bool:
     taller than it (a window manager's frame may shift it by a few pixels)."""
     return (geometry.width() <= area.width() and geometry.height() <= area.height()
             and area.contains(geometry.topLeft()))
-
-
-def _fix_size(label: QLabel, *texts: str) -> None:
-    """Give a label that changes its text the size of the longest of ``texts``, for good.
-
-    Qt lays a widget's parent out again at each change of its text unless the widget's
-    least and greatest sizes are equal."""
-    margins = label.contentsMargins()
-    width = max(label.fontMetrics().horizontalAdvance(text) for text in texts)
-    label.setFixedSize(width + margins.left() + margins.right() + 2 * label.margin() + 2,
-                       label.sizeHint().height())
 
 
 RUNTIME_START_DELAY_MS = 500
@@ -389,9 +379,12 @@ class MainWindow(QMainWindow):
         self.db_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         # A fixed size, as wide as the longest thing each says: a label of any other size
         # asks the status bar to lay itself out at each new text, and the status bar then
-        # repaints all of itself, four times a second while devices run.
-        _fix_size(self.runtime_label, "Runtime off (read-only database)", "Runtime stopping…")
-        _fix_size(self.work_label, "8888 tasks on 8888 devices")
+        # repaints all of itself, four times a second while devices run. A margin on the
+        # left keeps a long message in the status bar from running into them.
+        for label in (self.runtime_label, self.work_label, self.db_label):
+            label.setContentsMargins(12, 0, 0, 0)
+        fix_size(self.runtime_label, "Runtime off (read-only database)", "Runtime stopping…")
+        fix_size(self.work_label, "8888 tasks on 8888 devices")
         bar = self.statusBar()
         bar.addPermanentWidget(self.runtime_label)
         bar.addPermanentWidget(self.work_label)
