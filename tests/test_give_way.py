@@ -80,3 +80,32 @@ def test_a_pause_ends_when_the_budget_runs_out_though_the_window_stays_busy() ->
         assert give_way.window_is_busy
     runtime.join()
     assert not give_way.window_is_busy
+
+
+def test_after_a_pause_the_runtime_works_a_third_as_long_before_the_next() -> None:
+    """A window busy spell after spell (repainting while it is dragged to another size)
+    must not hold the runtime nearly all the time."""
+    now = [100.0]
+    give_way = GiveWay(budget=10.0, monotonic=lambda: now[0])
+
+    def runtime_waits() -> tuple[threading.Thread, threading.Event]:
+        done = threading.Event()
+        thread = threading.Thread(target=lambda: (give_way.wait_for_window(), done.set()))
+        thread.start()
+        return thread, done
+
+    with give_way.window_busy():
+        first, done = runtime_waits()
+        assert not done.wait(0.2)
+        now[0] += 0.3  # the window was busy 0.3 s: the runtime paused that long
+    assert done.wait(10)
+    first.join()
+    with give_way.window_busy():  # at once the next spell: the runtime works 0.1 s first
+        second, done = runtime_waits()
+        assert done.wait(5)  # not the spell's 10 s budget
+        second.join()
+        now[0] += 0.2
+        third, done = runtime_waits()  # that 0.1 s is over: it waits again
+        assert not done.wait(0.2)
+    assert done.wait(10)
+    third.join()

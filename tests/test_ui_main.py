@@ -360,6 +360,7 @@ def test_results_and_repaints_are_shown_with_the_runtime_held(
                 self.busy.append(app_context.give_way.window_is_busy)
             return False
 
+    qtbot.waitExposed(window)  # the first paint on showing is not a repaint pass
     seen = PaintSeen()
     window.count_label.installEventFilter(seen)
     window.count_label.update()

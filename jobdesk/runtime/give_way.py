@@ -10,14 +10,18 @@ not even on a core, and a refresh of a 500-task job then took several times its 
 its pieces of work (a pass of its event loop, a database call), the runtime loses little:
 a device's SSH session waits a few milliseconds at most, and no step is ever cut short.
 
-A pause is bounded: however long the window stays busy (a dialog opened from a callback
-runs its own event loop), the runtime waits at most `budget` seconds per busy spell.
+A pause is bounded twice: however long the window stays busy (a dialog opened from a
+callback runs its own event loop), the runtime waits at most `budget` seconds per busy
+spell; and after a pause it works for a third of the pause's length before it waits again,
+so a window busy spell after spell (a window dragged to another size repaints all the
+while) holds the runtime at most three quarters of the time.
 """
 
 from __future__ import annotations
 
 import asyncio
 import selectors
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -25,6 +29,7 @@ from contextlib import contextmanager
 from typing import Any
 
 DEFAULT_BUDGET_S = 0.04  # a little under the window's stall target at 200 devices at once
+WORK_PER_PAUSE = 1 / 3  # after a pause, the runtime works this share of its length first
 
 
 class GiveWay:
@@ -38,6 +43,7 @@ class GiveWay:
         self._free.set()
         self._depth = 0  # nested busy spells (only ever changed on the window's thread)
         self._busy_since = 0.0
+        self._works_until = 0.0  # after a pause: no new one before (the runtime's threads)
 
     @contextmanager
     def window_busy(self) -> Iterator[None]:
@@ -59,16 +65,25 @@ class GiveWay:
 
     def wait_for_window(self) -> None:
         """Between two pieces of the runtime's work: wait while the window is busy, for
-        what is left of the spell's budget."""
+        what is left of the spell's budget, unless the runtime has just waited."""
         if self._free.is_set():
             return
-        left = self._busy_since + self._budget - self._monotonic()
-        if left > 0:
-            self._free.wait(left)
+        started = self._monotonic()
+        left = self._busy_since + self._budget - started
+        if left <= 0 or started < self._works_until:
+            return
+        self._free.wait(left)
+        ended = self._monotonic()
+        self._works_until = ended + (ended - started) * WORK_PER_PAUSE
 
     def event_loop(self) -> asyncio.AbstractEventLoop:
         """An event loop that waits for the window after each poll of its sockets, before
-        it runs the callbacks that became ready."""
+        it runs the callbacks that became ready.
+
+        On Windows asyncio's own loop (a proactor: it has no selector to wait in, and a
+        selector there takes 512 sockets at most); only the database calls wait there."""
+        if sys.platform == "win32":
+            return asyncio.new_event_loop()
         return asyncio.SelectorEventLoop(_GivingWaySelector(self))
 
 

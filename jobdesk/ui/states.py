@@ -48,17 +48,23 @@ def prepare_looks() -> None:
     takes the window's thread ~25 calls into Qt."""
     for state in LOOK:
         icon(state)
-        pixmap(state, HEADER_SIZE)
+        _drawn(state, HEADER_SIZE)
         tint(state)
 
 
 @cache
 def icon(state: str, size: int = 16) -> QIcon:
-    return QIcon(pixmap(state, size))
+    return QIcon(_drawn(state, size))
+
+
+def pixmap(state: str, size: int = 16) -> QPixmap:
+    """The state's picture: a copy of the one drawn once (Qt copies it only if the caller
+    paints on it), so no caller can change what the others get."""
+    return QPixmap(_drawn(state, size))
 
 
 @cache
-def pixmap(state: str, size: int = 16) -> QPixmap:
+def _drawn(state: str, size: int) -> QPixmap:
     colour_name, shape = LOOK.get(state, LOOK["Unknown"])
     image = QPixmap(size, size)
     image.fill(Qt.GlobalColor.transparent)
