@@ -15,7 +15,7 @@ from jobdesk.runtime.give_way import GiveWay
 @pytest.fixture
 def running_loop() -> Iterator[tuple[GiveWay, asyncio.AbstractEventLoop]]:
     """A giving-way event loop running in its own thread, as the runtime's does."""
-    give_way = GiveWay(budget=30.0)
+    give_way = GiveWay(budget=30.0, burst=30.0)
     loop = give_way.event_loop()
     thread = threading.Thread(target=loop.run_forever, name="test-runtime")
     thread.start()
@@ -82,11 +82,12 @@ def test_a_pause_ends_when_the_budget_runs_out_though_the_window_stays_busy() ->
     assert not give_way.window_is_busy
 
 
-def test_after_a_pause_the_runtime_works_a_third_as_long_before_the_next() -> None:
+def test_a_window_busy_spell_after_spell_holds_the_runtime_three_quarters_at_most() -> None:
     """A window busy spell after spell (repainting while it is dragged to another size)
-    must not hold the runtime nearly all the time."""
+    must not hold the runtime all the time: pauses draw on a credit that refills at three
+    quarters of the time passing."""
     now = [100.0]
-    give_way = GiveWay(budget=10.0, monotonic=lambda: now[0])
+    give_way = GiveWay(budget=100.0, burst=5.0, monotonic=lambda: now[0])
 
     def runtime_waits() -> tuple[threading.Thread, threading.Event]:
         done = threading.Event()
@@ -97,15 +98,15 @@ def test_after_a_pause_the_runtime_works_a_third_as_long_before_the_next() -> No
     with give_way.window_busy():
         first, done = runtime_waits()
         assert not done.wait(0.2)
-        now[0] += 0.3  # the window was busy 0.3 s: the runtime paused that long
+        now[0] += 5.0  # paused 5 s, the burst: the credit is spent
     assert done.wait(10)
     first.join()
-    with give_way.window_busy():  # at once the next spell: the runtime works 0.1 s first
+    with give_way.window_busy():  # at once the next spell: no credit, no pause
         second, done = runtime_waits()
-        assert done.wait(5)  # not the spell's 10 s budget
+        assert done.wait(4)  # not the spell's budget, nor the 5 s burst
         second.join()
-        now[0] += 0.2
-        third, done = runtime_waits()  # that 0.1 s is over: it waits again
+        now[0] += 10.0  # the runtime worked on: the credit is back
+        third, done = runtime_waits()
         assert not done.wait(0.2)
     assert done.wait(10)
     third.join()

@@ -322,7 +322,7 @@ def test_the_runtime_in_the_window_waits_while_the_window_works(
     from jobdesk.runtime.give_way import GiveWay
 
     app_context.clock = SystemClock()
-    app_context.give_way = GiveWay(budget=30.0)
+    app_context.give_way = GiveWay(budget=30.0, burst=30.0)
     add_devices(app_context, "r1")
     driver = FakeDriver()
     engine = Engine(app_context.store, app_context.settings, app_context.clock, driver,

@@ -10,11 +10,13 @@ not even on a core, and a refresh of a 500-task job then took several times its 
 its pieces of work (a pass of its event loop, a database call), the runtime loses little:
 a device's SSH session waits a few milliseconds at most, and no step is ever cut short.
 
-A pause is bounded twice: however long the window stays busy (a dialog opened from a
+A pause is bounded twice. However long the window stays busy (a dialog opened from a
 callback runs its own event loop), the runtime waits at most `budget` seconds per busy
-spell; and after a pause it works for a third of the pause's length before it waits again,
-so a window busy spell after spell (a window dragged to another size repaints all the
-while) holds the runtime at most three quarters of the time.
+spell. And pauses draw on a credit (a token bucket) that refills at three quarters of the
+time passing and is spent at the rate of the time paused: the usual short run of spells (a
+refresh, then its repaint) is paused whole, up to `burst` seconds back to back, while a
+window busy spell after spell (one dragged to another size repaints all the while) holds
+the runtime at most three quarters of the time.
 """
 
 from __future__ import annotations
@@ -29,21 +31,28 @@ from contextlib import contextmanager
 from typing import Any
 
 DEFAULT_BUDGET_S = 0.04  # a little under the window's stall target at 200 devices at once
-WORK_PER_PAUSE = 1 / 3  # after a pause, the runtime works this share of its length first
+DEFAULT_BURST_S = 0.2  # pauses back to back, at most, before the share below applies
+PAUSED_SHARE = 0.75  # of the time passing, what the runtime may spend paused in the long run
 
 
 class GiveWay:
     """A busy flag the window's thread raises and the runtime's threads wait on."""
 
-    def __init__(self, budget: float = DEFAULT_BUDGET_S,
+    def __init__(self, budget: float = DEFAULT_BUDGET_S, burst: float = DEFAULT_BURST_S,
                  monotonic: Callable[[], float] = time.monotonic) -> None:
         self._budget = budget
+        self._burst = burst
         self._monotonic = monotonic
         self._free = threading.Event()
         self._free.set()
         self._depth = 0  # nested busy spells (only ever changed on the window's thread)
         self._busy_since = 0.0
-        self._works_until = 0.0  # after a pause: no new one before (the runtime's threads)
+        # The pausing credit, full, what is left of it and when it was counted (the
+        # runtime's threads). A pause spends 1 s a second and the clock refills
+        # PAUSED_SHARE: full, it lasts `burst` seconds of pausing.
+        self._credit_full = burst * (1 - PAUSED_SHARE)
+        self._credit = self._credit_full
+        self._credit_at = monotonic()
 
     @contextmanager
     def window_busy(self) -> Iterator[None]:
@@ -65,16 +74,18 @@ class GiveWay:
 
     def wait_for_window(self) -> None:
         """Between two pieces of the runtime's work: wait while the window is busy, for
-        what is left of the spell's budget, unless the runtime has just waited."""
+        what is left of the spell's budget and of the pausing credit."""
         if self._free.is_set():
             return
         started = self._monotonic()
-        left = self._busy_since + self._budget - started
-        if left <= 0 or started < self._works_until:
-            return
-        self._free.wait(left)
+        credit = min(self._credit_full,
+                     self._credit + (started - self._credit_at) * PAUSED_SHARE)
+        left = min(self._busy_since + self._budget - started, credit / (1 - PAUSED_SHARE))
+        if left > 0:
+            self._free.wait(left)
         ended = self._monotonic()
-        self._works_until = ended + (ended - started) * WORK_PER_PAUSE
+        self._credit = credit - (ended - started) * (1 - PAUSED_SHARE)
+        self._credit_at = ended
 
     def event_loop(self) -> asyncio.AbstractEventLoop:
         """An event loop that waits for the window after each poll of its sockets, before
