@@ -27,7 +27,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 DEFAULT_BUDGET_S = 0.04  # a little under the window's stall target at 200 devices at once
@@ -96,6 +96,11 @@ class GiveWay:
         if sys.platform == "win32":
             return asyncio.new_event_loop()
         return asyncio.SelectorEventLoop(_GivingWaySelector(self))
+
+
+def window_busy(give_way: GiveWay | None) -> AbstractContextManager[None]:
+    """`give_way.window_busy()`, or nothing where no runtime shares the window's thread."""
+    return give_way.window_busy() if give_way is not None else nullcontext()
 
 
 class _GivingWaySelector(selectors.DefaultSelector):  # type: ignore[misc, valid-type]

@@ -14,14 +14,13 @@ from __future__ import annotations
 import itertools
 import logging
 from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 import shiboken6
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from jobdesk.domain.rules import ActionRefused
-from jobdesk.runtime.give_way import GiveWay
+from jobdesk.runtime.give_way import GiveWay, window_busy
 from jobdesk.store import Store
 from jobdesk.store.faults import FaultKind
 
@@ -191,20 +190,17 @@ class StoreGateway(QObject):
     def _on_done(self, token: int, result: Any) -> None:
         on_done, _ = self._pending.pop(token, (None, None))
         if on_done is not None:
-            with self._window_busy():
+            with window_busy(self._give_way):
                 on_done(result)
 
     @Slot(object, object)
     def _on_failed(self, token: int, message: Failure) -> None:
         _, on_error = self._pending.pop(token, (None, None))
-        with self._window_busy():
+        with window_busy(self._give_way):
             if on_error is not None:
                 on_error(message)
             else:
                 self.error.emit(message)
-
-    def _window_busy(self) -> AbstractContextManager[None]:
-        return self._give_way.window_busy() if self._give_way is not None else nullcontext()
 
     def stop(self) -> None:
         """Finish the calls already handed over, then end the thread."""

@@ -11,7 +11,6 @@ import logging
 import threading
 from collections import deque
 from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
@@ -27,7 +26,7 @@ from jobdesk.runtime.events import (
     StoreStatus,
     TaskChanged,
 )
-from jobdesk.runtime.give_way import GiveWay
+from jobdesk.runtime.give_way import GiveWay, window_busy
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +143,7 @@ class RuntimeHost(QObject):
         with self._queue_lock:
             events = list(self._queue)
             self._queue.clear()
-        with self._window_busy():
+        with window_busy(self.give_way):
             seen: set[Event] = set()
             for event in events:
                 if isinstance(event, (JobChanged, DeviceChanged)):
@@ -152,9 +151,6 @@ class RuntimeHost(QObject):
                         continue  # the same change reported twice: once is enough
                     seen.add(event)
                 self._on_event(event)
-
-    def _window_busy(self) -> AbstractContextManager[None]:
-        return self.give_way.window_busy() if self.give_way is not None else nullcontext()
 
     def _on_event(self, event: Event) -> None:
         if isinstance(event, JobChanged):
